@@ -1,0 +1,1 @@
+"""Domain model: aggregates and their past-tense events. Plain Python, no I/O, no framework imports; imports nothing of ours."""

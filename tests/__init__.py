@@ -1,0 +1,1 @@
+"""Tests: unit (in memory), integration (real PostgreSQL and Redis) and end-to-end (HTTP)."""
