@@ -1,1 +1,1 @@
-"""Entry points: the Litestar app (controllers, wire structs, guards, envelope), the CLI and the composition root."""
+"""Entry points: the Litestar app, its controllers and envelope, the CLI, the composition root."""

@@ -1,1 +1,4 @@
-"""Domain model: aggregates and their past-tense events. Plain Python, no I/O, no framework imports; imports nothing of ours."""
+"""Domain model: aggregates and their past-tense events.
+
+Plain Python: no I/O, no framework imports, imports nothing else of ours.
+"""

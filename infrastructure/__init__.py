@@ -1,1 +1,4 @@
-"""Adapters for the application ports: event store, PostgreSQL, Redis, providers, tokens, hashing, settings."""
+"""Adapters for the application ports.
+
+Event store, PostgreSQL, Redis, providers, tokens, hashing and settings.
+"""

@@ -1,0 +1,116 @@
+"""The `llmchat` command: serve, worker, events export."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+
+from api.bootstrap import Container, build_container
+from domain.events import Recorded, name_of
+from infrastructure.settings import Settings, SettingsError, read_settings
+
+log = logging.getLogger("llmchat")
+
+# Secrets that live in events but never leave the store, not even in an export.
+REDACTED_FIELDS = frozenset({"password_hash"})
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="llmchat", description="LLMChat chat backend")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API (and, by default, the workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3001)
+    serve.add_argument("--no-workers", action="store_true", help="run the API only")
+    commands.add_parser("worker", help="run projection runners and jobs on their own")
+    events = commands.add_parser("events", help="the event log")
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    export = event_commands.add_parser("export", help="print the event history as JSON lines")
+    export.add_argument("--since", type=int, default=0, help="only events after this position")
+    export.add_argument("--stream", default=None, help="only this stream's events")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = read_settings()
+    except SettingsError as error:
+        print(f"llmchat: bad setting: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        container = build_container(settings)
+    except Exception as error:  # one clear line, not a traceback, for a failed start
+        print(f"llmchat: cannot start: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    try:
+        return run(args, settings, container)
+    finally:
+        container.close()
+
+
+def run(args: argparse.Namespace, settings: Settings, container: Container) -> int:
+    if args.command == "serve":
+        return serve(container, args.host, args.port, workers=not args.no_workers)
+    if args.command == "worker":
+        return work(container)
+    return export_events(container, args.since, args.stream)
+
+
+def serve(container: Container, host: str, port: int, workers: bool) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(container)
+    log.info("serving on http://%s:%d (workers in process: %s)", host, port, workers)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    return 0
+
+
+def work(container: Container) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("worker started")
+    stop.wait()
+    return 0
+
+
+def export_events(container: Container, since: int, stream: str | None) -> int:
+    out = sys.stdout
+    for recorded in history(container, since):
+        if stream is None or recorded.stream_id == stream:
+            out.write(msgspec.json.encode(export_line(recorded)).decode() + "\n")
+    out.flush()
+    return 0
+
+
+def history(container: Container, since: int, page: int = 1000) -> Iterator[Recorded]:
+    position = since
+    while batch := container.store.read_all(position, page):
+        yield from batch
+        position = batch[-1].position
+
+
+def export_line(recorded: Recorded) -> dict[str, Any]:
+    data = msgspec.to_builtins(recorded.event)
+    for field in REDACTED_FIELDS & data.keys():
+        data[field] = "[redacted]"
+    return {
+        "position": recorded.position,
+        "stream": recorded.stream_id,
+        "version": recorded.version,
+        "type": name_of(recorded.event),
+        "timestamp": recorded.timestamp,
+        "data": data,
+    }

@@ -1,0 +1,142 @@
+"""The spec's envelopes, and the one place where every failure becomes one."""
+
+import logging
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import InterfaceError, OperationalError
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from application.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
+from infrastructure.event_store import iso_millis
+
+log = logging.getLogger("llmchat.api")
+
+# HTTP status -> (code, error type). 405, 406, 413 and 415 have no code in the spec's
+# table, so they carry the HTTP reason phrase as their code.
+CODES: dict[int, tuple[str, str]] = {
+    400: ("VALIDATION_ERROR", "ValidationError"),
+    401: ("UNAUTHORIZED", "AuthenticationError"),
+    403: ("FORBIDDEN", "AuthorizationError"),
+    404: ("NOT_FOUND", "NotFoundError"),
+    405: ("METHOD_NOT_ALLOWED", "MethodNotAllowedError"),
+    406: ("NOT_ACCEPTABLE", "NotAcceptableError"),
+    409: ("CONFLICT", "ConflictError"),
+    413: ("PAYLOAD_TOO_LARGE", "PayloadTooLargeError"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "UnsupportedMediaTypeError"),
+    429: ("RATE_LIMITED", "RateLimitError"),
+    500: ("INTERNAL_ERROR", "InternalError"),
+    502: ("BAD_GATEWAY", "BadGatewayError"),
+    503: ("SERVICE_UNAVAILABLE", "ServiceUnavailableError"),
+}
+
+STATUS_OF: dict[type[ApplicationError], int] = {
+    ValidationFailed: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    ServiceUnavailable: 503,
+}
+
+DATABASE_DOWN = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+)
+
+
+def now() -> str:
+    return iso_millis(datetime.now(UTC))
+
+
+def success(data: Any, message: str = "OK") -> dict[str, Any]:
+    return {"code": "SUCCESS", "message": message, "data": data, "timestamp": now()}
+
+
+def paginated(items: list[Any], page: int, limit: int, total: int) -> dict[str, Any]:
+    pages = (total + limit - 1) // limit if limit else 0
+    pagination = {"page": page, "limit": limit, "total": total, "totalPages": pages}
+    return success({"items": items, "pagination": pagination})
+
+
+def error_body(status: int, message: str, details: Any) -> dict[str, Any]:
+    code, kind = CODES.get(status, (HTTPStatus(status).name, "Error"))
+    return {
+        "code": code,
+        "message": message,
+        "error": {"type": kind, "details": details},
+        "timestamp": now(),
+    }
+
+
+def error_response(
+    status: int, message: str, details: Any, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    return Response(error_body(status, message, details), status_code=status, headers=headers)
+
+
+def request_id(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("request_id", "-"))
+
+
+def on_application_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, ApplicationError)
+    status = next(s for kind, s in STATUS_OF.items() if isinstance(exc, kind))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return error_response(status, exc.message, exc.details, headers)
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        return on_unexpected(request, exc)
+    details: Any = exc.extra if exc.extra else exc.detail
+    message = CLIENT_MESSAGES.get(status, exc.detail)
+    return error_response(status, message, details, exc.headers)
+
+
+CLIENT_MESSAGES = {
+    400: "Request validation failed",
+    404: "Resource not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+}
+
+
+def on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable [request %s]: %s", request_id(request), exc)
+    return error_response(503, "Database unavailable", "try again shortly", {"Retry-After": "1"})
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, DATABASE_DOWN):
+        return on_database_down(request, exc)
+    rid = request_id(request)
+    log.error("unexpected error [request %s]", rid, exc_info=exc)
+    return error_response(500, "Internal server error", f"request id {rid}")
+
+
+EXCEPTION_HANDLERS: Any = {
+    ApplicationError: on_application_error,
+    HTTPException: on_http_exception,
+    msgspec.ValidationError: lambda r, e: error_response(400, "Request validation failed", str(e)),
+    Exception: on_unexpected,
+}

@@ -1,0 +1,61 @@
+"""/health and /health/detailed: public, real checks, 503 when the database is unreachable."""
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Controller, Response, get
+
+from api.bootstrap import Container
+from api.envelope import now
+from infrastructure.health import check_database, check_redis
+
+
+def overall(database: dict[str, Any], redis: dict[str, Any]) -> tuple[str, int]:
+    if database["status"] != "connected":
+        return "unhealthy", 503
+    if redis["status"] == "disconnected":
+        return "degraded", 200
+    return "healthy", 200
+
+
+def queue_check(redis: dict[str, Any]) -> dict[str, Any]:
+    # Until background jobs move to Dramatiq they run in this process, so the queue is
+    # as alive as the process answering; with Redis it is as alive as Redis.
+    running = redis["status"] != "disconnected"
+    jobs = {"waiting": 0, "active": 0, "completed": 0}
+    return {"status": "running" if running else "stopped", "jobs": jobs}
+
+
+async def run_checks(container: Container) -> tuple[dict[str, Any], dict[str, Any]]:
+    database = await to_thread.run_sync(check_database, container.datastore)
+    redis = await to_thread.run_sync(check_redis, container.redis)
+    return database, redis
+
+
+class HealthController(Controller):
+    path = "/health"
+
+    @get("/")
+    async def health(self, container: Container) -> Response[dict[str, Any]]:
+        database, redis = await run_checks(container)
+        status, code = overall(database, redis)
+        services = {
+            "database": database["status"],
+            "redis": redis["status"],
+            "queue": queue_check(redis)["status"],
+        }
+        body = {
+            "status": status,
+            "timestamp": now(),
+            "services": services,
+            "version": container.version,
+        }
+        return Response(body, status_code=code)
+
+    @get("/detailed")
+    async def detailed(self, container: Container) -> Response[dict[str, Any]]:
+        database, redis = await run_checks(container)
+        status, code = overall(database, redis)
+        checks = {"database": database, "redis": redis, "queue": queue_check(redis)}
+        body = {"status": status, "timestamp": now(), "checks": checks}
+        return Response(body, status_code=code)

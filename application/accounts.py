@@ -1,0 +1,63 @@
+"""What the auth use cases share: their ports, and loading a user by id or e-mail."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from application.errors import StreamConflict
+from application.ports import (
+    AttemptCounter,
+    Clock,
+    EventStore,
+    PasswordHasher,
+    PendingEvent,
+    RevocationList,
+    TokenService,
+)
+from domain.user import EmailClaimed, User, email_claim_id
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    store: EventStore
+    hasher: PasswordHasher
+    tokens: TokenService
+    revocations: RevocationList
+    attempts: AttemptCounter
+    clock: Clock
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def load_user(store: EventStore, user_id: str) -> User | None:
+    history = store.read(user_id)
+    if not history:
+        return None
+    return User.replay([(r.event, r.timestamp) for r in history])
+
+
+def find_user_by_email(store: EventStore, email: str) -> User | None:
+    claim = store.read(email_claim_id(email))
+    if not claim or not isinstance(claim[0].event, EmailClaimed):
+        return None
+    return load_user(store, claim[0].event.user_id)
+
+
+def record(store: EventStore, event: object) -> None:
+    """Append a one-off event as a stream of its own (it can never conflict)."""
+    store.append([PendingEvent(new_id(), 1, event)])
+
+
+def append_or_conflict(store: EventStore, events: list[PendingEvent]) -> bool:
+    try:
+        store.append(events)
+    except StreamConflict:
+        return False
+    return True

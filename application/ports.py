@@ -1,0 +1,97 @@
+"""The ports use cases need from the world outside; infrastructure implements them."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from domain.events import Recorded
+
+
+class PendingEvent(NamedTuple):
+    """An event to append as `version` of its stream (1 for a new stream)."""
+
+    stream_id: str
+    version: int
+    event: object
+
+
+class EventStore(Protocol):
+    def append(self, events: Sequence[PendingEvent]) -> list[int]:
+        """Append atomically; raise StreamConflict if any version is taken. Returns positions."""
+        ...
+
+    def read(self, stream_id: str) -> list[Recorded]: ...
+
+    def read_all(self, after: int, limit: int) -> list[Recorded]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: str
+    role: str
+    jti: str
+    family_id: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshClaims:
+    user_id: str
+    jti: str
+    family_id: str
+    expires_at: int
+
+
+class TokenService(Protocol):
+    access_ttl: int
+    refresh_ttl: int
+
+    def issue_access(self, user_id: str, role: str, family_id: str) -> IssuedToken: ...
+
+    def issue_refresh(self, user_id: str, family_id: str) -> IssuedToken: ...
+
+    def read_access(self, token: str) -> AccessClaims:
+        """Raise Unauthorized unless this is a valid, unexpired access token."""
+        ...
+
+    def read_refresh(self, token: str) -> RefreshClaims:
+        """Raise Unauthorized unless this is a valid, unexpired refresh token."""
+        ...
+
+
+class RevocationList(Protocol):
+    """Token ids and families that must be refused, shared by every API instance."""
+
+    def revoke(self, ids: Sequence[str], until: int) -> None: ...
+
+    def any_revoked(self, ids: Sequence[str]) -> bool: ...
+
+
+class AttemptCounter(Protocol):
+    """Counts failures per key within a fixed window, shared by every API instance."""
+
+    def failures(self, key: str) -> tuple[int, int]:
+        """(failures so far, seconds until the window resets)."""
+        ...
+
+    def record_failure(self, key: str, window: int) -> int: ...
+
+    def clear(self, key: str) -> None: ...

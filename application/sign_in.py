@@ -1,0 +1,111 @@
+"""SignIn: check a password and open a token family; slow down guessing."""
+
+from dataclasses import dataclass
+
+from application.accounts import Accounts, append_or_conflict, find_user_by_email, new_id, record
+from application.errors import RateLimited, Unauthorized
+from application.ports import PendingEvent
+from domain.security import SignInFailed, SignInThrottled
+from domain.token_family import SignedIn
+from domain.user import User, normalise_email
+
+# OWASP's authentication cheat sheet: lock out after a handful of failures per account,
+# and more per address (several people can share one), for a quarter of an hour.
+ACCOUNT_FAILURES = 5
+ADDRESS_FAILURES = 30
+WINDOW = 15 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    email: str
+    password: str
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def throttle_keys(command: SignIn) -> list[tuple[str, int]]:
+    return [
+        (f"login:account:{normalise_email(command.email)}", ACCOUNT_FAILURES),
+        (f"login:address:{command.ip}", ADDRESS_FAILURES),
+    ]
+
+
+def refuse_if_throttled(accounts: Accounts, command: SignIn) -> None:
+    for key, limit in throttle_keys(command):
+        failures, reset_in = accounts.attempts.failures(key)
+        if failures >= limit:
+            retry_after = max(reset_in, 1)
+            user = find_user_by_email(accounts.store, command.email)
+            record(
+                accounts.store,
+                SignInThrottled(
+                    email=normalise_email(command.email),
+                    user_id=user.id if user else None,
+                    retry_after=retry_after,
+                    ip=command.ip,
+                    user_agent=command.user_agent,
+                ),
+            )
+            raise RateLimited("Too many failed sign-ins; try again later", retry_after)
+
+
+def fail(accounts: Accounts, command: SignIn, user: User | None, reason: str) -> Unauthorized:
+    for key, _ in throttle_keys(command):
+        accounts.attempts.record_failure(key, WINDOW)
+    record(
+        accounts.store,
+        SignInFailed(
+            email=normalise_email(command.email),
+            user_id=user.id if user else None,
+            reason=reason,
+            ip=command.ip,
+            user_agent=command.user_agent,
+        ),
+    )
+    return Unauthorized("Invalid email or password")
+
+
+def open_family(accounts: Accounts, user: User, ip: str, user_agent: str) -> TokenPair:
+    family_id = new_id()
+    access = accounts.tokens.issue_access(user.id, user.role, family_id)
+    refresh = accounts.tokens.issue_refresh(user.id, family_id)
+    signed_in = SignedIn(
+        family_id=family_id,
+        user_id=user.id,
+        refresh_jti=refresh.jti,
+        access_jti=access.jti,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    appended = append_or_conflict(accounts.store, [PendingEvent(family_id, 1, signed_in)])
+    assert appended, "a fresh family id cannot collide"
+    return TokenPair(access.token, refresh.token, accounts.tokens.access_ttl, user)
+
+
+def sign_in(accounts: Accounts, command: SignIn) -> TokenPair:
+    refuse_if_throttled(accounts, command)
+    user = find_user_by_email(accounts.store, command.email)
+    if user is None:
+        # Hash anyway, so an unknown address takes as long as a wrong password.
+        accounts.hasher.verify(DUMMY_HASH, command.password)
+        raise fail(accounts, command, None, "unknown_email")
+    if not accounts.hasher.verify(user.password_hash, command.password):
+        raise fail(accounts, command, user, "wrong_password")
+    accounts.attempts.clear(throttle_keys(command)[0][0])
+    return open_family(accounts, user, command.ip, command.user_agent)
+
+
+# argon2id hash of a random password nobody knows; only its verification time matters.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+    "3m2pBn0lCUyQKm0Yc5ZbUyQWbYp7lJxq7sOEc9F3m1Q"
+)

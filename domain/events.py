@@ -1,0 +1,48 @@
+"""The catalogue of stored event types, each under a stable name.
+
+Replay looks events up by the name stored with them, so a class can be moved or renamed
+without breaking history: the name passed to `stored_as` must never change.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+_CATALOGUE: dict[str, type[Any]] = {}
+_NAMES: dict[type[Any], str] = {}
+
+E = TypeVar("E")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event as the log holds it: where it stands and when it happened."""
+
+    stream_id: str
+    version: int
+    position: int
+    timestamp: str
+    event: object
+
+
+def stored_as(name: str) -> Callable[[type[E]], type[E]]:
+    def register(cls: type[E]) -> type[E]:
+        if name in _CATALOGUE and _CATALOGUE[name] is not cls:
+            raise ValueError(f"event name {name!r} is already taken by {_CATALOGUE[name]!r}")
+        _CATALOGUE[name] = cls
+        _NAMES[cls] = name
+        return cls
+
+    return register
+
+
+def name_of(event: object) -> str:
+    return _NAMES[type(event)]
+
+
+def event_type(name: str) -> type[Any]:
+    return _CATALOGUE[name]
+
+
+def known_names() -> list[str]:
+    return sorted(_CATALOGUE)

@@ -1,0 +1,122 @@
+"""A sign-in and the chain of refresh tokens it issues.
+
+Refresh tokens rotate on every use. Only the newest one is live; presenting an older one
+means it leaked, so the whole family is revoked (OAuth 2.0 Security BCP, section 4.14).
+"""
+
+from dataclasses import dataclass, field
+
+from domain.events import stored_as
+
+
+@stored_as("SignedIn")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedIn:
+    family_id: str
+    user_id: str
+    refresh_jti: str
+    access_jti: str
+    ip: str
+    user_agent: str
+
+
+@stored_as("TokenRefreshed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRefreshed:
+    family_id: str
+    user_id: str
+    previous_jti: str
+    refresh_jti: str
+    access_jti: str
+    ip: str
+    user_agent: str
+
+
+@stored_as("RefreshReuseDetected")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshReuseDetected:
+    family_id: str
+    user_id: str
+    presented_jti: str
+    ip: str
+    user_agent: str
+
+
+@stored_as("SignedOut")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedOut:
+    family_id: str
+    user_id: str
+    access_jti: str
+    ip: str
+    user_agent: str
+
+
+FamilyEvent = SignedIn | TokenRefreshed | RefreshReuseDetected | SignedOut
+
+
+@dataclass(slots=True)
+class TokenFamily:
+    id: str
+    user_id: str
+    live_refresh_jti: str
+    access_jtis: list[str] = field(default_factory=list)
+    revoked: bool = False
+    version: int = 0
+
+    @classmethod
+    def replay(cls, events: list[object]) -> "TokenFamily":
+        first = events[0]
+        if not isinstance(first, SignedIn):
+            raise ValueError("a token family starts with SignedIn")
+        family = cls(id=first.family_id, user_id=first.user_id, live_refresh_jti="")
+        for event in events:
+            family.apply(event)
+        return family
+
+    def apply(self, event: object) -> None:
+        match event:
+            case (
+                SignedIn(refresh_jti=jti, access_jti=access)
+                | TokenRefreshed(refresh_jti=jti, access_jti=access)
+            ):
+                self.live_refresh_jti = jti
+                self.access_jtis.append(access)
+            case RefreshReuseDetected() | SignedOut():
+                self.revoked = True
+        self.version += 1
+
+    def refresh(
+        self, presented_jti: str, refresh_jti: str, access_jti: str, ip: str, user_agent: str
+    ) -> TokenRefreshed | RefreshReuseDetected | None:
+        """Rotate, or report reuse; None when the family is already revoked."""
+        if self.revoked:
+            return None
+        if presented_jti != self.live_refresh_jti:
+            return RefreshReuseDetected(
+                family_id=self.id,
+                user_id=self.user_id,
+                presented_jti=presented_jti,
+                ip=ip,
+                user_agent=user_agent,
+            )
+        return TokenRefreshed(
+            family_id=self.id,
+            user_id=self.user_id,
+            previous_jti=presented_jti,
+            refresh_jti=refresh_jti,
+            access_jti=access_jti,
+            ip=ip,
+            user_agent=user_agent,
+        )
+
+    def sign_out(self, access_jti: str, ip: str, user_agent: str) -> SignedOut | None:
+        if self.revoked:
+            return None
+        return SignedOut(
+            family_id=self.id,
+            user_id=self.user_id,
+            access_jti=access_jti,
+            ip=ip,
+            user_agent=user_agent,
+        )

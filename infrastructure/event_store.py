@@ -1,0 +1,88 @@
+"""The EventStore port over an `eventsourcing` application recorder.
+
+Events are stored as JSON under their catalogue name; the timestamp travels inside the
+stored state, since the recorder's table has no column for it. The same adapter runs on
+the PostgreSQL recorder in production and on the in-memory (POPO) one in unit tests.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+
+from application.errors import StreamConflict
+from application.ports import Clock, PendingEvent
+from domain.events import Recorded, event_type, name_of
+
+
+class Cipher(Protocol):
+    def encrypt(self, plaintext: bytes) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes) -> bytes: ...
+
+
+class StoredState(msgspec.Struct):
+    timestamp: str
+    data: msgspec.Raw
+
+
+def iso_millis(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class RecorderEventStore:
+    def __init__(
+        self, recorder: ApplicationRecorder, clock: Clock, cipher: Cipher | None = None
+    ) -> None:
+        self.recorder = recorder
+        self.clock = clock
+        self.cipher = cipher
+        self.encoder = msgspec.json.Encoder()
+        self.state_decoder = msgspec.json.Decoder(StoredState)
+
+    def append(self, events: Sequence[PendingEvent]) -> list[int]:
+        timestamp = iso_millis(self.clock.now())
+        stored = [self.to_stored(pending, timestamp) for pending in events]
+        try:
+            positions = self.recorder.insert_events(stored)
+        except IntegrityError:
+            raise StreamConflict from None
+        return list(positions or [])
+
+    def read(self, stream_id: str) -> list[Recorded]:
+        return [self.to_recorded(e, 0) for e in self.recorder.select_events(UUID(stream_id))]
+
+    def read_all(self, after: int, limit: int) -> list[Recorded]:
+        notifications = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        return [self.to_recorded(n, n.id) for n in notifications]
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def to_stored(self, pending: PendingEvent, timestamp: str) -> StoredEvent:
+        state = self.encoder.encode({"timestamp": timestamp, "data": pending.event})
+        if self.cipher is not None:
+            state = self.cipher.encrypt(state)
+        return StoredEvent(
+            originator_id=UUID(pending.stream_id),
+            originator_version=pending.version,
+            topic=name_of(pending.event),
+            state=state,
+        )
+
+    def to_recorded(self, stored: StoredEvent, position: int) -> Recorded:
+        state = stored.state
+        if self.cipher is not None:
+            state = self.cipher.decrypt(state)
+        envelope = self.state_decoder.decode(state)
+        event = msgspec.json.decode(envelope.data, type=event_type(stored.topic))
+        return Recorded(
+            stream_id=str(stored.originator_id),
+            version=stored.originator_version,
+            position=position,
+            timestamp=envelope.timestamp,
+            event=event,
+        )

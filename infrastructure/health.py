@@ -1,0 +1,55 @@
+"""Real checks behind /health: a database round trip and pool counts, Redis, the job queue."""
+
+import time
+from typing import Any
+
+import redis
+from eventsourcing.postgres import PostgresDatastore
+
+CHECK_TIMEOUT = 2.0
+
+
+def millis_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def check_database(datastore: PostgresDatastore) -> dict[str, Any]:
+    pool = datastore.pool
+    stats = pool.get_stats()
+    size = stats.get("pool_size", 0)
+    idle = stats.get("pool_available", 0)
+    connections = {"active": size - idle, "idle": idle, "total": size}
+    start = time.perf_counter()
+    try:
+        pool.open(wait=False)
+        with pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            conn.execute("SELECT 1").fetchone()
+    except Exception as error:  # any failure here means "not usable now"
+        return {
+            "status": "disconnected",
+            "responseTime": millis_since(start),
+            "connections": connections,
+            "error": type(error).__name__,
+        }
+    return {"status": "connected", "responseTime": millis_since(start), "connections": connections}
+
+
+def check_redis(client: redis.Redis | None) -> dict[str, Any]:
+    if client is None:
+        return {"status": "in-process", "responseTime": 0.0, "memory": {"used": 0, "total": 0}}
+    start = time.perf_counter()
+    try:
+        client.ping()
+        info = client.info("memory")
+    except redis.RedisError as error:
+        return {
+            "status": "disconnected",
+            "responseTime": millis_since(start),
+            "memory": {"used": 0, "total": 0},
+            "error": type(error).__name__,
+        }
+    memory = {
+        "used": int(info.get("used_memory", 0)),
+        "total": int(info.get("maxmemory", 0)) or int(info.get("total_system_memory", 0)),
+    }
+    return {"status": "connected", "responseTime": millis_since(start), "memory": memory}

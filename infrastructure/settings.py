@@ -1,0 +1,75 @@
+"""Settings: one Struct read from `LLMCHAT_*` environment variables, validated at start."""
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+PREFIX = "LLMCHAT_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_namespace: str = "llmchat"
+    data_dir: str = "./.llmchat"
+    jwt_secret: str | None = None
+    agents_file: str | None = None
+    admin_email: str | None = None
+    admin_password: str | None = None
+    environment: str = "development"
+    db_pool_size: int = 10
+    # JSON bodies; uploads have their own limit. 1,000 messages of 10,000 characters
+    # can reach ~40 MB as UTF-8, which is more than any one request should carry.
+    max_body_bytes: int = 12 * 1024 * 1024
+    log_level: str = "INFO"
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw = {
+        field: environ[env_name(field)]
+        for field in Settings.__struct_fields__
+        if environ.get(env_name(field), "") != ""
+    }
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(describe(error)) from None
+    check(settings)
+    return settings
+
+
+def describe(error: msgspec.ValidationError) -> str:
+    text = str(error)
+    field = text.rsplit("$.", 1)[-1] if "$." in text else ""
+    return f"{env_name(field)}: {text.split(' - at ')[0]}" if field else text
+
+
+def check(settings: Settings) -> None:
+    url = settings.database_url
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(f"{env_name('database_url')}: expected a postgresql:// URL")
+    redis_url = settings.redis_url
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{env_name('redis_url')}: expected a redis:// URL")
+    if (settings.admin_email is None) != (settings.admin_password is None):
+        raise SettingsError(
+            f"{env_name('admin_email')} and {env_name('admin_password')} must be set together"
+        )
+    if settings.admin_password is not None and len(settings.admin_password) < 8:
+        raise SettingsError(f"{env_name('admin_password')}: must be at least 8 characters")
+    if settings.jwt_secret is not None and len(settings.jwt_secret) < 32:
+        raise SettingsError(f"{env_name('jwt_secret')}: must be at least 32 characters")
+    if not 2 <= settings.db_pool_size <= 200:
+        raise SettingsError(f"{env_name('db_pool_size')}: must be between 2 and 200")
+    if settings.max_body_bytes < 1024:
+        raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
