@@ -27,4 +27,6 @@ def create_app(container: Container) -> Litestar:
         request_max_body_size=container.settings.max_body_bytes,
         on_shutdown=[container.close],
         debug=False,
+        # Logging is ours (see api/cli.py); Litestar's own config would replace its handlers.
+        logging_config=None,
     )

@@ -1,11 +1,12 @@
 """/api/auth: register, login, refresh, logout."""
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
-from litestar.params import Body
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from api.bootstrap import Container
 from api.envelope import success
@@ -51,7 +52,9 @@ class AuthController(Controller):
     path = "/api/auth"
 
     @post("/register", status_code=200)
-    async def register(self, data: RegisterBody, container: Container) -> dict[str, Any]:
+    async def register(
+        self, data: JSONBody[RegisterBody], container: NamedDependency[Container]
+    ) -> dict[str, Any]:
         command = RegisterUser(data.email, data.password, data.name)
         user = await to_thread.run_sync(register_user, container.accounts, command)
         view = {"id": user.id, "email": user.email, "name": user.name, "createdAt": user.created_at}
@@ -59,7 +62,10 @@ class AuthController(Controller):
 
     @post("/login", status_code=200)
     async def login(
-        self, data: LoginBody, request: Request[Any, Any, Any], container: Container
+        self,
+        data: JSONBody[LoginBody],
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Container],
     ) -> dict[str, Any]:
         command = SignIn(data.email, data.password, client_address(request), user_agent(request))
         pair = await to_thread.run_sync(sign_in, container.accounts, command)
@@ -69,8 +75,8 @@ class AuthController(Controller):
     async def refresh(
         self,
         request: Request[Any, Any, Any],
-        container: Container,
-        data: Annotated[RefreshBody | None, Body()] = None,
+        container: NamedDependency[Container],
+        data: JSONBody[RefreshBody | None] = None,
     ) -> dict[str, Any]:
         token = (data.refresh_token if data else None) or bearer_token(request)
         if not token:
@@ -81,7 +87,10 @@ class AuthController(Controller):
 
     @post("/logout", status_code=200)
     async def logout(
-        self, request: Request[Any, Any, Any], container: Container, principal: AccessClaims
+        self,
+        request: Request[Any, Any, Any],
+        container: NamedDependency[Container],
+        principal: NamedDependency[AccessClaims],
     ) -> dict[str, Any]:
         command = SignOut(principal, client_address(request), user_agent(request))
         await to_thread.run_sync(sign_out, container.accounts, command)

@@ -12,7 +12,7 @@ from application.accounts import Accounts, SystemClock
 from application.ensure_admin import ensure_admin
 from application.ports import AttemptCounter
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
-from infrastructure.embedded_postgres import start_embedded
+from infrastructure.embedded_postgres import EmbeddedPostgres, start_embedded
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import create_schema, open_datastore
@@ -35,13 +35,21 @@ class Container:
     store: RecorderEventStore
     accounts: Accounts
     redis: redis.Redis | None
+    embedded: EmbeddedPostgres | None = None
     version: str = field(default_factory=package_version)
     started_at: float = field(default_factory=time.time)
+    closed: bool = False
 
     def close(self) -> None:
+        """Idempotent: the app's shutdown and the CLI both call it."""
+        if self.closed:
+            return
+        self.closed = True
         if self.redis is not None:
             self.redis.close()
         self.datastore.close()
+        if self.embedded is not None:
+            self.embedded.release()
 
 
 def connect_redis(settings: Settings) -> redis.Redis | None:
@@ -60,7 +68,8 @@ def attempt_counter(client: redis.Redis | None, settings: Settings) -> AttemptCo
 
 def build_container(settings: Settings) -> Container:
     data_dir = Path(settings.data_dir)
-    url = settings.database_url or start_embedded(data_dir)
+    embedded = None if settings.database_url else start_embedded(data_dir)
+    url = settings.database_url or (embedded.url if embedded else "")
     datastore = open_datastore(url, settings.db_pool_size)
     clock = SystemClock()
     store = RecorderEventStore(create_schema(datastore), clock)
@@ -75,4 +84,4 @@ def build_container(settings: Settings) -> Container:
     )
     if settings.admin_email is not None and settings.admin_password is not None:
         ensure_admin(accounts, settings.admin_email, settings.admin_password)
-    return Container(settings, datastore, store, accounts, client)
+    return Container(settings, datastore, store, accounts, client, embedded)

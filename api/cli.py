@@ -72,6 +72,9 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     from api.app import create_app
 
     app = create_app(container)
+    # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
+    # it unwinds through our cleanup (and the embedded database's) instead of killing us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%d (workers in process: %s)", host, port, workers)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0

@@ -4,6 +4,7 @@ from typing import Any
 
 from anyio import to_thread
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from api.bootstrap import Container
 from api.envelope import now
@@ -26,7 +27,9 @@ def queue_check(redis: dict[str, Any]) -> dict[str, Any]:
     return {"status": "running" if running else "stopped", "jobs": jobs}
 
 
-async def run_checks(container: Container) -> tuple[dict[str, Any], dict[str, Any]]:
+async def run_checks(
+    container: NamedDependency[Container],
+) -> tuple[dict[str, Any], dict[str, Any]]:
     database = await to_thread.run_sync(check_database, container.datastore)
     redis = await to_thread.run_sync(check_redis, container.redis)
     return database, redis
@@ -36,7 +39,7 @@ class HealthController(Controller):
     path = "/health"
 
     @get("/")
-    async def health(self, container: Container) -> Response[dict[str, Any]]:
+    async def health(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
         database, redis = await run_checks(container)
         status, code = overall(database, redis)
         services = {
@@ -53,7 +56,7 @@ class HealthController(Controller):
         return Response(body, status_code=code)
 
     @get("/detailed")
-    async def detailed(self, container: Container) -> Response[dict[str, Any]]:
+    async def detailed(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
         database, redis = await run_checks(container)
         status, code = overall(database, redis)
         checks = {"database": database, "redis": redis, "queue": queue_check(redis)}

@@ -4,6 +4,7 @@ from typing import Any
 
 from anyio import to_thread
 from litestar import Request
+from litestar.di import NamedDependency
 
 from api.bootstrap import Container
 from application.authenticate import authenticate
@@ -17,14 +18,16 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def provide_principal(request: Request[Any, Any, Any], container: Container) -> AccessClaims:
+async def provide_principal(
+    request: Request[Any, Any, Any], container: NamedDependency[Container]
+) -> AccessClaims:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Authentication required", "missing bearer token")
     return await to_thread.run_sync(authenticate, container.accounts, token)
 
 
-async def provide_admin(principal: AccessClaims) -> AccessClaims:
+async def provide_admin(principal: NamedDependency[AccessClaims]) -> AccessClaims:
     if principal.role != "admin":
         raise Forbidden("Administrator role required")
     return principal

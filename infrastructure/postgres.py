@@ -2,8 +2,11 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg.conninfo import conninfo_to_dict
 
 EVENTS_TABLE = "llmchat_events"
@@ -19,6 +22,32 @@ OWN_TABLES = (
 )
 
 
+# The library retries a failed statement ten times; with a pool wait each time, a request
+# would hang for most of a minute while the database is down. Two tries ride out a blip
+# (a restart, a dropped connection) and then fail fast, which the API answers with 503.
+BRIEF_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.2)
+POOL_WAIT = 2
+
+
+def undecorated(method: Any) -> Any:
+    return method.__wrapped__
+
+
+class EventRecorder(PostgresApplicationRecorder):
+    @BRIEF_RETRY
+    def insert_events(self, *args: Any, **kwargs: Any) -> Any:
+        return undecorated(PostgresApplicationRecorder.insert_events)(self, *args, **kwargs)
+
+    @BRIEF_RETRY
+    def select_events(self, *args: Any, **kwargs: Any) -> Any:
+        return undecorated(PostgresApplicationRecorder.select_events)(self, *args, **kwargs)
+
+    @BRIEF_RETRY
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Any:
+        original = undecorated(PostgresApplicationRecorder.select_notifications)
+        return original(self, *args, **kwargs)
+
+
 def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
     params = conninfo_to_dict(url)
     return PostgresDatastore(
@@ -27,7 +56,7 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
         port=str(params.get("port", "5432")),
         user=str(params.get("user", "postgres")),
         password=str(params.get("password", "")),
-        connect_timeout=5,
+        connect_timeout=POOL_WAIT,
         idle_in_transaction_session_timeout=10,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -35,8 +64,8 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
     )
 
 
-def create_schema(datastore: PostgresDatastore) -> PostgresApplicationRecorder:
-    recorder = PostgresApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
+def create_schema(datastore: PostgresDatastore) -> EventRecorder:
+    recorder = EventRecorder(datastore, events_table_name=EVENTS_TABLE)
     with locked(datastore, SCHEMA_LOCK):
         recorder.create_table()
         with datastore.get_connection() as conn:

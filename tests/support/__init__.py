@@ -1,0 +1,1 @@
+"""Test support: a real server process, a TCP proxy for cutting connections, builders."""

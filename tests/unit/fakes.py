@@ -1,0 +1,49 @@
+"""In-memory adapters for fast tests of the use cases."""
+
+from datetime import UTC, datetime, timedelta
+
+from eventsourcing.popo import POPOApplicationRecorder
+
+from application.accounts import Accounts
+from infrastructure.attempts import InMemoryAttempts
+from infrastructure.event_store import RecorderEventStore
+from infrastructure.revocations import InMemoryRevocations
+from infrastructure.tokens import JwtTokens
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        # Starts at the real time: token expiry and revocation windows are wall-clock based.
+        self.moment = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+class PlainHasher:
+    """Not a hash at all: fast stand-in, since these tests are about the use cases."""
+
+    def hash(self, password: str) -> str:
+        return "plain:" + password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == "plain:" + password
+
+
+def in_memory_store() -> RecorderEventStore:
+    return RecorderEventStore(POPOApplicationRecorder(), FixedClock())
+
+
+def in_memory_accounts() -> Accounts:
+    clock = FixedClock()
+    return Accounts(
+        store=RecorderEventStore(POPOApplicationRecorder(), clock),
+        hasher=PlainHasher(),
+        tokens=JwtTokens("unit-test-secret-" + "y" * 32),
+        revocations=InMemoryRevocations(),
+        attempts=InMemoryAttempts(),
+        clock=clock,
+    )

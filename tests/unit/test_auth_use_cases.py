@@ -1,0 +1,144 @@
+import jwt
+import pytest
+
+from application.authenticate import authenticate
+from application.ensure_admin import ensure_admin
+from application.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
+from application.refresh_tokens import RefreshTokens, refresh_tokens
+from application.register_user import RegisterUser, register_user
+from application.sign_in import ACCOUNT_FAILURES, SignIn, sign_in
+from application.sign_out import SignOut, sign_out
+from domain.security import SignInFailed, SignInThrottled
+from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
+from tests.unit.fakes import in_memory_accounts
+
+PASSWORD = "long-enough-1"
+
+
+def registered(accounts, email="Someone@Example.com"):
+    return register_user(accounts, RegisterUser(email, PASSWORD, "Someone"))
+
+
+def signed_in(accounts, email="someone@example.com"):
+    return sign_in(accounts, SignIn(email, PASSWORD, "10.0.0.1", "pytest"))
+
+
+def all_events(accounts):
+    return [r.event for r in accounts.store.read_all(0, 10_000)]
+
+
+def test_registration_normalises_the_email_and_keeps_it_unique_case_insensitively():
+    accounts = in_memory_accounts()
+    user = registered(accounts, "  Someone@Example.COM ")
+    assert user.email == "someone@example.com"
+    with pytest.raises(Conflict):
+        registered(accounts, "SOMEONE@example.com")
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "name"),
+    [("not-an-email", PASSWORD, "A"), ("a@b.co", "short", "A"), ("a@b.co", PASSWORD, "  ")],
+)
+def test_registration_refuses_bad_input(email, password, name):
+    with pytest.raises(ValidationFailed):
+        register_user(in_memory_accounts(), RegisterUser(email, password, name))
+
+
+def test_password_is_stored_hashed_never_plain():
+    accounts = in_memory_accounts()
+    user = registered(accounts)
+    assert user.password_hash != PASSWORD
+    assert accounts.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_sign_in_records_an_event_and_issues_tokens_that_authenticate():
+    accounts = in_memory_accounts()
+    user = registered(accounts)
+    pair = signed_in(accounts)
+    assert authenticate(accounts, pair.token).user_id == user.id
+    assert any(isinstance(e, SignedIn) for e in all_events(accounts))
+
+
+def test_wrong_password_is_refused_and_recorded():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    with pytest.raises(Unauthorized):
+        sign_in(accounts, SignIn("someone@example.com", "wrong-password", "10.0.0.1", "pytest"))
+    failures = [e for e in all_events(accounts) if isinstance(e, SignInFailed)]
+    assert [f.reason for f in failures] == ["wrong_password"]
+
+
+def test_repeated_failures_for_one_account_are_refused_with_429_and_recorded():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    for _ in range(ACCOUNT_FAILURES):
+        with pytest.raises(Unauthorized):
+            sign_in(accounts, SignIn("someone@example.com", "wrong-password", "10.0.0.1", "t"))
+    with pytest.raises(RateLimited) as refused:
+        signed_in(accounts)  # even the right password waits out the window
+    assert refused.value.retry_after > 0
+    assert any(isinstance(e, SignInThrottled) for e in all_events(accounts))
+
+
+def test_refresh_rotates_and_reuse_of_the_old_token_revokes_the_family():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    first = signed_in(accounts)
+    second = refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
+    assert second.refresh_token != first.refresh_token
+    with pytest.raises(Unauthorized, match="reuse"):
+        refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
+    # The whole family is gone: the newest refresh token and every access token.
+    with pytest.raises(Unauthorized):
+        refresh_tokens(accounts, RefreshTokens(second.refresh_token, "ip", "ua"))
+    with pytest.raises(Unauthorized):
+        authenticate(accounts, second.token)
+    kinds = [type(e) for e in all_events(accounts)]
+    assert TokenRefreshed in kinds and RefreshReuseDetected in kinds
+
+
+def test_access_and_refresh_tokens_are_not_interchangeable():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    pair = signed_in(accounts)
+    with pytest.raises(Unauthorized):
+        refresh_tokens(accounts, RefreshTokens(pair.token, "ip", "ua"))
+    with pytest.raises(Unauthorized):
+        authenticate(accounts, pair.refresh_token)
+
+
+def test_tokens_with_alg_none_or_another_key_are_refused():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    claims = jwt.decode(signed_in(accounts).token, options={"verify_signature": False})
+    unsigned = jwt.encode(claims, key=None, algorithm="none")
+    resigned = jwt.encode(claims, "some-other-secret-" + "z" * 32, algorithm="HS256")
+    for token in (unsigned, resigned):
+        with pytest.raises(Unauthorized):
+            authenticate(accounts, token)
+
+
+def test_sign_out_revokes_the_access_token_and_its_refresh_family():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    pair = signed_in(accounts)
+    claims = authenticate(accounts, pair.token)
+    sign_out(accounts, SignOut(claims, "ip", "ua"))
+    with pytest.raises(Unauthorized):
+        authenticate(accounts, pair.token)
+    with pytest.raises(Unauthorized):
+        refresh_tokens(accounts, RefreshTokens(pair.refresh_token, "ip", "ua"))
+    assert any(isinstance(e, SignedOut) for e in all_events(accounts))
+
+
+def test_ensure_admin_is_idempotent_and_promotes_an_existing_user():
+    accounts = in_memory_accounts()
+    user = registered(accounts, "boss@example.com")
+    assert user.role == "user"
+    first = ensure_admin(accounts, "boss@example.com", PASSWORD)
+    again = ensure_admin(accounts, "BOSS@example.com", PASSWORD)
+    assert first.id == again.id == user.id
+    assert again.role == "admin"
+    fresh = ensure_admin(accounts, "root@example.com", PASSWORD)
+    assert fresh.role == "admin"
+    assert ensure_admin(accounts, "root@example.com", PASSWORD).version == fresh.version

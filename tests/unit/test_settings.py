@@ -1,0 +1,23 @@
+import pytest
+
+from infrastructure.settings import SettingsError, read_settings
+
+
+def test_defaults_need_no_environment():
+    settings = read_settings({})
+    assert settings.database_url is None and settings.data_dir == "./.llmchat"
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"LLMCHAT_DATABASE_URL": "mysql://x"}, "LLMCHAT_DATABASE_URL"),
+        ({"LLMCHAT_REDIS_URL": "http://x"}, "LLMCHAT_REDIS_URL"),
+        ({"LLMCHAT_DB_POOL_SIZE": "many"}, "LLMCHAT_DB_POOL_SIZE"),
+        ({"LLMCHAT_ADMIN_EMAIL": "a@b.io"}, "LLMCHAT_ADMIN_PASSWORD"),
+        ({"LLMCHAT_JWT_SECRET": "short"}, "LLMCHAT_JWT_SECRET"),
+    ],
+)
+def test_a_bad_setting_is_named_in_the_error(environ, variable):
+    with pytest.raises(SettingsError, match=variable):
+        read_settings(environ)
