@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from application.provider import (
     ProviderUnavailable,
     Usage,
 )
-from infrastructure.providers import build_providers, http
+from infrastructure.providers import build_providers, http, new_http_client
 from infrastructure.providers.demo import DemoProvider
 from infrastructure.providers.http import ProviderTimeouts, error_details, parse_retry_after
 from tests.fake_provider import (
@@ -207,7 +207,9 @@ async def test_closing_a_stream_early_raises_nothing_and_frees_the_client(
 ) -> None:
     chat = adapter(client, "anthropic")
 
-    async with aclosing(chat.stream(request_to(fake, "anthropic"))) as chunks:
+    stream = chat.stream(request_to(fake, "anthropic"))
+    assert isinstance(stream, AsyncGenerator)  # what lets a caller stop it early
+    async with aclosing(stream) as chunks:
         first = await anext(chunks)
 
     assert first.text == reply_pieces(32)[0]
@@ -447,7 +449,7 @@ async def test_slow_first_byte_is_unavailable_without_retrying(
     before = fake.request_count(CALL_PATHS[provider])
     started = time.monotonic()
 
-    with pytest.raises(ProviderUnavailable, match="no answer within 0.2s"):
+    with pytest.raises(ProviderUnavailable, match=r"no answer within 0\.2s"):
         await read_all(chat, request)
     with pytest.raises(ProviderUnavailable):
         await chat.complete(request)
@@ -635,6 +637,16 @@ async def test_demo_streams_a_labelled_echo_without_network() -> None:
     assert last.usage is not None
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens > 0
     assert await demo.probe(request) == 0.0
+
+
+async def test_the_shared_production_client_streams_from_the_fake(
+    fake: FakeProviderThread,
+) -> None:
+    async with new_http_client(FAST) as shared:
+        chat = build_providers(shared, FAST)["openai"]
+        chunks = await read_all(chat, request_to(fake, "openai"))
+
+    assert "".join(chunk.text for chunk in chunks) == REPLY_TEXT
 
 
 async def test_build_providers_offers_every_provider(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,118 @@
+"""The port to large language model providers and the values that cross it.
+
+Adapters in ``infrastructure.providers`` translate each provider's wire format
+into these types, so use cases never see HTTP, SSE or a provider's JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Literal, Protocol
+
+import msgspec
+
+FinishReason = Literal["stop", "length", "error", "cancelled"]
+"""Why an answer ended, in one vocabulary for every provider."""
+
+
+class ChatTurn(msgspec.Struct, frozen=True):
+    role: str
+    content: str
+
+
+class Usage(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ProviderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    provider: str
+    endpoint: str
+    """Base URL of the provider's API, e.g. ``https://api.openai.com/v1``."""
+    api_key: str
+    model: str
+    messages: list[ChatTurn]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    session_id: str
+    """Our conversation id; FastGPT keeps its history under it (``chatId``)."""
+    provider_conversation_id: str | None = None
+    """Dify's ``conversation_id`` kept from an earlier answer in this session."""
+    user_id: str
+
+
+class Chunk(msgspec.Struct, frozen=True):
+    """One normalised piece of a streamed answer.
+
+    A successful stream ends with exactly one chunk whose ``finish_reason`` is
+    set; that chunk also carries the usage if the provider reported it.
+    """
+
+    text: str = ""
+    usage: Usage | None = None
+    finish_reason: FinishReason | None = None
+    provider_conversation_id: str | None = None
+
+
+class Completion(msgspec.Struct, frozen=True):
+    text: str
+    usage: Usage | None = None
+    finish_reason: FinishReason | None = None
+    provider_conversation_id: str | None = None
+
+
+class ProviderError(Exception):
+    """Base of everything an adapter raises; ``detail`` is safe to show to the user."""
+
+    def __init__(
+        self, provider: str, detail: str, *, status: int | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(f"{provider}: {detail}")
+        self.provider = provider
+        self.detail = detail
+        self.status = status
+        """HTTP status the provider answered with, when there was one."""
+        self.code = code
+        """The provider's own error code or type, e.g. ``overloaded_error``."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Unreachable, too slow to start answering, 5xx, or 429 after the retries."""
+
+
+class ProviderBadResponse(ProviderError):
+    """The provider answered, but not with something we can use."""
+
+
+class ProviderRejected(ProviderBadResponse):
+    """The provider refused the request with a 4xx: bad key, unknown model, bad parameters."""
+
+
+class ProviderStreamFailed(ProviderError):
+    """A stream broke after it started: an ``error`` event or a dropped connection.
+
+    The chunks yielded before it are genuine; the answer is just incomplete.
+    """
+
+
+class ChatProvider(Protocol):
+    def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        """Yield the answer as it is generated; see ``Chunk`` for the ending contract.
+
+        Adapters return async generators: a caller that stops early should close
+        it (``contextlib.aclosing``) so the connection is released at once.
+        """
+        ...
+
+    async def complete(self, request: ProviderRequest) -> Completion:
+        """Ask for the whole answer in one (non-streaming) response."""
+        ...
+
+    async def probe(self, request: ProviderRequest) -> float:
+        """Return the seconds the provider took to answer a cheap request.
+
+        Only reachability is checked: any answer below 500 counts, even a
+        rejected key. Raises ``ProviderUnavailable`` otherwise.
+        """
+        ...

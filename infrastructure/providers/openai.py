@@ -1,0 +1,170 @@
+"""OpenAI Chat Completions, also spoken by most self-hosted servers (the ``custom`` provider)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+import msgspec
+
+from application.provider import (
+    Chunk,
+    Completion,
+    FinishReason,
+    ProviderBadResponse,
+    ProviderRequest,
+    ProviderStreamFailed,
+    Usage,
+)
+from infrastructure.providers.http import (
+    ProviderHttp,
+    StreamOutcome,
+    bearer,
+    decode_json,
+    join_url,
+)
+
+DONE = "[DONE]"
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "stop",
+    "function_call": "stop",
+    # The provider cut the answer short on purpose; callers must not present it as whole.
+    "content_filter": "error",
+}
+
+
+class WireUsage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int | None = None
+
+    def to_usage(self) -> Usage:
+        total = self.total_tokens
+        if total is None:
+            total = self.prompt_tokens + self.completion_tokens
+        return Usage(self.prompt_tokens, self.completion_tokens, total)
+
+
+class WireError(msgspec.Struct):
+    message: str = ""
+    type: str | None = None
+    code: str | int | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _StreamChoice(msgspec.Struct):
+    delta: _Delta = msgspec.field(default_factory=_Delta)
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(msgspec.Struct):
+    choices: list[_StreamChoice] = []
+    usage: WireUsage | None = None
+    error: WireError | None = None
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class ChatCompletion(msgspec.Struct):
+    choices: list[_Choice]
+    usage: WireUsage | None = None
+
+
+class OpenAIProvider:
+    def __init__(self, http: ProviderHttp) -> None:
+        self._http = http
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        outcome = StreamOutcome(self._http.provider)
+        events = self._http.stream_events(
+            _completions_url(request),
+            headers=bearer(request.api_key),
+            body=chat_body(request, True),
+            outcome=outcome,
+        )
+        async with aclosing(events):
+            async for event in events:
+                if event.data == DONE:
+                    outcome.finished = True
+                    continue
+                text = read_chunk(self._http.provider, event.data, outcome)
+                if text:
+                    yield Chunk(text=text)
+        yield outcome.last_chunk()
+
+    async def complete(self, request: ProviderRequest) -> Completion:
+        answer = await self._http.fetch_json(
+            _completions_url(request),
+            headers=bearer(request.api_key),
+            body=chat_body(request, False),
+            answer_type=ChatCompletion,
+        )
+        return to_completion(self._http.provider, answer)
+
+    async def probe(self, request: ProviderRequest) -> float:
+        url = join_url(request.endpoint, "/models")
+        return await self._http.probe(url, headers=bearer(request.api_key))
+
+
+def chat_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
+    body: dict[str, object] = {
+        "model": request.model,
+        "messages": [{"role": turn.role, "content": turn.content} for turn in request.messages],
+        "stream": stream,
+    }
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if stream:
+        # Without it OpenAI reports no token usage for streamed answers.
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def read_chunk(provider: str, data: str, outcome: StreamOutcome) -> str:
+    """Record a ``chat.completion.chunk``'s usage and finish reason; return its text."""
+    chunk = decode_json(provider, data, ChatCompletionChunk)
+    if chunk.error is not None:
+        code = None if chunk.error.code is None else str(chunk.error.code)
+        raise ProviderStreamFailed(provider, chunk.error.message, code=chunk.error.type or code)
+    if chunk.usage is not None:
+        outcome.usage = chunk.usage.to_usage()
+    if not chunk.choices:
+        return ""
+    choice = chunk.choices[0]
+    if choice.finish_reason is not None:
+        outcome.finish_reason = finish_reason(choice.finish_reason)
+    return choice.delta.content or ""
+
+
+def to_completion(provider: str, answer: ChatCompletion) -> Completion:
+    if not answer.choices:
+        raise ProviderBadResponse(provider, "the answer has no choices")
+    choice = answer.choices[0]
+    return Completion(
+        text=choice.message.content or "",
+        usage=None if answer.usage is None else answer.usage.to_usage(),
+        finish_reason=finish_reason(choice.finish_reason),
+    )
+
+
+def finish_reason(reason: str | None) -> FinishReason:
+    return _FINISH_REASONS.get(reason or "stop", "stop")
+
+
+def _completions_url(request: ProviderRequest) -> str:
+    return join_url(request.endpoint, "/chat/completions")
