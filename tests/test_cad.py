@@ -14,7 +14,7 @@ from ezdxf.filemanagement import new as new_drawing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infrastructure.cad.model import Bounds, CadDrawing, Layer
+from infrastructure.cad.model import Bounds, CadDrawing, Layer, Point
 from infrastructure.cad.parse import CadInvalid, CadLimits, CadUnsupportedFormat, parse_dxf
 from infrastructure.cad.svg import render_svg
 
@@ -175,6 +175,18 @@ def test_all_entities_are_returned_in_file_order():
     assert (RICH.entity_count, RICH.truncated) == (13, False)
 
 
+def test_drawing_round_trips_through_json_and_has_a_schema():
+    # Litestar builds its OpenAPI schema through msgspec.inspect, which refuses unions of
+    # untagged structs; CadDrawing must stay describable.
+    assert msgspec.json.schema(CadDrawing)["$ref"] == "#/$defs/CadDrawing"
+
+    assert msgspec.json.decode(msgspec.json.encode(RICH), type=CadDrawing) == RICH
+
+
+def test_fields_an_entity_type_does_not_use_are_left_out():
+    assert set(entity("POINT")) == {"type", "layer", "location"}
+
+
 def test_layers_report_colour_and_visibility():
     layers = {layer.name: layer for layer in RICH.layers}
 
@@ -208,6 +220,17 @@ def test_bounds_follow_block_references_with_their_transform():
     assert (bounds.max_x, bounds.max_y) == pytest.approx((10, 12))
 
 
+def test_layers_named_by_entities_but_missing_from_the_table_get_defaults():
+    doc = new_drawing()
+    doc.modelspace().add_line((0, 0), (1, 1), dxfattribs={"layer": "GHOST"})
+    doc.modelspace().add_line((0, 0), (1, 1), dxfattribs={"layer": "ghost"})
+
+    layers = parse_dxf(to_bytes(doc)).layers
+
+    assert layers[-1] == Layer(name="GHOST", color=7, visible=True)
+    assert [layer.name for layer in layers].count("GHOST") == 1
+
+
 def test_empty_entities_section_is_a_valid_drawing_with_zero_bounds():
     drawing = parse_dxf(to_bytes(new_drawing()))
 
@@ -215,14 +238,77 @@ def test_empty_entities_section_is_a_valid_drawing_with_zero_bounds():
     assert drawing.bounds == Bounds(min_x=0, min_y=0, max_x=0, max_y=0)
 
 
-def test_binary_dxf_is_read_too():
-    stream = io.BytesIO()
-    simple_drawing().write(stream, fmt="bin")
+def test_minimal_hand_written_r12_file_is_read():
+    data = (
+        b"  0\nSECTION\n  2\nENTITIES\n"
+        b"  0\nLINE\n  8\nEDGE\n 10\n1\n 20\n2\n 11\n3\n 21\n4\n"
+        b"  0\nENDSEC\n  0\nEOF\n"
+    )
 
-    drawing = parse_dxf(stream.getvalue())
+    drawing = parse_dxf(data)
+
+    assert encoded(drawing)["entities"] == [
+        {
+            "type": "LINE",
+            "layer": "EDGE",
+            "startPoint": {"x": 1, "y": 2},
+            "endPoint": {"x": 3, "y": 4},
+        }
+    ]
+    assert drawing.bounds == Bounds(min_x=1, min_y=2, max_x=3, max_y=4)
+
+
+def test_binary_dxf_is_read_too():
+    drawing = parse_dxf(binary(simple_drawing()))
 
     assert [e["type"] for e in encoded(drawing)["entities"]] == ["LINE", "CIRCLE"]
     assert drawing.bounds == Bounds(min_x=-3, min_y=-1, max_x=10, max_y=8)
+
+
+def binary(doc: Drawing) -> bytes:
+    stream = io.BytesIO()
+    doc.write(stream, fmt="bin")
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("encode", [to_bytes, binary], ids=["ascii", "binary"])
+def test_insert_of_an_undefined_block_is_dropped_by_the_audit(encode):
+    doc = new_drawing()
+    doc.modelspace().add_line((0, 0), (1, 1))
+    doc.modelspace().add_blockref("NOWHERE", (50, 50))
+
+    drawing = parse_dxf(encode(doc))
+
+    assert [e["type"] for e in encoded(drawing)["entities"]] == ["LINE"]
+    assert drawing.bounds == Bounds(min_x=0, min_y=0, max_x=1, max_y=1)
+
+
+def test_binary_dxf_without_eof_is_invalid():
+    data = binary(simple_drawing())
+    assert data.endswith(b"\x00\x00EOF\x00")  # R2013 binary: 2-byte group code 0, "EOF"
+
+    with pytest.raises(CadInvalid, match="no EOF"):
+        parse_dxf(data[: -len(b"\x00\x00EOF\x00")])
+
+
+def test_undecodable_text_bytes_are_dropped_so_the_result_still_encodes():
+    doc = new_drawing()
+    doc.modelspace().add_text("MARK", height=1)
+    data = to_bytes(doc).replace(b"MARK", b"caf\xff\xfe")
+
+    drawing = parse_dxf(data)
+
+    assert encoded(drawing)["entities"][0]["text"] == "caf"
+
+
+def test_non_finite_coordinates_inside_a_block_are_invalid():
+    doc = new_drawing()
+    doc.blocks.new("FAR").add_line((0, 0), (123456.5, 0))
+    doc.modelspace().add_blockref("FAR", (0, 0))
+    data = to_bytes(doc).replace(b"123456.5", b"1e999")
+
+    with pytest.raises(CadInvalid, match="not finite"):
+        parse_dxf(data)
 
 
 def test_arc_mirrored_in_autocad_is_reported_as_seen_from_above():
@@ -307,7 +393,7 @@ def test_damaged_but_readable_number_is_recovered():
     # "12xyz" is how a C stod() reads 12; ezdxf's recover mode does the same.
     drawing = parse_dxf(with_first_line_start_x(valid_bytes(), b"12xyz"))
 
-    assert drawing.entities[0].start_point.x == 12.0  # type: ignore[union-attr]
+    assert drawing.entities[0].start_point == Point(x=12.0, y=-1.0)
 
 
 # Hostile input: whatever the bytes, only a drawing or one of the two errors comes back.
@@ -492,6 +578,25 @@ def test_svg_contains_the_drawn_geometry():
     assert root.get("viewBox") == "-0.5 -7.5 26 13"  # circle and text, 2% margin
 
 
+def test_svg_draws_colours_texts_and_block_attributes():
+    doc = new_drawing()
+    block = doc.blocks.new("TAG")
+    block.add_attdef("NUMBER", (0, 0), dxfattribs={"height": 1})
+    msp = doc.modelspace()
+    msp.add_blockref("TAG", (40, 40)).add_auto_attribs({"NUMBER": "A-17"})
+    msp.add_line((0, 0), (1, 0), dxfattribs={"true_color": 0x123456})
+    msp.add_line((0, 0), (0, 1), dxfattribs={"color": 3})
+    msp.add_line((0, 0), (5, 5), dxfattribs={"invisible": 1})
+    msp.add_mtext("Top", dxfattribs={"insert": (0, 10), "char_height": 2})
+
+    root = svg_tree(doc)
+
+    assert [p.get("stroke") for p in root.iter(f"{SVG}path")] == ["#123456", "#00ff00"]
+    spans = {span.text: span for span in root.iter(f"{SVG}tspan")}
+    assert set(spans) == {"A-17", "Top"}
+    assert spans["Top"].get("dy") == "2"  # MTEXT hangs below its insert point
+
+
 def test_svg_leaves_out_hidden_layers_and_draws_block_content():
     root = svg_tree(rich_drawing())
     data = [path.get("d", "") for path in root.iter(f"{SVG}path")]
@@ -516,13 +621,7 @@ def test_svg_refuses_what_parse_refuses():
         render_svg(b"AC1027" + bytes(100))
 
 
-def binary_base() -> bytes:
-    stream = io.BytesIO()
-    rich_drawing().write(stream, fmt="bin")
-    return stream.getvalue()
-
-
-BINARY_BASE = binary_base()
+BINARY_BASE = binary(rich_drawing())
 
 
 @st.composite

@@ -1,0 +1,1 @@
+"""Checks on uploaded file content: allowed extensions, magic bytes and text encoding."""
