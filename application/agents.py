@@ -1,0 +1,152 @@
+"""Agents as the rest of the application sees them: the directory chat calls providers through,
+the port the agent definitions come from, and the in-process catalogue the routes read.
+
+The catalogue stands in for the `llmchat_agents` read model until a projection runner feeds
+that table: it is built from the agent streams at start, updated by the commands this process
+runs, and refreshed from the event store so that it follows other processes too.
+"""
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from application.errors import ValidationFailed
+from application.ports import EventStore
+from domain.agent import ROSTER_ID, Agent, AgentDefinition, AgentEnrolled, agent_stream_id
+
+
+class AgentProfile(msgspec.Struct, frozen=True):
+    """What chat needs to call a provider."""
+
+    id: str
+    name: str
+    provider: str
+    endpoint: str
+    model: str
+    status: str  # "active" | "inactive"
+    temperature: float | None
+    max_tokens: int | None
+
+
+class AgentDirectory(Protocol):
+    def find(self, agent_id: str) -> AgentProfile | None: ...  # None if unknown
+
+    def api_key(self, agent_id: str) -> str: ...  # resolved secret ("" for demo)
+
+
+class AgentsFileInvalid(ValidationFailed):
+    """The agents file cannot be used; `details` names the problem (never a key)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("Invalid agents file", problem)
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.details}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSet:
+    """What the source of agent definitions says now, in its order, with each resolved key."""
+
+    definitions: Mapping[str, AgentDefinition]
+    keys: Mapping[str, str]
+
+
+class AgentSource(Protocol):
+    def read(self) -> AgentSet:
+        """Raise AgentsFileInvalid naming the problem if the definitions cannot be used."""
+        ...
+
+
+def load_agent(store: EventStore, agent_id: str) -> Agent | None:
+    history = store.read(agent_stream_id(agent_id))
+    if not history:
+        return None
+    return Agent.replay([(r.event, r.timestamp) for r in history])
+
+
+def enrolled_ids(store: EventStore) -> list[str]:
+    """Every agent id ever registered, in the order they were first registered."""
+    return [r.event.agent_id for r in store.read(ROSTER_ID) if isinstance(r.event, AgentEnrolled)]
+
+
+def profile_of(agent: Agent) -> AgentProfile:
+    settings = agent.settings
+    return AgentProfile(
+        id=agent.id,
+        name=settings.name,
+        provider=settings.provider,
+        endpoint=settings.endpoint,
+        model=settings.model,
+        status=agent.status,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+    )
+
+
+class AgentCatalogue:
+    """Every agent this process knows, and the keys its own agents file resolved.
+
+    Readers never wait on I/O: refreshes build a new mapping and swap it in whole.
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._agents: Mapping[str, Agent] = {}
+        self._keys: Mapping[str, str] = {}
+        self._refreshed_at = float("-inf")
+        self._refreshing = threading.Lock()
+
+    def refresh(self) -> None:
+        """Re-read every agent stream, so changes made by other processes show here too."""
+        with self._refreshing:
+            started = time.monotonic()
+            agents = {}
+            for agent_id in enrolled_ids(self._store):
+                agent = load_agent(self._store, agent_id)
+                if agent is not None:
+                    agents[agent_id] = agent
+            self._agents = agents
+            self._refreshed_at = started
+
+    def refresh_if_older_than(self, seconds: float) -> None:
+        if time.monotonic() - self._refreshed_at < seconds:
+            return
+        # One refresh at a time is enough; the others serve what is there meanwhile.
+        if self._refreshing.locked():
+            return
+        self.refresh()
+
+    def remember(self, agent: Agent) -> None:
+        """Take in an agent a command on this process just changed."""
+        self._agents = {**self._agents, agent.id: agent}
+
+    def use_keys(self, keys: Mapping[str, str]) -> None:
+        self._keys = dict(keys)
+
+    def find(self, agent_id: str) -> AgentProfile | None:
+        agent = self._agents.get(agent_id)
+        return None if agent is None else profile_of(agent)
+
+    def api_key(self, agent_id: str) -> str:
+        """The key this process's agents file resolved; "" for none or an unknown agent."""
+        return self._keys.get(agent_id, "")
+
+    def get(self, agent_id: str) -> Agent | None:
+        """An agent the agents file currently defines (whatever its status)."""
+        agent = self._agents.get(agent_id)
+        return agent if agent is not None and agent.in_file else None
+
+    def listed(self, category: str | None = None, provider: str | None = None) -> list[Agent]:
+        """The agents the file currently defines, in the order they were first registered."""
+        return [
+            agent
+            for agent in self._agents.values()
+            if agent.in_file
+            and (category is None or agent.settings.category == category)
+            and (provider is None or agent.settings.provider == provider)
+        ]
