@@ -1,0 +1,85 @@
+"""/api/cad: parse a DXF (sent, or uploaded before) and preview an uploaded one as SVG."""
+
+from typing import Any
+
+import msgspec
+from anyio import CapacityLimiter, to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from api.dependencies import CallerDep, ContainerDep
+from api.envelope import success
+from api.files import UPLOAD_BODY_LIMIT, close_files, read_form, the_file
+from application.errors import ValidationFailed
+from application.files import UnsupportedFormat
+from application.parse_drawing import (
+    ParseUploadedDrawing,
+    parse_sent_drawing,
+    parse_uploaded_drawing,
+)
+from application.preview_drawing import PreviewDrawing, preview_drawing
+
+# A 10 MB drawing can take seconds of CPU and hundreds of MB of memory in ezdxf; a few at a
+# time keep the instance answering everything else (the GIL serialises them anyway).
+DRAWING_WORKERS = CapacityLimiter(2)
+
+
+class ParseRequest(msgspec.Struct, rename="camel"):
+    file_id: str
+
+
+async def parse_request(request: Request[Any, Any, Any]) -> ParseRequest:
+    try:
+        return msgspec.json.decode(await request.body(), type=ParseRequest)
+    except msgspec.DecodeError as error:
+        raise ValidationFailed("Request validation failed", str(error)) from None
+
+
+class CadController(Controller):
+    path = "/api/cad"
+
+    @post("/parse", status_code=200, request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def parse(
+        self, request: Request[Any, Any, Any], container: ContainerDep, principal: CallerDep
+    ) -> dict[str, Any]:
+        media_type, _ = request.content_type
+        if media_type == "multipart/form-data":
+            form = await read_form(request)
+            try:
+                content = the_file(form).file
+                result = await to_thread.run_sync(
+                    parse_sent_drawing, container.files, content, limiter=DRAWING_WORKERS
+                )
+            finally:
+                await close_files(form)
+        elif media_type == "application/json":
+            body = await parse_request(request)
+            command = ParseUploadedDrawing(body.file_id, principal)
+            result = await to_thread.run_sync(
+                parse_uploaded_drawing, container.files, command, limiter=DRAWING_WORKERS
+            )
+        else:
+            raise UnsupportedFormat(
+                "Unsupported request type",
+                "send the DXF as multipart/form-data (field file), or JSON {fileId}",
+            )
+        return success(msgspec.Raw(result), "Drawing parsed")
+
+    @get("/{file_id:str}/preview.svg")
+    async def preview(
+        self, file_id: FromPath[str], container: ContainerDep, principal: CallerDep
+    ) -> Response[str]:
+        command = PreviewDrawing(file_id, principal)
+        svg = await to_thread.run_sync(
+            preview_drawing, container.files, command, limiter=DRAWING_WORKERS
+        )
+        return Response(
+            svg,
+            media_type="image/svg+xml",
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                # The picture is ours, but it is still SVG on this origin: no scripts, ever.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "Cache-Control": "private, no-cache",
+            },
+        )
