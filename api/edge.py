@@ -1,0 +1,34 @@
+"""What every request meets before routing, outermost first.
+
+Litestar runs its `middleware` only once a route has matched; these must also see
+requests that match none (a 404 flood is still counted and limited) and must rewrite
+the path before routing (versioning), so they wrap the app's router itself.
+
+  request id -> metrics -> security headers -> versioning -> allow-lists -> rate limit
+"""
+
+from litestar import Litestar
+
+from api.bootstrap import Container
+from api.metrics import http_metrics_middleware
+from api.network_policy import NetworkPolicy, network_policy_middleware
+from api.rate_limit import rate_limit_middleware
+from api.request_id import request_id_middleware
+from api.security_headers import security_headers_middleware
+from api.versioning import versioning_middleware
+
+
+def wrap_router(app: Litestar, container: Container) -> Litestar:
+    layers = [
+        request_id_middleware,  # first: every answer below carries its id
+        http_metrics_middleware,  # refusals below are counted and timed too
+        security_headers_middleware,
+        versioning_middleware,  # the allow-lists see /api/admin, not /api/v1/admin
+        network_policy_middleware(NetworkPolicy.of(container.settings)),
+        rate_limit_middleware(container),  # last: a refused address costs no Redis call
+    ]
+    handler = app.asgi_handler
+    for layer in reversed(layers):
+        handler = layer(handler)
+    app.asgi_handler = handler
+    return app

@@ -1,0 +1,41 @@
+"""An API key as the caller: checked once per request, by whichever part asks first.
+
+The rate limiter needs to know the key before routing and the handler's `principal`
+after; both come here, so a request with a key costs one read of the key's stream.
+"""
+
+from typing import Any
+
+from anyio import to_thread
+from litestar.types import Scope
+
+from api.bootstrap import Container
+from api.network_policy import CLIENT_ADDRESS
+from application.api_keys import ApiKeyClaims
+from application.authenticate_api_key import AuthenticateApiKey, authenticate_api_key
+from domain.api_key import PREFIX
+
+CHECKED_KEY = "api_key_claims"
+
+
+def is_api_key(token: str) -> bool:
+    return token.startswith(PREFIX)
+
+
+def header(scope: Scope, name: bytes) -> str:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")
+
+
+async def key_claims(scope: Scope, container: Container, token: str) -> ApiKeyClaims:
+    """The key's principal; raises Unauthorized for an unknown, wrong or revoked key."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    checked = state.get(CHECKED_KEY)
+    if checked is not None and checked[0] == token:
+        claims: ApiKeyClaims = checked[1]
+        return claims
+    client = scope.get("client")
+    address = state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown")
+    command = AuthenticateApiKey(token, address, header(scope, b"user-agent")[:256])
+    claims = await to_thread.run_sync(authenticate_api_key, container.api_keys, command)
+    state[CHECKED_KEY] = (token, claims)
+    return claims

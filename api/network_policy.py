@@ -1,0 +1,80 @@
+"""IP allow-lists, before routing: every route (LLMCHAT_ALLOW_CIDRS) and admin routes
+(LLMCHAT_ADMIN_ALLOW_CIDRS) answer 403 to addresses outside them.
+
+The client address is worked out here once, with the trusted-proxy rule, and kept in the
+scope's state for everything after (rate limits, audit entries via `client_address`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils import normalize_path
+
+from api.envelope import send_error
+from infrastructure.network import Networks, client_address, forwarded_chain
+from infrastructure.settings import Settings
+
+CLIENT_ADDRESS = "client_address"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    allow: Networks
+    admin_allow: Networks
+    trusted_proxies: Networks
+
+    @classmethod
+    def of(cls, settings: Settings) -> "NetworkPolicy":
+        return cls(
+            Networks.parse(settings.allow_cidrs),
+            Networks.parse(settings.admin_allow_cidrs),
+            Networks.parse(settings.trusted_proxies),
+        )
+
+
+def is_admin_route(method: str, path: str) -> bool:
+    """Routes that change what everyone sees or reveal how the system runs."""
+    path = normalize_path(path)  # as the router will: "/api//admin/" is "/api/admin"
+    if path == "/api/admin" or path.startswith("/api/admin/") or path == "/metrics":
+        return True
+    if method == "PUT" and path.startswith("/api/agents/"):
+        return True
+    return method == "POST" and path == "/api/agents/reload"
+
+
+def scope_client_address(scope: Scope, trusted_proxies: Networks) -> str:
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+    return client_address(peer, forwarded_chain(forwarded), trusted_proxies)
+
+
+def network_policy_middleware(policy: NetworkPolicy) -> Callable[[ASGIApp], ASGIApp]:
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] not in (ScopeType.HTTP, ScopeType.WEBSOCKET):
+                await app(scope, receive, send)
+                return
+            address = scope_client_address(scope, policy.trusted_proxies)
+            state: dict[str, Any] = scope.setdefault("state", {})
+            state[CLIENT_ADDRESS] = address
+            method = str(scope.get("method", "GET"))
+            if not policy.allow.allows(address) or (
+                policy.admin_allow
+                and is_admin_route(method, scope["path"])
+                and not policy.admin_allow.contains(address)
+            ):
+                if scope["type"] == ScopeType.WEBSOCKET:
+                    await send({"type": "websocket.close", "code": 1008, "reason": "address"})
+                    return
+                details = f"{address} is not in the allow-list"
+                await send_error(send, 403, "Access from this address is not allowed", details)
+                return
+            await app(scope, receive, send)
+
+        return middleware
+
+    return wrap

@@ -1,0 +1,166 @@
+"""Rate limits, before routing: requests a minute per user, API key or client address.
+
+The caller is identified cheaply: a JWT by its signature alone (no database; a revoked
+token still spends its user's budget, then fails authentication), an API key by one read
+of its stream (shared with the handler's `principal`), anyone else by client address.
+Every limited answer carries X-RateLimit-Limit, -Remaining and -Reset (seconds until the
+window is clear); a refusal is 429 RATE_LIMITED with Retry-After, and the first refusal
+of a key in a window is recorded as a RateLimited security event.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils import normalize_path
+
+from api.bootstrap import Container
+from api.envelope import send_error
+from api.key_principal import header, is_api_key, key_claims
+from api.network_policy import CLIENT_ADDRESS
+from application.accounts import record
+from application.errors import Unauthorized
+from application.ports import AccessClaims, TokenService
+from domain.rate_limit import RateLimited
+from infrastructure.rate_limit import WINDOW_SECONDS, RateDecision
+from infrastructure.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Probes from load balancers and orchestrators must never be refused: a refused health
+# check takes an instance out of service. Both are cheap and reveal nothing.
+EXEMPT_PATHS = frozenset({"/health", "/health/detailed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key: str  # whose budget: "user:<id>", "apikey:<id>" or "ip:<address>"
+    limit: int
+    user_id: str | None
+
+
+def limit_for(role: str, settings: Settings) -> int:
+    # Administrators are few and trusted: they get the enterprise budget.
+    if role in ("enterprise", "admin"):
+        return settings.rate_limit_enterprise
+    return settings.rate_limit_user
+
+
+def bearer(scope: Scope) -> str | None:
+    scheme, _, token = header(scope, b"authorization").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class VerifiedTokens:
+    """Access tokens whose signature this process has checked, until they expire.
+
+    A client sends the same token with every request; checking its signature once instead
+    of every time takes the largest share of this middleware's own cost away.
+    """
+
+    def __init__(self, tokens: TokenService, size: int = 10_000) -> None:
+        self.tokens = tokens
+        self.size = size
+        self.verified: dict[str, AccessClaims] = {}
+
+    def read_access(self, token: str) -> AccessClaims:
+        claims = self.verified.get(token)
+        if claims is None:
+            claims = self.tokens.read_access(token)  # raises Unauthorized
+            if len(self.verified) >= self.size:
+                self.verified.clear()  # crude, but bounded; a miss only costs a check
+            self.verified[token] = claims
+        if claims.expires_at <= time.time():
+            del self.verified[token]
+            raise Unauthorized("Token expired")
+        return claims
+
+
+async def identify(
+    scope: Scope, container: Container, verified_tokens: VerifiedTokens, address: str
+) -> Caller:
+    settings = container.settings
+    anonymous = Caller(f"ip:{address}", settings.rate_limit_anonymous, None)
+    token = bearer(scope)
+    if token is None:
+        return anonymous
+    try:
+        if is_api_key(token):
+            claims = await key_claims(scope, container, token)
+            limit = limit_for(claims.role, settings)
+            return Caller(f"apikey:{claims.user_id}", limit, claims.user_id)
+        access = verified_tokens.read_access(token)
+    except Unauthorized:
+        return anonymous
+    except Exception as error:  # e.g. the database is down: the handler will say so properly
+        log.debug("rate limits: caller not identified (%s); limiting by address", error)
+        return anonymous
+    return Caller(f"user:{access.user_id}", limit_for(access.role, settings), access.user_id)
+
+
+def limit_headers(decision: RateDecision) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_after),
+    }
+
+
+async def audit_refusal(scope: Scope, container: Container, caller: Caller, address: str) -> None:
+    event = RateLimited(
+        key=caller.key,
+        user_id=caller.user_id,
+        limit=caller.limit,
+        window_seconds=WINDOW_SECONDS,
+        ip=address,
+        method=str(scope.get("method", "")),
+        path=str(scope.get("path", ""))[:512],
+        user_agent=header(scope, b"user-agent")[:256],
+        request_id=str(scope.get("state", {}).get("request_id", "-")),
+    )
+    try:
+        await to_thread.run_sync(record, container.store, event)
+    except Exception as error:  # the refusal stands; the audit entry is best effort
+        log.warning("rate limits: RateLimited not recorded: %s", error)
+
+
+def rate_limit_middleware(container: Container) -> Callable[[ASGIApp], ASGIApp]:
+    verified_tokens = VerifiedTokens(container.accounts.tokens)
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or normalize_path(scope["path"]) in EXEMPT_PATHS:
+                await app(scope, receive, send)
+                return
+            state: dict[str, Any] = scope.setdefault("state", {})
+            client = scope.get("client")
+            address = str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
+            caller = await identify(scope, container, verified_tokens, address)
+            decision = await container.rate_limiter.hit(caller.key, caller.limit)
+            headers = limit_headers(decision)
+            if not decision.allowed:
+                if decision.first_refusal:
+                    await audit_refusal(scope, container, caller, address)
+                retry = str(decision.retry_after)
+                details = f"{caller.limit} requests a minute; try again in {retry} s"
+                headers["Retry-After"] = retry
+                await send_error(send, 429, "Too many requests", details, headers)
+                return
+            raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+            async def send_with_limits(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), *raw]
+                await send(message)
+
+            await app(scope, receive, send_with_limits)
+
+        return middleware
+
+    return wrap

@@ -1,0 +1,63 @@
+"""Encryption at rest: the event table holds no e-mail and no message text, the API works."""
+
+import base64
+import json
+import uuid
+
+import httpx
+import pytest
+from eventsourcing.cipher import AESCipher
+from eventsourcing.utils import Environment
+
+from tests.support.builders import login, register
+from tests.support.event_log import raw_states
+from tests.support.server import ServerProcess
+
+KEY = AESCipher.create_key(32)
+SECRET_TEXT = f"the launch code is {uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="module")
+def encrypted(server_env, make_database):
+    database = make_database("encrypted")
+    env = {
+        **server_env,
+        "LLMCHAT_DATABASE_URL": database,
+        "LLMCHAT_ENCRYPTION_KEY": KEY,
+        "LLMCHAT_DB_POOL_SIZE": "4",
+    }
+    process = ServerProcess(env)
+    process.start()
+    yield process, database
+    process.stop()
+
+
+def test_payloads_are_ciphertext_in_the_table_and_plain_through_the_api(encrypted):
+    process, database = encrypted
+    email = f"secret-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=process.base_url, timeout=30) as client:
+        register(client, email)
+        auth = {"Authorization": f"Bearer {login(client, email)['token']}"}
+        body = {"agentId": "demo", "stream": False}
+        body["messages"] = [{"role": "user", "content": SECRET_TEXT}]
+        answer = client.post("/api/chat/completions", headers=auth, json=body)
+        assert answer.status_code == 200, answer.text
+        assert login(client, email)["user"]["email"] == email  # read back through the cipher
+
+    states = raw_states(database)
+    assert states
+    for needle in (email.encode(), SECRET_TEXT.encode(), b'"timestamp"'):
+        assert not any(needle in state for state in states), needle
+    # It is the cipher's work, not data gone missing: the key opens every payload.
+    cipher = AESCipher(Environment(env={"CIPHER_KEY": KEY}))
+    opened = [json.loads(cipher.decrypt(state)) for state in states]
+    texts = json.dumps(opened)
+    assert email in texts and SECRET_TEXT in texts
+
+
+def test_a_bad_key_stops_the_start_naming_the_variable(server_env, tmp_path):
+    bad = base64.b64encode(b"too short").decode()
+    env = {**server_env, "LLMCHAT_ENCRYPTION_KEY": bad, "LLMCHAT_DATA_DIR": str(tmp_path)}
+    process = ServerProcess(env)
+    with pytest.raises(RuntimeError, match="LLMCHAT_ENCRYPTION_KEY"):
+        process.start(timeout=15)
