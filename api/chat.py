@@ -1,0 +1,223 @@
+"""/api/chat: completions (blocking and SSE), stream resume and cancel, sessions."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody, QueryParameter
+from litestar.response import Stream
+
+from api.dependencies import CallerDep, ContainerDep
+from api.envelope import now, paginated, success
+from api.sse import event_stream
+from application.cancel_reply import cancel_reply
+from application.chat import Caller, reply_of
+from application.errors import BadGateway, ServiceUnavailable, ValidationFailed
+from application.follow_reply import follow_reply
+from application.ports import AccessClaims
+from application.provider import ChatTurn
+from application.replies import Frame
+from application.save_session import SavedMessage, SaveSession, delete_session, save_session
+from application.send_message import SendMessage, StartedReply, send_message
+from application.session_queries import history_page, sessions_page
+
+
+class Wire(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """The camelCase base of the chat request bodies."""
+
+
+class MessageIn(Wire):
+    role: str
+    content: str
+
+
+class ChatConfig(Wire):
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+class CompletionBody(Wire):
+    agent_id: str
+    messages: list[MessageIn]
+    stream: bool = False
+    session_id: str | None = None
+    config: ChatConfig | None = None
+
+
+class SavedMessageIn(Wire):
+    role: str
+    content: str
+    id: str | None = None
+
+
+class SaveBody(Wire):
+    session_id: str
+    title: str
+    agent_id: str
+    messages: list[SavedMessageIn] = []
+
+
+def caller_of(principal: AccessClaims) -> Caller:
+    return Caller(principal.user_id, principal.role)
+
+
+def raise_failure(frame: Frame) -> None:
+    message = str(frame.data.get("message") or "Provider unavailable")
+    if frame.data.get("code") == "BAD_GATEWAY":
+        raise BadGateway(message)
+    raise ServiceUnavailable(message)
+
+
+async def queued(first: Frame, queue: "asyncio.Queue[Frame]", done: Any) -> AsyncIterator[Frame]:
+    try:
+        yield first
+        frame = first
+        while not frame.final:
+            frame = await queue.get()
+            yield frame
+    finally:
+        done()
+
+
+def command_of(data: CompletionBody, principal: AccessClaims) -> SendMessage:
+    config = data.config or ChatConfig()
+    return SendMessage(
+        caller=caller_of(principal),
+        agent_id=data.agent_id,
+        messages=[ChatTurn(m.role, m.content) for m in data.messages],
+        session_id=data.session_id,
+        stream=data.stream,
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+    )
+
+
+def blocking_answer(started: StartedReply, final: Frame) -> dict[str, Any]:
+    usage = final.data.get("usage", {})
+    return {
+        "id": started.message_id,
+        "sessionId": started.session_id,
+        "message": {"role": "assistant", "content": started.recorder.text},
+        "usage": usage,
+        "finishReason": final.data.get("finishReason"),
+        "createdAt": now(),
+    }
+
+
+class ChatController(Controller):
+    path = "/api/chat"
+
+    @post("/completions", status_code=200)
+    async def completions(
+        self,
+        data: JSONBody[CompletionBody],
+        container: ContainerDep,
+        principal: CallerDep,
+    ) -> Any:
+        chat = container.chat
+        started = await send_message(chat, command_of(data, principal))
+        queue = chat.live.listen(started.message_id)
+        first = await queue.get()
+        if first.event == "error":
+            chat.live.unlisten(started.message_id, queue)
+            raise_failure(first)
+        if not data.stream:
+            frame = first
+            while not frame.final:
+                frame = await queue.get()
+            chat.live.unlisten(started.message_id, queue)
+            if frame.event == "error":
+                raise_failure(frame)
+            return success(blocking_answer(started, frame))
+        frames = queued(first, queue, lambda: chat.live.unlisten(started.message_id, queue))
+        return event_stream(frames)
+
+    @get("/streams/{message_id:str}")
+    async def resume(
+        self,
+        request: Request[Any, Any, Any],
+        message_id: str,
+        container: ContainerDep,
+        principal: CallerDep,
+        last_event_id: Annotated[str | None, QueryParameter(name="lastEventId")] = None,
+    ) -> Stream:
+        after_text = request.headers.get("last-event-id") or last_event_id or "0"
+        if not after_text.isdigit():
+            raise ValidationFailed("Last-Event-ID: must be a frame id (a whole number)")
+        caller = caller_of(principal)
+        await to_thread.run_sync(reply_of, container.chat.store, message_id, caller)
+        return event_stream(follow_reply(container.chat, message_id, caller, int(after_text)))
+
+    @post("/streams/{message_id:str}/cancel", status_code=200)
+    async def cancel(
+        self,
+        message_id: str,
+        container: ContainerDep,
+        principal: CallerDep,
+    ) -> dict[str, Any]:
+        final = await cancel_reply(container.chat, message_id, caller_of(principal))
+        finish = final.data.get("finishReason") or "error"
+        return success({"messageId": message_id, "finishReason": finish}, "Cancelled")
+
+    @get("/sessions")
+    async def sessions(
+        self,
+        container: ContainerDep,
+        principal: CallerDep,
+        page: int = 1,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        items, total = await to_thread.run_sync(
+            sessions_page, container.views, caller_of(principal), page, limit
+        )
+        return paginated(items, page, limit, total)
+
+    @get("/sessions/{session_id:str}/history")
+    async def history(
+        self,
+        session_id: str,
+        container: ContainerDep,
+        principal: CallerDep,
+        page: int = 1,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        args = (container.chat, container.views, caller_of(principal), session_id)
+        items, total = await to_thread.run_sync(history_page, *args, page, limit, before)
+        return paginated(items, page, limit, total)
+
+    @post("/sessions/save", status_code=200)
+    async def save(
+        self,
+        data: JSONBody[SaveBody],
+        container: ContainerDep,
+        principal: CallerDep,
+    ) -> dict[str, Any]:
+        command = SaveSession(
+            caller=caller_of(principal),
+            session_id=data.session_id,
+            title=data.title,
+            agent_id=data.agent_id,
+            messages=[SavedMessage(m.role, m.content, m.id) for m in data.messages],
+        )
+        conversation = await to_thread.run_sync(save_session, container.chat, command)
+        view = {
+            "id": conversation.id,
+            "title": conversation.title,
+            "agentId": conversation.agent_id,
+            "messageCount": len(conversation.messages),
+        }
+        return success(view, "Saved")
+
+    @delete("/sessions/{session_id:str}", status_code=200)
+    async def remove(
+        self,
+        session_id: str,
+        container: ContainerDep,
+        principal: CallerDep,
+    ) -> dict[str, Any]:
+        await to_thread.run_sync(delete_session, container.chat, caller_of(principal), session_id)
+        return success(None, "Deleted")

@@ -1,0 +1,180 @@
+"""/api/ws: chat, cancel and resume over one WebSocket, several chats at once.
+
+Client → server: `{"type":"chat", ...completions body}`, `{"type":"cancel","messageId"}`,
+`{"type":"resume","messageId","lastEventId"}`; the token comes as `?token=` or as
+`{"type":"auth","token"}` first. Server → client: `chunk`, `end` and `error` messages; a
+`requestId` sent with a request is echoed on everything that answers it.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from anyio import to_thread
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from api.bootstrap import Container
+from api.chat import CompletionBody, caller_of, command_of
+from api.dependencies import ContainerDep
+from api.envelope import CODES, STATUS_OF
+from application.authenticate import authenticate
+from application.cancel_reply import cancel_reply
+from application.errors import ApplicationError, Unauthorized, ValidationFailed
+from application.follow_reply import follow_reply
+from application.ports import AccessClaims
+from application.replies import Frame
+from application.send_message import send_message
+
+log = logging.getLogger("llmchat.ws")
+
+# Close codes in the private range (4000-4999): 4401 mirrors HTTP 401.
+UNAUTHENTICATED = 4401
+
+
+class Envelope(msgspec.Struct):
+    type: str
+    request_id: str | None = msgspec.field(default=None, name="requestId")
+
+
+class CancelRequest(msgspec.Struct, rename="camel"):
+    message_id: str
+
+
+class ResumeRequest(msgspec.Struct, rename="camel"):
+    message_id: str
+    last_event_id: int | str = 0
+
+
+def message_of(frame: Frame) -> dict[str, Any]:
+    data = dict(frame.data)
+    if frame.event == "chunk":
+        data["type"] = "chunk"
+    return {**data, "id": frame.id}
+
+
+def error_message(error: Exception) -> dict[str, Any]:
+    if isinstance(error, ApplicationError):
+        status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
+        return {"type": "error", "code": CODES[status][0], "message": error.message}
+    if isinstance(error, msgspec.ValidationError | msgspec.DecodeError):
+        return {"type": "error", "code": "VALIDATION_ERROR", "message": str(error)}
+    return {"type": "error", "code": "INTERNAL_ERROR", "message": "Internal server error"}
+
+
+class ChatSocket:
+    def __init__(self, socket: WebSocket[Any, Any, Any], container: Container) -> None:
+        self.socket = socket
+        self.container = container
+        self.sending = asyncio.Lock()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: dict[str, Any], request_id: str | None) -> None:
+        if request_id is not None:
+            message = {**message, "requestId": request_id}
+        async with self.sending:
+            await self.socket.send_text(msgspec.json.encode(message).decode())
+
+    async def principal(self) -> AccessClaims:
+        token = self.socket.query_params.get("token")
+        if not token:
+            first = msgspec.json.decode(await self.socket.receive_data("text"))
+            token = (
+                first.get("token")
+                if isinstance(first, dict) and first.get("type") == "auth"
+                else None
+            )
+        if not token:
+            raise Unauthorized("Authentication required", "send ?token= or an auth message first")
+        return await to_thread.run_sync(authenticate, self.container.accounts, str(token))
+
+    async def serve(self) -> None:
+        try:
+            claims = await self.principal()
+        except (ApplicationError, msgspec.DecodeError) as error:
+            await self.send(error_message(error), None)
+            await self.socket.close(code=UNAUTHENTICATED)
+            return
+        try:
+            while True:
+                raw = await self.socket.receive_data("text")
+                self.start(self.handle(raw, claims))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for task in self.tasks:
+                task.cancel()  # stops sending; the replies themselves run on
+
+    def start(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def handle(self, raw: str | bytes, claims: AccessClaims) -> None:
+        request_id = None
+        try:
+            envelope = msgspec.json.decode(raw, type=Envelope)
+            request_id = envelope.request_id
+            await self.dispatch(envelope.type, raw, claims, request_id)
+        except (ApplicationError, msgspec.ValidationError, msgspec.DecodeError) as error:
+            with contextlib.suppress(Exception):
+                await self.send(error_message(error), request_id)
+        except Exception as error:
+            log.exception("websocket request failed")
+            with contextlib.suppress(Exception):
+                await self.send(error_message(error), request_id)
+
+    async def dispatch(
+        self, kind: str, raw: str | bytes, claims: AccessClaims, request_id: str | None
+    ) -> None:
+        chat, caller = self.container.chat, caller_of(claims)
+        if kind == "chat":
+            body = msgspec.json.decode(raw, type=ChatRequest)
+            await self.relay(self.chat_frames(body, claims), request_id)
+        elif kind == "cancel":
+            cancel = msgspec.json.decode(raw, type=CancelRequest)
+            final = await cancel_reply(chat, cancel.message_id, caller)
+            await self.send(message_of(final), request_id)
+        elif kind == "resume":
+            resume = msgspec.json.decode(raw, type=ResumeRequest)
+            after = str(resume.last_event_id)
+            if not after.isdigit():
+                raise ValidationFailed("lastEventId: must be a frame id (a whole number)")
+            frames = follow_reply(chat, resume.message_id, caller, int(after))
+            await self.relay(frames, request_id)
+        else:
+            raise ValidationFailed(f"type: unknown message type {kind!r}")
+
+    async def chat_frames(self, body: "ChatRequest", claims: AccessClaims) -> AsyncIterator[Frame]:
+        chat = self.container.chat
+        command = command_of(msgspec.structs.replace(body, stream=True), claims)
+        started = await send_message(chat, command)
+        queue = chat.live.listen(started.message_id)
+        try:
+            while True:
+                frame = await queue.get()
+                yield frame
+                if frame.final:
+                    return
+        finally:
+            chat.live.unlisten(started.message_id, queue)
+
+    async def relay(self, frames: AsyncIterator[Frame], request_id: str | None) -> None:
+        async for frame in frames:
+            await self.send(message_of(frame), request_id)
+
+
+class ChatRequest(CompletionBody):
+    """A completions body, plus the message type and an optional correlation id."""
+
+    type: str = "chat"
+    request_id: str | None = None
+
+
+@websocket("/api/ws")
+async def chat_socket(socket: WebSocket[Any, Any, Any], container: ContainerDep) -> None:
+    await socket.accept()
+    await ChatSocket(socket, container).serve()

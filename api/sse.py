@@ -1,0 +1,66 @@
+"""Server-sent events: frames with ids, and a keep-alive comment when nothing else is said."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar.response import Stream
+
+from application.replies import Frame
+
+KEEP_ALIVE_SECONDS = 15.0
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def encode(frame: Frame) -> bytes:
+    data = msgspec.json.encode(frame.data)
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (frame.id, frame.event.encode(), data)
+
+
+async def with_keep_alive(
+    frames: AsyncIterator[Frame], every: float = KEEP_ALIVE_SECONDS
+) -> AsyncIterator[bytes]:
+    """Encode frames; between them, a comment line at least every `every` seconds.
+
+    The frames are pumped through a queue by a task of their own, since waiting on the
+    iterator with a timeout would cancel it mid-step.
+    """
+    queue: asyncio.Queue[Frame | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for frame in frames:
+                await queue.put(frame)
+        finally:
+            await queue.put(None)
+
+    pumping = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                frame = await asyncio.wait_for(queue.get(), every)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if frame is None:
+                pumping.result()  # re-raise what stopped the frames, if anything did
+                return
+            yield encode(frame)
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pumping
+
+
+class EventStream(Stream):
+    """A Stream whose own media type wins: Litestar 2.x lets the handler's default win."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
+def event_stream(frames: AsyncIterator[Frame]) -> Stream:
+    return EventStream(with_keep_alive(frames), media_type="text/event-stream", headers=HEADERS)

@@ -1,0 +1,69 @@
+"""What the chat use cases share: their ports, and loading a conversation its owner may see."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from application.agents import AgentDirectory
+from application.errors import NotFound
+from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignals
+from application.provider import ChatProvider
+from application.replies import LiveReplies
+from domain.conversation import Conversation
+from domain.reply_stream import ReplyOpened
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user_id: str
+    role: str
+
+    def may_see(self, owner_id: str) -> bool:
+        return owner_id == self.user_id or self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    store: EventStore
+    writer: EventWriter
+    live: LiveReplies
+    signals: ReplySignals
+    agents: AgentDirectory
+    providers: Mapping[str, ChatProvider]
+    instance_id: str
+    metrics: ReplyMetrics
+
+
+def load_conversation(store: EventStore, session_id: str) -> Conversation | None:
+    history = store.read(session_id) if is_uuid(session_id) else []
+    return Conversation.replay([r.event for r in history]) if history else None
+
+
+def conversation_of(store: EventStore, session_id: str, caller: Caller) -> Conversation:
+    """The conversation, if it exists and the caller may see it; 404 alike otherwise."""
+    conversation = load_conversation(store, session_id)
+    if conversation is None or conversation.deleted or not caller.may_see(conversation.owner_id):
+        raise NotFound("Session not found")
+    return conversation
+
+
+def reply_of(store: EventStore, message_id: str, caller: Caller) -> ReplyOpened:
+    history = (
+        store.read(
+            message_id,
+        )
+        if is_uuid(message_id)
+        else []
+    )
+    opened = history[0].event if history else None
+    if not isinstance(opened, ReplyOpened) or not caller.may_see(opened.owner_id):
+        raise NotFound("Stream not found")
+    return opened
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,74 @@
+"""FollowReply: the frames of a reply after a given id, then its live tail until it ends.
+
+Works on any instance: frames come from the event store, so none is lost or repeated;
+on the instance running the reply they also arrive straight from it, and elsewhere a
+signal (or, failing that, a short poll) says when to read the store again.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+
+from application.chat import Caller, Chat, reply_of
+from application.replies import Frame, frames_of
+
+POLL_SECONDS = 0.25
+
+
+def stored_frames(chat: Chat, message_id: str) -> list[Frame]:
+    return frames_of(chat.store.read(message_id))
+
+
+async def follow_reply(
+    chat: Chat, message_id: str, caller: Caller, after: int = 0
+) -> AsyncIterator[Frame]:
+    await to_thread.run_sync(reply_of, chat.store, message_id, caller)
+    queue = chat.live.listen(message_id)
+    try:
+        if not chat.live.is_live(message_id):
+            chat.live.unlisten(message_id, queue)
+            async for frame in follow_stored(chat, message_id, after):
+                yield frame
+            return
+        async for frame in follow_local(chat, message_id, after, queue):
+            yield frame
+    finally:
+        chat.live.unlisten(message_id, queue)
+
+
+def ended(frames: list[Frame]) -> bool:
+    return bool(frames) and frames[-1].final
+
+
+async def follow_local(
+    chat: Chat, message_id: str, after: int, queue: "asyncio.Queue[Frame]"
+) -> AsyncIterator[Frame]:
+    last = after
+    stored = await to_thread.run_sync(stored_frames, chat, message_id)
+    for frame in stored:
+        if frame.id > last:
+            yield frame
+            last = frame.id
+    if ended(stored):
+        return
+    while True:
+        frame = await queue.get()
+        if frame.id > last:
+            yield frame
+            last = frame.id
+            if frame.final:
+                return
+
+
+async def follow_stored(chat: Chat, message_id: str, after: int) -> AsyncIterator[Frame]:
+    last = after
+    while True:
+        stored = await to_thread.run_sync(stored_frames, chat, message_id)
+        for frame in stored:
+            if frame.id > last:
+                yield frame
+                last = frame.id
+        if ended(stored):
+            return
+        await chat.signals.wait(message_id, POLL_SECONDS)

@@ -1,0 +1,60 @@
+"""RecoverReplies: replies left streaming by an instance that is gone are marked interrupted.
+
+What arrived before the crash is kept (it is in the reply's stream); the reply ends, so
+its history shows it as interrupted and anyone following its stream gets an `end` frame.
+"""
+
+import logging
+from typing import Protocol
+
+from application.errors import StreamConflict
+from application.ports import EventStore, PendingEvent
+from domain.conversation import ReplyFinished
+from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
+
+log = logging.getLogger("llmchat.recovery")
+
+
+class OpenReplies(Protocol):
+    def abandoned(self) -> list[str]:
+        """Ids of replies still streaming whose instance has stopped showing signs of life."""
+        ...
+
+
+def interrupt(store: EventStore, message_id: str) -> bool:
+    """Close one abandoned reply; False if it was closed meanwhile (by anyone)."""
+    history = store.read(message_id)
+    if not history or not isinstance(history[0].event, ReplyOpened):
+        return False
+    if isinstance(history[-1].event, ReplyClosed):
+        return False
+    opened = history[0].event
+    text = "".join(r.event.text for r in history if isinstance(r.event, ChunksAppended))
+    closed = ReplyClosed(outcome="interrupted", finish_reason="interrupted")
+    finished = ReplyFinished(
+        session_id=opened.session_id,
+        message_id=message_id,
+        outcome="interrupted",
+        content=text,
+        finish_reason="interrupted",
+    )
+    conversation_version = len(store.read(opened.session_id))
+    try:
+        store.append(
+            [
+                PendingEvent(message_id, len(history) + 1, closed),
+                PendingEvent(opened.session_id, conversation_version + 1, finished),
+            ]
+        )
+    except StreamConflict:
+        return False
+    return True
+
+
+def recover_replies(store: EventStore, open_replies: OpenReplies) -> int:
+    recovered = 0
+    for message_id in open_replies.abandoned():
+        if interrupt(store, message_id):
+            log.info("reply %s marked interrupted", message_id)
+            recovered += 1
+    return recovered

@@ -1,0 +1,143 @@
+"""Runs one reply: asks the provider, stores what arrives, and records how it ended.
+
+The run belongs to the server, not to the request that started it: a client that goes away
+does not stop it, so the reply is finished and stored either way.
+"""
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from application.provider import (
+    ChatProvider,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderRequest,
+    Usage,
+)
+from application.replies import ReplyOutcome, ReplyRecorder
+from domain.conversation import ReplyFinished
+from domain.reply_stream import ReplyClosed
+
+if TYPE_CHECKING:
+    from application.chat import Chat
+
+log = logging.getLogger("llmchat.chat")
+
+
+class Progress:
+    """What the provider has told us so far."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first_chunk: float | None = None
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.provider_conversation_id: str | None = None
+
+
+async def stream_into(
+    provider: ChatProvider, request: ProviderRequest, recorder: ReplyRecorder, progress: Progress
+) -> None:
+    async for chunk in provider.stream(request):
+        if chunk.text:
+            if progress.first_chunk is None:
+                progress.first_chunk = time.perf_counter() - progress.started
+            recorder.add(chunk.text)
+        progress.usage = chunk.usage or progress.usage
+        progress.finish_reason = chunk.finish_reason or progress.finish_reason
+        progress.provider_conversation_id = (
+            chunk.provider_conversation_id or progress.provider_conversation_id
+        )
+
+
+async def complete_into(
+    provider: ChatProvider, request: ProviderRequest, recorder: ReplyRecorder, progress: Progress
+) -> None:
+    completion = await provider.complete(request)
+    progress.first_chunk = time.perf_counter() - progress.started
+    if completion.text:
+        recorder.add(completion.text)
+    progress.usage = completion.usage
+    progress.finish_reason = completion.finish_reason
+    progress.provider_conversation_id = completion.provider_conversation_id
+
+
+def outcome(
+    recorder: ReplyRecorder,
+    progress: Progress,
+    kind: str,
+    finish_reason: str,
+    error: tuple[str, str] | None = None,
+) -> ReplyOutcome:
+    usage = progress.usage
+    prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+    code, message = error if error else (None, None)
+    finished = ReplyFinished(
+        session_id=recorder.session_id,
+        message_id=recorder.message_id,
+        outcome=kind,
+        content=recorder.text,
+        finish_reason=finish_reason,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        error_code=code,
+        error_message=message,
+        provider_conversation_id=progress.provider_conversation_id,
+    )
+    closed = ReplyClosed(
+        outcome=kind,
+        finish_reason=finish_reason,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        error_code=code,
+        error_message=message,
+    )
+    return ReplyOutcome(finished, closed)
+
+
+def provider_error(error: ProviderError) -> tuple[str, str]:
+    code = "BAD_GATEWAY" if isinstance(error, ProviderBadResponse) else "SERVICE_UNAVAILABLE"
+    return code, f"{error.provider}: {error.detail}"
+
+
+async def run_reply(
+    chat: "Chat",
+    provider: ChatProvider,
+    request: ProviderRequest,
+    recorder: ReplyRecorder,
+    stream: bool,
+    conversation_version: int,
+) -> None:
+    progress = Progress()
+    chat.metrics.reply_started()
+    try:
+        if stream:
+            await stream_into(provider, request, recorder, progress)
+        else:
+            await complete_into(provider, request, recorder, progress)
+        ended = outcome(recorder, progress, "completed", progress.finish_reason or "stop")
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # cancelled on purpose: still store how it ended
+        ended = outcome(recorder, progress, "cancelled", "cancelled")
+    except ProviderError as error:
+        log.warning("reply %s failed: %s", recorder.message_id, error)
+        ended = outcome(recorder, progress, "failed", "error", provider_error(error))
+    except Exception:
+        log.exception("reply %s failed unexpectedly", recorder.message_id)
+        unexpected = ("INTERNAL_ERROR", "the reply failed unexpectedly")
+        ended = outcome(recorder, progress, "failed", "error", unexpected)
+    if progress.first_chunk is not None:
+        chat.metrics.first_chunk(request.provider, progress.first_chunk)
+    code = ended.closed.error_code
+    chat.metrics.reply_ended(request.provider, ended.closed.outcome, code.lower() if code else None)
+    try:
+        await recorder.close(
+            ended, conversation_version, lambda: len(chat.store.read(recorder.session_id))
+        )
+    except Exception:
+        # Left open: the interrupted-reply sweep closes it once this instance is gone.
+        log.exception("reply %s could not be closed", recorder.message_id)

@@ -1,0 +1,201 @@
+"""SendMessage: a new user turn, durable with the start of its reply before anything streams."""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from anyio import to_thread
+
+from application.agents import AgentProfile
+from application.chat import Caller, Chat, is_uuid, load_conversation
+from application.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    StreamConflict,
+    ValidationFailed,
+)
+from application.ports import PendingEvent
+from application.provider import ChatTurn, ProviderRequest
+from application.replies import ReplyRecorder
+from application.run_reply import run_reply
+from domain.conversation import (
+    MAX_CONTENT,
+    MAX_MESSAGES,
+    ROLES,
+    Conversation,
+    ConversationFull,
+    ImportedMessage,
+    ReplyInProgress,
+)
+from domain.reply_stream import ReplyOpened
+
+log = logging.getLogger("llmchat.chat")
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    caller: Caller
+    agent_id: str
+    messages: list[ChatTurn]
+    session_id: str | None = None
+    stream: bool = True
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartedReply:
+    session_id: str
+    message_id: str
+    recorder: ReplyRecorder
+    task: "asyncio.Task[None]"
+
+
+def validate(command: SendMessage) -> None:
+    if not command.messages:
+        raise ValidationFailed("messages: at least one message is required")
+    if len(command.messages) > MAX_MESSAGES:
+        raise ValidationFailed(f"messages: at most {MAX_MESSAGES} per request")
+    for index, turn in enumerate(command.messages):
+        if turn.role not in ROLES:
+            raise ValidationFailed(f"messages[{index}].role: must be one of {', '.join(ROLES)}")
+        if len(turn.content) > MAX_CONTENT:
+            raise ValidationFailed(f"messages[{index}].content: at most {MAX_CONTENT} characters")
+    if command.messages[-1].role != "user":
+        raise ValidationFailed("messages: the last message must be the user's new turn")
+    if not command.messages[-1].content.strip():
+        raise ValidationFailed("messages: the new user message is empty")
+    if command.temperature is not None and not 0 <= command.temperature <= 2:
+        raise ValidationFailed("config.temperature: must be between 0 and 2")
+    if command.max_tokens is not None and command.max_tokens < 1:
+        raise ValidationFailed("config.maxTokens: must be at least 1")
+    if command.session_id is not None and not is_uuid(command.session_id):
+        raise ValidationFailed("sessionId: must be a UUID")
+
+
+def active_agent(chat: Chat, agent_id: str) -> AgentProfile:
+    agent = chat.agents.find(agent_id)
+    if agent is None or agent.status != "active":
+        raise NotFound("Agent not found", f"no active agent with id {agent_id!r}")
+    if agent.provider not in chat.providers:
+        raise ServiceUnavailable(f"Provider {agent.provider!r} is not available")
+    return agent
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    conversation: Conversation
+    opened: ReplyOpened
+
+
+async def post_turn(chat: Chat, command: SendMessage, agent: AgentProfile) -> Posted:
+    """Append the user turn and the reply's start; retried when another writer got in first."""
+    for _ in range(5):
+        # A new conversation has nothing to read: its id is ours and unused.
+        conversation = (
+            None
+            if command.session_id is None
+            else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
+        )
+        try:
+            posted, pending = decide_turn(chat, command, agent, conversation)
+        except ReplyInProgress:
+            raise Conflict("A reply is still streaming in this session") from None
+        except ConversationFull as full:
+            raise Conflict("Conversation is full; start a new one", str(full)) from None
+        try:
+            await chat.writer.write(pending)
+        except StreamConflict:
+            continue
+        return posted
+    raise Conflict("Session is busy; try again")
+
+
+def decide_turn(
+    chat: Chat, command: SendMessage, agent: AgentProfile, conversation: Conversation | None
+) -> tuple[Posted, list[PendingEvent]]:
+    session_id = command.session_id or str(uuid.uuid4())
+    events: list[object] = []
+    if conversation is None:
+        conversation, events = new_conversation(session_id, command, agent)
+    elif conversation.deleted or not command.caller.may_see(conversation.owner_id):
+        raise NotFound("Session not found")
+    first_version = conversation.version - len(events) + 1
+    message_id, reply_id = str(uuid.uuid4()), str(uuid.uuid4())
+    turn = conversation.post(
+        message_id, command.messages[-1].content, reply_id, chat.instance_id, agent.id
+    )
+    opened = ReplyOpened(
+        message_id=reply_id,
+        session_id=session_id,
+        owner_id=conversation.owner_id,
+        instance_id=chat.instance_id,
+    )
+    pending = [PendingEvent(session_id, first_version + i, e) for i, e in enumerate(events + turn)]
+    for event in turn:
+        conversation.apply(event)
+    return Posted(conversation, opened), [*pending, PendingEvent(reply_id, 1, opened)]
+
+
+def new_conversation(
+    session_id: str, command: SendMessage, agent: AgentProfile
+) -> tuple[Conversation, list[object]]:
+    """A conversation started by this request; its earlier messages become its context."""
+    title = command.messages[-1].content.strip()[:50]
+    started = Conversation.start(session_id, command.caller.user_id, agent.id, title)
+    conversation = Conversation.replay([started])
+    earlier = [
+        ImportedMessage(message_id=str(uuid.uuid4()), role=m.role, content=m.content)
+        for m in command.messages[:-1]
+    ]
+    imported = conversation.import_messages(earlier) if earlier else None
+    if imported is None:
+        return conversation, [started]
+    conversation.apply(imported)
+    return conversation, [started, imported]
+
+
+def provider_request(
+    command: SendMessage, agent: AgentProfile, posted: Posted, api_key: str
+) -> ProviderRequest:
+    context = [
+        ChatTurn(m.role, m.content)
+        for m in posted.conversation.messages
+        if m.id != posted.opened.message_id and m.content
+    ]
+    return ProviderRequest(
+        provider=agent.provider,
+        endpoint=agent.endpoint,
+        api_key=api_key,
+        model=agent.model,
+        messages=context,
+        temperature=command.temperature if command.temperature is not None else agent.temperature,
+        max_tokens=command.max_tokens if command.max_tokens is not None else agent.max_tokens,
+        session_id=posted.conversation.id,
+        provider_conversation_id=posted.conversation.provider_conversation_id,
+        user_id=command.caller.user_id,
+    )
+
+
+async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
+    validate(command)
+    agent = active_agent(chat, command.agent_id)
+    posted = await post_turn(chat, command, agent)
+    request = provider_request(command, agent, posted, chat.agents.api_key(agent.id))
+    recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened)
+    message_id = posted.opened.message_id
+    task = asyncio.create_task(
+        run_reply(
+            chat,
+            chat.providers[agent.provider],
+            request,
+            recorder,
+            command.stream,
+            posted.conversation.version,
+        )
+    )
+    chat.live.tasks[message_id] = task
+    task.add_done_callback(lambda _: chat.live.tasks.pop(message_id, None))
+    return StartedReply(posted.conversation.id, message_id, recorder, task)

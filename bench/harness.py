@@ -1,0 +1,105 @@
+"""What the benchmarks share: a fake provider, a database, a server, a signed-in user."""
+
+import json
+import os
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from tests.fake_provider import FakeProviderProcess
+from tests.support.server import ServerProcess
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    name = f"llmchat_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class Stack:
+    fake: FakeProviderProcess
+    server: ServerProcess
+    token: str
+    database_url: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def stack(model: str = "gpt;chunks=32", redis: bool = True) -> Iterator[Stack]:
+    with FakeProviderProcess() as fake, database() as url, tempfile.TemporaryDirectory() as tmp:
+        agents = {
+            "agents": [
+                {
+                    "id": "bench",
+                    "name": "bench",
+                    "description": "fake provider",
+                    "category": "bench",
+                    "provider": "openai",
+                    "endpoint": fake.endpoint("openai"),
+                    "apiKey": "sk-bench",
+                    "model": model,
+                    "capabilities": ["chat"],
+                    "config": {},
+                }
+            ]
+        }
+        agents_file = Path(tmp) / "agents.json"
+        agents_file.write_text(json.dumps(agents))
+        env = {
+            "LLMCHAT_DATABASE_URL": url,
+            "LLMCHAT_DATA_DIR": tmp,
+            "LLMCHAT_AGENTS_FILE": str(agents_file),
+            "LLMCHAT_JWT_SECRET": "bench-secret-" + "b" * 40,
+            "LLMCHAT_LOG_LEVEL": "WARNING",
+            "LLMCHAT_DB_POOL_SIZE": "20",
+            "LLMCHAT_REDIS_URL": "redis://127.0.0.1:6379/0" if redis else None,
+            "LLMCHAT_REDIS_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}",
+            # The benchmark's single user would hit the production per-user limit.
+            "LLMCHAT_RATE_LIMIT_USER": "100000000",
+            "PYTHONASYNCIODEBUG": os.environ.get("PYTHONASYNCIODEBUG"),
+        }
+        server = ServerProcess(env, args=())
+        server.start()
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=30) as http:
+                email = f"bench-{uuid.uuid4().hex[:6]}@example.com"
+                http.post(
+                    "/api/auth/register",
+                    json={"email": email, "password": "bench-password", "name": "B"},
+                )
+                login = http.post(
+                    "/api/auth/login", json={"email": email, "password": "bench-password"}
+                )
+                token = login.json()["data"]["token"]
+            yield Stack(fake, server, token, url)
+        finally:
+            server.stop()

@@ -1,0 +1,186 @@
+"""A conversation (chat session): its messages, and the one reply that may be in progress."""
+
+from dataclasses import dataclass, field
+
+from domain.events import stored_as
+
+MAX_MESSAGES = 1000
+MAX_CONTENT = 10_000
+ROLES = ("system", "user", "assistant")
+REPLY_OUTCOMES = ("completed", "failed", "interrupted", "cancelled")
+
+
+class ConversationFull(Exception):
+    """The conversation reached its message limit; a new one must be started."""
+
+
+class ReplyInProgress(Exception):
+    """A reply is still streaming; the next turn waits for it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedMessage:
+    message_id: str
+    role: str
+    content: str
+
+
+@stored_as("ConversationStarted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationStarted:
+    session_id: str
+    owner_id: str
+    agent_id: str
+    title: str
+
+
+@stored_as("UserMessagePosted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserMessagePosted:
+    session_id: str
+    message_id: str
+    content: str
+
+
+@stored_as("ReplyStarted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyStarted:
+    session_id: str
+    message_id: str
+    agent_id: str
+    instance_id: str
+
+
+@stored_as("ReplyFinished")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyFinished:
+    """The reply's whole text and how it ended: completed, failed, interrupted or cancelled."""
+
+    session_id: str
+    message_id: str
+    outcome: str
+    content: str
+    finish_reason: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    provider_conversation_id: str | None = None
+
+
+@stored_as("MessagesImported")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagesImported:
+    session_id: str
+    messages: list[ImportedMessage]
+
+
+@stored_as("ConversationTitled")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationTitled:
+    session_id: str
+    title: str
+
+
+@stored_as("ConversationDeleted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationDeleted:
+    session_id: str
+    deleted_by: str
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    role: str
+    content: str
+    status: str | None = None
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    owner_id: str
+    agent_id: str
+    title: str
+    messages: list[Message] = field(default_factory=list)
+    open_reply: str | None = None
+    provider_conversation_id: str | None = None
+    deleted: bool = False
+    version: int = 0
+
+    @classmethod
+    def start(
+        cls, session_id: str, owner_id: str, agent_id: str, title: str
+    ) -> ConversationStarted:
+        return ConversationStarted(
+            session_id=session_id, owner_id=owner_id, agent_id=agent_id, title=title[:200]
+        )
+
+    @classmethod
+    def replay(cls, events: list[object]) -> "Conversation":
+        first = events[0]
+        if not isinstance(first, ConversationStarted):
+            raise ValueError("a conversation starts with ConversationStarted")
+        conversation = cls(first.session_id, first.owner_id, first.agent_id, first.title)
+        for event in events:
+            conversation.apply(event)
+        return conversation
+
+    def apply(self, event: object) -> None:
+        match event:
+            case UserMessagePosted(message_id=mid, content=content):
+                self.messages.append(Message(mid, "user", content))
+            case ReplyStarted(message_id=mid, agent_id=agent_id):
+                self.messages.append(Message(mid, "assistant", "", "streaming"))
+                self.open_reply, self.agent_id = mid, agent_id
+            case ReplyFinished() as finished:
+                self.finish(finished)
+            case MessagesImported(messages=imported):
+                self.messages += [Message(m.message_id, m.role, m.content) for m in imported]
+            case ConversationTitled(title=title):
+                self.title = title
+            case ConversationDeleted():
+                self.deleted = True
+        self.version += 1
+
+    def finish(self, finished: ReplyFinished) -> None:
+        for message in reversed(self.messages):
+            if message.id == finished.message_id:
+                message.content, message.status = finished.content, finished.outcome
+                break
+        if self.open_reply == finished.message_id:
+            self.open_reply = None
+        if finished.provider_conversation_id:
+            self.provider_conversation_id = finished.provider_conversation_id
+
+    def room_for(self, count: int) -> None:
+        if len(self.messages) + count > MAX_MESSAGES:
+            raise ConversationFull(
+                f"this conversation has {len(self.messages)} of {MAX_MESSAGES} messages"
+            )
+
+    def post(
+        self, message_id: str, content: str, reply_id: str, instance_id: str, agent_id: str
+    ) -> list[object]:
+        if self.open_reply is not None:
+            raise ReplyInProgress(self.open_reply)
+        self.room_for(2)
+        return [
+            UserMessagePosted(session_id=self.id, message_id=message_id, content=content),
+            ReplyStarted(
+                session_id=self.id, message_id=reply_id, agent_id=agent_id, instance_id=instance_id
+            ),
+        ]
+
+    def import_messages(self, messages: list[ImportedMessage]) -> MessagesImported | None:
+        known = {m.id for m in self.messages}
+        new = [m for m in messages if m.message_id not in known]
+        if not new:
+            return None
+        self.room_for(len(new))
+        return MessagesImported(session_id=self.id, messages=new)
+
+    def retitle(self, title: str) -> ConversationTitled | None:
+        title = title.strip()[:200]
+        return ConversationTitled(session_id=self.id, title=title) if title != self.title else None

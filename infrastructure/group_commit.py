@@ -1,0 +1,126 @@
+"""One committer on the event loop that appends the pending events of every live reply at once.
+
+The event table is locked for each commit (the same `LOCK TABLE ... IN EXCLUSIVE MODE` and
+`NOTIFY` as eventsourcing's PostgreSQL recorder, which keeps positions in commit order for
+the projections), so commits are the scarce resource: while one is in flight the next
+batches gather, and one transaction carries all of them. Running on the event loop with
+psycopg's async driver keeps a reply's first chunk free of thread hand-offs.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from psycopg_pool import AsyncConnectionPool
+
+from application.errors import StreamConflict
+from application.ports import PendingEvent
+from infrastructure import metrics
+
+log = logging.getLogger("llmchat.writer")
+
+# llmchat_append (infrastructure/postgres.py) locks the table, notifies and inserts in one
+# statement, so a commit is one round trip.
+APPEND = "SELECT * FROM llmchat_append(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+
+
+@dataclass
+class Submission:
+    events: Sequence[PendingEvent]
+    future: asyncio.Future[list[int]]
+
+
+class GroupCommitWriter:
+    def __init__(self, conninfo: str, to_stored: Callable[[PendingEvent], StoredEvent]) -> None:
+        self.pool = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+        )
+        self.to_stored = to_stored
+        self.pending: asyncio.Queue[Submission] | None = None
+        self.committer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.pool.open(wait=False)
+        self.pending = asyncio.Queue()
+        self.committer = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self.committer is not None:
+            self.committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.committer
+        await self.pool.close()
+
+    async def write(self, events: Sequence[PendingEvent]) -> list[int]:
+        """Resolves once the events are durable, with their log positions."""
+        if self.pending is None:
+            raise RuntimeError("the writer has not been started")
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.pending.put_nowait(Submission(events, future))
+        return await future
+
+    async def run(self) -> None:
+        assert self.pending is not None
+        while True:
+            group = [await self.pending.get()]
+            while not self.pending.empty():
+                group.append(self.pending.get_nowait())
+            await self.commit(group)
+
+    async def commit(self, group: list[Submission]) -> None:
+        try:
+            positions = await self.append([e for s in group for e in s.events])
+        except StreamConflict:
+            # One submission's versions are stale; commit each alone so only it fails.
+            for submission in group:
+                await self.commit_alone(submission)
+            return
+        except Exception as error:
+            for submission in group:
+                settle(submission, error=error)
+            return
+        start = 0
+        for submission in group:
+            end = start + len(submission.events)
+            settle(submission, positions[start:end])
+            start = end
+
+    async def commit_alone(self, submission: Submission) -> None:
+        try:
+            settle(submission, await self.append(submission.events))
+        except Exception as error:
+            settle(submission, error=error)
+
+    async def append(self, events: Sequence[PendingEvent]) -> list[int]:
+        stored = [self.to_stored(e) for e in events]
+        columns = (
+            [s.originator_id for s in stored],
+            [s.originator_version for s in stored],
+            [s.topic for s in stored],
+            [s.state for s in stored],
+        )
+        started = time.perf_counter()
+        try:
+            async with self.pool.connection(timeout=5) as conn:
+                cursor = await conn.execute(APPEND, columns, prepare=True)
+                rows = await cursor.fetchall()
+        except psycopg.errors.UniqueViolation:
+            raise StreamConflict from None
+        metrics.EVENT_STORE_APPEND.observe(time.perf_counter() - started)
+        return [int(row[0]) for row in rows]
+
+
+def settle(
+    submission: Submission, positions: list[int] | None = None, error: BaseException | None = None
+) -> None:
+    if submission.future.done():
+        return
+    if error is not None:
+        submission.future.set_exception(error)
+    else:
+        submission.future.set_result(positions or [])

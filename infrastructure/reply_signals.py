@@ -1,0 +1,121 @@
+"""Signals between API instances: "reply X has new stored frames" and "cancel reply X".
+
+The frames themselves are always read from the event store; a signal only says when to
+look, so a lost one costs at most the followers' poll interval, never a frame. Through
+Redis pub/sub when configured, else within this process.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("llmchat.signals")
+
+
+class Waiters:
+    """Local tasks waiting for news of a reply."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, set[asyncio.Event]] = {}
+
+    async def wait(self, message_id: str, within: float) -> None:
+        event = asyncio.Event()
+        self.events.setdefault(message_id, set()).add(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), within)
+        finally:
+            waiting = self.events.get(message_id, set())
+            waiting.discard(event)
+            if not waiting:
+                self.events.pop(message_id, None)
+
+    def wake(self, message_id: str) -> None:
+        for event in self.events.get(message_id, ()):
+            event.set()
+
+
+class InProcessSignals:
+    def __init__(self, cancel_local: Callable[[str], bool]) -> None:
+        self.waiters = Waiters()
+        self.cancel_local = cancel_local
+
+    async def announce(self, message_id: str) -> None:
+        self.waiters.wake(message_id)
+
+    async def wait(self, message_id: str, within: float) -> None:
+        await self.waiters.wait(message_id, within)
+
+    async def request_cancel(self, message_id: str) -> None:
+        self.cancel_local(message_id)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class RedisSignals:
+    def __init__(self, url: str, namespace: str, cancel_local: Callable[[str], bool]) -> None:
+        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self.reply_prefix = f"{namespace}:reply:"
+        self.cancel_channel = f"{namespace}:cancel"
+        self.waiters = Waiters()
+        self.cancel_local = cancel_local
+        self.reader: asyncio.Task[None] | None = None
+
+    async def announce(self, message_id: str) -> None:
+        self.waiters.wake(message_id)
+        try:
+            await self.client.publish(self.reply_prefix + message_id, b"1")
+        except RedisError as error:
+            log.debug("announce skipped, Redis unavailable: %s", error)
+
+    async def wait(self, message_id: str, within: float) -> None:
+        await self.waiters.wait(message_id, within)
+
+    async def request_cancel(self, message_id: str) -> None:
+        if self.cancel_local(message_id):
+            return
+        try:
+            await self.client.publish(self.cancel_channel, message_id.encode())
+        except RedisError as error:
+            log.warning("cancel not forwarded, Redis unavailable: %s", error)
+
+    async def start(self) -> None:
+        self.reader = asyncio.create_task(self.read_forever())
+
+    async def stop(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+        await self.client.aclose()
+
+    async def read_forever(self) -> None:
+        while True:
+            try:
+                await self.read()
+            except (RedisError, OSError) as error:
+                log.warning("reply signals paused, Redis unavailable: %s", error)
+                await asyncio.sleep(1)
+
+    async def read(self) -> None:
+        async with self.client.pubsub() as pubsub:
+            await pubsub.psubscribe(self.reply_prefix + "*")
+            await pubsub.subscribe(self.cancel_channel)
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                if message is not None:
+                    self.dispatch(message["channel"].decode(), message["data"])
+
+    def dispatch(self, channel: str, data: bytes) -> None:
+        if channel == self.cancel_channel:
+            self.cancel_local(data.decode())
+        elif channel.startswith(self.reply_prefix):
+            self.waiters.wake(channel.removeprefix(self.reply_prefix))

@@ -1,0 +1,128 @@
+"""The WebSocket API: chat, cancel and resume, several chats on one socket."""
+
+import json
+from typing import Any
+
+import httpx
+from httpx_ws import WebSocketSession, connect_ws
+
+from tests.fake_provider import REPLY_TEXT
+from tests.support.builders import signed_in
+
+
+def token_of(base_url):
+    with httpx.Client(base_url=base_url) as http:
+        data, _ = signed_in(http)
+    return data["token"]
+
+
+def collect(ws: WebSocketSession, request_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Messages per requestId until each has ended."""
+    open_ids = set(request_ids)
+    got: dict[str, list[dict[str, Any]]] = {r: [] for r in request_ids}
+    while open_ids:
+        message = json.loads(ws.receive_text())
+        got[message["requestId"]].append(message)
+        if message["type"] in ("end", "error"):
+            open_ids.discard(message["requestId"])
+    return got
+
+
+def test_two_chats_at_once_on_one_socket(chat_server):
+    url = (
+        chat_server.base_url.replace("http", "ws")
+        + "/api/ws?token="
+        + token_of(chat_server.base_url)
+    )
+    with httpx.Client() as http, connect_ws(url, http) as ws:
+        for request_id, agent in (("a", "openai"), ("b", "anthropic")):
+            ws.send_text(
+                json.dumps(
+                    {
+                        "type": "chat",
+                        "requestId": request_id,
+                        "agentId": agent,
+                        "messages": [{"role": "user", "content": "hi"}],
+                    }
+                )
+            )
+        got = collect(ws, ["a", "b"])
+    for request_id in ("a", "b"):
+        messages = got[request_id]
+        assert messages[-1]["type"] == "end" and messages[-1]["finishReason"] == "stop"
+        chunks = [m for m in messages if m["type"] == "chunk"]
+        assert "".join(m["content"] for m in chunks) == REPLY_TEXT
+        assert all({"id", "messageId", "sessionId", "content"} <= set(m) for m in chunks)
+    assert got["a"][0]["messageId"] != got["b"][0]["messageId"]
+
+
+def test_cancel_and_resume_over_the_socket(chat_server):
+    token = token_of(chat_server.base_url)
+    url = chat_server.base_url.replace("http", "ws") + "/api/ws"
+    with httpx.Client() as http, connect_ws(url, http) as ws:
+        ws.send_text(json.dumps({"type": "auth", "token": token}))
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "chat",
+                    "requestId": "c",
+                    "agentId": "slow",
+                    "messages": [{"role": "user", "content": "long"}],
+                }
+            )
+        )
+        first = json.loads(ws.receive_text())
+        assert first["type"] == "chunk"
+        ws.send_text(
+            json.dumps({"type": "cancel", "requestId": "x", "messageId": first["messageId"]})
+        )
+        got = collect(ws, ["c", "x"])
+        assert got["c"][-1]["finishReason"] == "cancelled"
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "resume",
+                    "requestId": "r",
+                    "messageId": first["messageId"],
+                    "lastEventId": first["id"],
+                }
+            )
+        )
+        resumed = collect(ws, ["r"])["r"]
+    seen = [first, *[m for m in got["c"] if m["type"] == "chunk"]]
+    replayed = [m for m in resumed if m["type"] == "chunk"]
+    assert [m["id"] for m in replayed] == [m["id"] for m in seen[1:]]
+    assert resumed[-1]["type"] == "end"
+
+
+def test_a_socket_without_a_token_is_refused(chat_server):
+    url = chat_server.base_url.replace("http", "ws") + "/api/ws"
+    with httpx.Client() as http, connect_ws(url, http) as ws:
+        ws.send_text(json.dumps({"type": "chat"}))
+        message = json.loads(ws.receive_text())
+    assert message["type"] == "error" and message["code"] == "UNAUTHORIZED"
+
+
+def test_bad_messages_get_error_messages_and_the_socket_stays_open(chat_server):
+    url = (
+        chat_server.base_url.replace("http", "ws")
+        + "/api/ws?token="
+        + token_of(chat_server.base_url)
+    )
+    with httpx.Client() as http, connect_ws(url, http) as ws:
+        ws.send_text("not json")
+        assert json.loads(ws.receive_text())["code"] == "VALIDATION_ERROR"
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "chat",
+                    "requestId": "q",
+                    "agentId": "nope",
+                    "messages": [{"role": "user", "content": "hi"}],
+                }
+            )
+        )
+        refused = json.loads(ws.receive_text())
+        assert refused["code"] == "NOT_FOUND" and refused["requestId"] == "q"
+        ws.send_text(json.dumps({"type": "dance"}))
+        assert json.loads(ws.receive_text())["code"] == "VALIDATION_ERROR"
