@@ -1,32 +1,63 @@
 """create_app: the fully wired Litestar application, the same for the server and the tests."""
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 
+from api.admin import AdminController
+from api.agents import AgentsController
+from api.api_keys import ApiKeysController
 from api.auth import AuthController
 from api.bootstrap import Container
+from api.cad import CadController
+from api.chat import ChatController
+from api.chat_socket import chat_socket
+from api.edge import wrap_router
 from api.envelope import EXCEPTION_HANDLERS
+from api.files import DownloadController, UploadController
 from api.health import HealthController
+from api.metrics import read_metrics
 from api.principal import provide_admin, provide_principal
-from api.request_id import request_id_middleware
+from api.request_metadata import note_request_metadata
+from api.security_headers import cors_config
+from infrastructure.metrics import forget_this_process
 
 
 def create_app(container: Container) -> Litestar:
     def provide_container() -> Container:
         return container
 
-    return Litestar(
-        route_handlers=[AuthController, HealthController],
+    app = Litestar(
+        route_handlers=[
+            AdminController,
+            AgentsController,
+            ApiKeysController,
+            AuthController,
+            CadController,
+            ChatController,
+            chat_socket,
+            DownloadController,
+            HealthController,
+            read_metrics,
+            UploadController,
+        ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False, use_cache=True),
             "principal": Provide(provide_principal),
             "admin": Provide(provide_admin),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        # Who asked and from where, stored beside every event this request appends.
+        before_request=note_request_metadata(container),
+        # For the error envelope, which records refusals (api/access_audit.py).
+        state=State({"container": container}),
+        # Request ids, metrics, versions, allow-lists, rate limits: see api/edge.py.
+        cors_config=cors_config(container.settings),
         request_max_body_size=container.settings.max_body_bytes,
-        on_shutdown=[container.close],
+        on_startup=[container.start],
+        on_shutdown=[container.stop, container.close, forget_this_process],
         debug=False,
         # Logging is ours (see api/cli.py); Litestar's own config would replace its handlers.
         logging_config=None,
     )
+    return wrap_router(app, container)

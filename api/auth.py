@@ -5,14 +5,12 @@ from typing import Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.bootstrap import Container
+from api.dependencies import CallerDep, ContainerDep
 from api.envelope import success
 from api.principal import bearer_token, client_address, user_agent
 from application.errors import Unauthorized
-from application.ports import AccessClaims
 from application.refresh_tokens import RefreshTokens, refresh_tokens
 from application.register_user import RegisterUser, register_user
 from application.sign_in import SignIn, TokenPair, sign_in
@@ -53,7 +51,7 @@ class AuthController(Controller):
 
     @post("/register", status_code=200)
     async def register(
-        self, data: JSONBody[RegisterBody], container: NamedDependency[Container]
+        self, data: JSONBody[RegisterBody], container: ContainerDep
     ) -> dict[str, Any]:
         command = RegisterUser(data.email, data.password, data.name)
         user = await to_thread.run_sync(register_user, container.accounts, command)
@@ -65,7 +63,7 @@ class AuthController(Controller):
         self,
         data: JSONBody[LoginBody],
         request: Request[Any, Any, Any],
-        container: NamedDependency[Container],
+        container: ContainerDep,
     ) -> dict[str, Any]:
         command = SignIn(data.email, data.password, client_address(request), user_agent(request))
         pair = await to_thread.run_sync(sign_in, container.accounts, command)
@@ -75,7 +73,7 @@ class AuthController(Controller):
     async def refresh(
         self,
         request: Request[Any, Any, Any],
-        container: NamedDependency[Container],
+        container: ContainerDep,
         data: JSONBody[RefreshBody | None] = None,
     ) -> dict[str, Any]:
         token = (data.refresh_token if data else None) or bearer_token(request)
@@ -89,8 +87,8 @@ class AuthController(Controller):
     async def logout(
         self,
         request: Request[Any, Any, Any],
-        container: NamedDependency[Container],
-        principal: NamedDependency[AccessClaims],
+        container: ContainerDep,
+        principal: CallerDep,
     ) -> dict[str, Any]:
         command = SignOut(principal, client_address(request), user_agent(request))
         await to_thread.run_sync(sign_out, container.accounts, command)

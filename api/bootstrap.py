@@ -1,24 +1,67 @@
 """The composition root: the one place that picks adapters, for `serve`, `worker` and tests."""
 
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import httpx
 import redis
 from eventsourcing.postgres import PostgresDatastore
 
 from application.accounts import Accounts, SystemClock
+from application.agent_reload import follow_agents
+from application.agent_status import AgentHealth
+from application.agents import AgentCatalogue, AgentSource
+from application.api_keys import ApiKeys
+from application.chat import Chat
 from application.ensure_admin import ensure_admin
+from application.files import BlobStore, Files
 from application.ports import AttemptCounter
+from application.replies import LiveReplies
+from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
+from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
+from infrastructure.cad.reader import DxfReader
+from infrastructure.drawing_results import PostgresDrawingResults
 from infrastructure.embedded_postgres import EmbeddedPostgres, start_embedded
+from infrastructure.encryption import event_cipher
 from infrastructure.event_store import RecorderEventStore
+from infrastructure.files.inspector import ContentChecks
+from infrastructure.group_commit import GroupCommitWriter
+from infrastructure.instances import PostgresOpenReplies, keep_alive
+from infrastructure.log_format import use_json_logs
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import create_schema, open_datastore
+from infrastructure.providers import ProviderTimeouts, build_providers, new_http_client
+from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlidingWindow
+from infrastructure.reply_metrics import PrometheusReplyMetrics
+from infrastructure.reply_signals import InProcessSignals, RedisSignals
 from infrastructure.revocations import PostgresRevocations
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
+from projections.agents import AgentsProjection
+from projections.audit import AuditProjection
+from projections.conversation_views import ConversationViews
+from projections.conversations import ConversationsProjection
+from projections.files import FilesProjection
+from projections.projection import Projection
+from projections.runner import POSITIONS, ProjectionRunner, start_threads
+from projections.stats import StatsProjection
+
+Signals = InProcessSignals | RedisSignals
+
+
+def projections() -> list[Projection]:
+    return [
+        AgentsProjection(),
+        ConversationsProjection(),
+        FilesProjection(),
+        StatsProjection(),
+        AuditProjection(),
+    ]
 
 
 def package_version() -> str:
@@ -35,16 +78,52 @@ class Container:
     store: RecorderEventStore
     accounts: Accounts
     redis: redis.Redis | None
+    agents: AgentCatalogue
+    chat: Chat
+    signals: Signals
+    writer: GroupCommitWriter
+    http: httpx.AsyncClient
+    views: ConversationViews
+    runner: ProjectionRunner
+    projections: list[Projection]
+    agent_source: AgentSource
+    agent_health: AgentHealth
+    # Security and operations (see api/edge.py).
+    api_keys: ApiKeys
+    rate_limiter: RateLimiter
+    files: Files
     embedded: EmbeddedPostgres | None = None
+    stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
     started_at: float = field(default_factory=time.time)
     closed: bool = False
+
+    def start_workers(self) -> list[threading.Thread]:
+        """Projection runners in this process, until close()."""
+        return start_threads(self.runner, self.projections, self.stop_workers)
+
+    def start_heartbeat(self) -> threading.Thread:
+        """Say this instance is alive, and interrupt replies of instances that are not."""
+        open_replies = PostgresOpenReplies(self.datastore, self.chat.instance_id)
+        return keep_alive(self.store, open_replies, self.stop_workers)
+
+    async def start(self) -> None:
+        """The parts that live on the server's event loop."""
+        await self.signals.start()
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+        await self.signals.stop()
+        await self.http.aclose()
+        await self.rate_limiter.aclose()
 
     def close(self) -> None:
         """Idempotent: the app's shutdown and the CLI both call it."""
         if self.closed:
             return
         self.closed = True
+        self.stop_workers.set()
         if self.redis is not None:
             self.redis.close()
         self.datastore.close()
@@ -66,13 +145,27 @@ def attempt_counter(client: redis.Redis | None, settings: Settings) -> AttemptCo
     return RedisAttempts(client, settings.redis_namespace)
 
 
+def rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url is None:
+        return LocalSlidingWindow()
+    return RedisSlidingWindow(settings.redis_url, settings.redis_namespace)
+
+
 def build_container(settings: Settings) -> Container:
+    if settings.log_format == "json":
+        use_json_logs()
+    source = agent_source(settings.agents_file)
+    # Read first: a bad agents file stops the start before anything is started or written.
+    defined_agents = source.read()
     data_dir = Path(settings.data_dir)
     embedded = None if settings.database_url else start_embedded(data_dir)
     url = settings.database_url or (embedded.url if embedded else "")
     datastore = open_datastore(url, settings.db_pool_size)
     clock = SystemClock()
-    store = RecorderEventStore(create_schema(datastore), clock)
+    read_models = projections()
+    schema = [POSITIONS, *(statement for p in read_models for statement in p.schema)]
+    recorder = create_schema(datastore, schema)
+    store = RecorderEventStore(recorder, clock, event_cipher(settings))
     client = connect_redis(settings)
     accounts = Accounts(
         store=store,
@@ -84,4 +177,59 @@ def build_container(settings: Settings) -> Container:
     )
     if settings.admin_email is not None and settings.admin_password is not None:
         ensure_admin(accounts, settings.admin_email, settings.admin_password)
-    return Container(settings, datastore, store, accounts, client, embedded)
+    agents = AgentCatalogue(store)
+    follow_agents(store, agents, defined_agents)
+    live = LiveReplies()
+    signals = reply_signals(settings, live)
+    writer = GroupCommitWriter(url, store.stamped)
+    timeouts = ProviderTimeouts()
+    http = new_http_client(timeouts)
+    chat = Chat(
+        store=store,
+        writer=writer,
+        live=live,
+        signals=signals,
+        agents=agents,
+        providers=build_providers(http, timeouts),
+        instance_id=str(uuid.uuid4()),
+        metrics=PrometheusReplyMetrics(),
+    )
+    return Container(
+        settings=settings,
+        datastore=datastore,
+        store=store,
+        accounts=accounts,
+        redis=client,
+        agents=agents,
+        chat=chat,
+        signals=signals,
+        writer=writer,
+        http=http,
+        views=ConversationViews(datastore),
+        runner=ProjectionRunner(datastore, store, recorder.channel_name, url),
+        projections=read_models,
+        agent_source=source,
+        agent_health=AgentHealth(agents, chat.providers, clock),
+        api_keys=ApiKeys(store),
+        rate_limiter=rate_limiter(settings),
+        files=Files(
+            store=store,
+            blobs=blob_store(settings, datastore),
+            inspector=ContentChecks(),
+            drawings=DxfReader(),
+            drawing_results=PostgresDrawingResults(datastore),
+        ),
+        embedded=embedded,
+    )
+
+
+def blob_store(settings: Settings, datastore: PostgresDatastore) -> BlobStore:
+    if settings.file_storage == "directory":
+        return DirectoryBlobStore(Path(settings.file_dir or Path(settings.data_dir) / "files"))
+    return PostgresBlobStore(datastore)
+
+
+def reply_signals(settings: Settings, live: LiveReplies) -> Signals:
+    if settings.redis_url is None:
+        return InProcessSignals(live.cancel)
+    return RedisSignals(settings.redis_url, settings.redis_namespace, live.cancel)

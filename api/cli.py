@@ -1,4 +1,4 @@
-"""The `llmchat` command: serve, worker, events export."""
+"""The `llmchat` command: serve, worker, events export, and the read-model commands."""
 
 import argparse
 import logging
@@ -11,6 +11,9 @@ from typing import Any
 import msgspec
 
 from api.bootstrap import Container, build_container
+from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
+from api.cli_read_models import add_commands as add_read_model_commands
+from api.cli_read_models import run_command as run_read_model_command
 from domain.events import Recorded, name_of
 from infrastructure.settings import Settings, SettingsError, read_settings
 
@@ -33,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
     export = event_commands.add_parser("export", help="print the event history as JSON lines")
     export.add_argument("--since", type=int, default=0, help="only events after this position")
     export.add_argument("--stream", default=None, help="only this stream's events")
+    add_read_model_commands(commands)
     return root
 
 
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace, settings: Settings, container: Container) -> i
         return serve(container, args.host, args.port, workers=not args.no_workers)
     if args.command == "worker":
         return work(container)
+    if args.command in READ_MODEL_COMMANDS:
+        return run_read_model_command(args, container)
     return export_events(container, args.since, args.stream)
 
 
@@ -72,11 +78,18 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     from api.app import create_app
 
     app = create_app(container)
+    container.start_heartbeat()
+    if workers:
+        container.start_workers()
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # it unwinds through our cleanup (and the embedded database's) instead of killing us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%d (workers in process: %s)", host, port, workers)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 on its own;
+    # we trust only LLMCHAT_TRUSTED_PROXIES (api/network_policy.py).
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
     return 0
 
 
@@ -84,7 +97,9 @@ def work(container: Container) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    log.info("worker started")
+    container.start_workers()
+    container.start_heartbeat()
+    log.info("worker started: %s", ", ".join(p.name for p in container.projections))
     stop.wait()
     return 0
 
@@ -109,7 +124,7 @@ def export_line(recorded: Recorded) -> dict[str, Any]:
     data = msgspec.to_builtins(recorded.event)
     for field in REDACTED_FIELDS & data.keys():
         data[field] = "[redacted]"
-    return {
+    line = {
         "position": recorded.position,
         "stream": recorded.stream_id,
         "version": recorded.version,
@@ -117,3 +132,6 @@ def export_line(recorded: Recorded) -> dict[str, Any]:
         "timestamp": recorded.timestamp,
         "data": data,
     }
+    if recorded.meta:
+        line["meta"] = recorded.meta  # who asked and from where (ip, userAgent, requestId)
+    return line

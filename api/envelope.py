@@ -11,9 +11,12 @@ import psycopg_pool
 from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import Send
 
+from api.access_audit import note_refusal
 from application.errors import (
     ApplicationError,
+    BadGateway,
     Conflict,
     Forbidden,
     NotFound,
@@ -22,6 +25,7 @@ from application.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from application.files import FileTooLarge, UnsupportedFormat
 from infrastructure.event_store import iso_millis
 
 log = logging.getLogger("llmchat.api")
@@ -52,7 +56,13 @@ STATUS_OF: dict[type[ApplicationError], int] = {
     Conflict: 409,
     RateLimited: 429,
     ServiceUnavailable: 503,
+    BadGateway: 502,
+    FileTooLarge: 413,
+    UnsupportedFormat: 415,
 }
+
+# Refusals that become AccessDenied events in the audit trail (api/access_audit.py).
+AUDITED_REFUSALS = frozenset({401, 403})
 
 DATABASE_DOWN = (
     OperationalError,
@@ -99,6 +109,8 @@ def request_id(request: Request[Any, Any, Any]) -> str:
 def on_application_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ApplicationError)
     status = next(s for kind, s in STATUS_OF.items() if isinstance(exc, kind))
+    if status in AUDITED_REFUSALS:
+        note_refusal(request, status, exc.message)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return error_response(status, exc.message, exc.details, headers)
 
@@ -108,6 +120,8 @@ def on_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
     status = exc.status_code
     if status >= 500:
         return on_unexpected(request, exc)
+    if status in AUDITED_REFUSALS:
+        note_refusal(request, status, str(exc.detail))
     details: Any = exc.extra if exc.extra else exc.detail
     message = CLIENT_MESSAGES.get(status, exc.detail)
     return error_response(status, message, details, exc.headers)
@@ -140,3 +154,14 @@ EXCEPTION_HANDLERS: Any = {
     msgspec.ValidationError: lambda r, e: error_response(400, "Request validation failed", str(e)),
     Exception: on_unexpected,
 }
+
+
+async def send_error(
+    send: Send, status: int, message: str, details: Any, headers: dict[str, str] | None = None
+) -> None:
+    """An error envelope straight onto an ASGI channel, for middleware that answers early."""
+    body = msgspec.json.encode(error_body(status, message, details))
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

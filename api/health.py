@@ -4,9 +4,8 @@ from typing import Any
 
 from anyio import to_thread
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency
 
-from api.bootstrap import Container
+from api.dependencies import ContainerDep
 from api.envelope import now
 from infrastructure.health import check_database, check_redis
 
@@ -28,7 +27,7 @@ def queue_check(redis: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_checks(
-    container: NamedDependency[Container],
+    container: ContainerDep,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     database = await to_thread.run_sync(check_database, container.datastore)
     redis = await to_thread.run_sync(check_redis, container.redis)
@@ -39,7 +38,7 @@ class HealthController(Controller):
     path = "/health"
 
     @get("/")
-    async def health(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
+    async def health(self, container: ContainerDep) -> Response[dict[str, Any]]:
         database, redis = await run_checks(container)
         status, code = overall(database, redis)
         services = {
@@ -56,7 +55,7 @@ class HealthController(Controller):
         return Response(body, status_code=code)
 
     @get("/detailed")
-    async def detailed(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
+    async def detailed(self, container: ContainerDep) -> Response[dict[str, Any]]:
         database, redis = await run_checks(container)
         status, code = overall(database, redis)
         checks = {"database": database, "redis": redis, "queue": queue_check(redis)}

@@ -4,9 +4,10 @@ from typing import Any
 
 from anyio import to_thread
 from litestar import Request
-from litestar.di import NamedDependency
 
-from api.bootstrap import Container
+from api.dependencies import CallerDep, ContainerDep
+from api.key_principal import is_api_key, key_claims
+from api.network_policy import CLIENT_ADDRESS
 from application.authenticate import authenticate
 from application.errors import Forbidden, Unauthorized
 from application.ports import AccessClaims
@@ -19,21 +20,27 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_principal(
-    request: Request[Any, Any, Any], container: NamedDependency[Container]
+    request: Request[Any, Any, Any], container: ContainerDep
 ) -> AccessClaims:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Authentication required", "missing bearer token")
+    if is_api_key(token):
+        return await key_claims(request.scope, container, token)
     return await to_thread.run_sync(authenticate, container.accounts, token)
 
 
-async def provide_admin(principal: NamedDependency[AccessClaims]) -> AccessClaims:
+async def provide_admin(principal: CallerDep) -> AccessClaims:
     if principal.role != "admin":
         raise Forbidden("Administrator role required")
     return principal
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
+    # Worked out before routing, trusting X-Forwarded-For only from LLMCHAT_TRUSTED_PROXIES.
+    address = request.scope.get("state", {}).get(CLIENT_ADDRESS)
+    if address:
+        return str(address)
     return request.client.host if request.client else "unknown"
 
 

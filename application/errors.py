@@ -38,5 +38,9 @@ class ServiceUnavailable(ApplicationError):
     pass
 
 
+class BadGateway(ApplicationError):
+    """An upstream (a provider) answered with something unusable."""
+
+
 class StreamConflict(Exception):
     """Another writer appended to one of these streams first (optimistic concurrency)."""

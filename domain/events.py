@@ -23,6 +23,9 @@ class Recorded:
     position: int
     timestamp: str
     event: object
+    # Where the request that appended it came from (ip, userAgent, requestId, userId), kept
+    # beside the payload; None for events written outside a request, and for older events.
+    meta: dict[str, str] | None = None
 
 
 def stored_as(name: str) -> Callable[[type[E]], type[E]]:

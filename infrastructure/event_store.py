@@ -17,6 +17,7 @@ from application.errors import StreamConflict
 from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
 from domain.events import Recorded, event_type, name_of
+from infrastructure import metrics, request_metadata
 
 # Replay finds event classes by their stored name, so every module defining one is loaded.
 assert EVENT_MODULES
@@ -31,6 +32,8 @@ class Cipher(Protocol):
 class StoredState(msgspec.Struct):
     timestamp: str
     data: msgspec.Raw
+    # Added later with a default, so events stored before it still decode.
+    meta: dict[str, str] | None = None
 
 
 def iso_millis(moment: datetime) -> str:
@@ -51,13 +54,15 @@ class RecorderEventStore:
         timestamp = iso_millis(self.clock.now())
         stored = [self.to_stored(pending, timestamp) for pending in events]
         try:
-            positions = self.recorder.insert_events(stored)
+            with metrics.EVENT_STORE_APPEND.time():
+                positions = self.recorder.insert_events(stored)
         except IntegrityError:
             raise StreamConflict from None
         return list(positions or [])
 
-    def read(self, stream_id: str) -> list[Recorded]:
-        return [self.to_recorded(e, 0) for e in self.recorder.select_events(UUID(stream_id))]
+    def read(self, stream_id: str, after: int = 0) -> list[Recorded]:
+        stored = self.recorder.select_events(UUID(stream_id), gt=after or None)
+        return [self.to_recorded(e, 0) for e in stored]
 
     def read_all(self, after: int, limit: int) -> list[Recorded]:
         notifications = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
@@ -66,8 +71,16 @@ class RecorderEventStore:
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def stamped(self, pending: PendingEvent) -> StoredEvent:
+        """The stored form of an event appended now."""
+        return self.to_stored(pending, iso_millis(self.clock.now()))
+
     def to_stored(self, pending: PendingEvent, timestamp: str) -> StoredEvent:
-        state = self.encoder.encode({"timestamp": timestamp, "data": pending.event})
+        envelope: dict[str, object] = {"timestamp": timestamp, "data": pending.event}
+        meta = request_metadata.current()
+        if meta:
+            envelope["meta"] = meta
+        state = self.encoder.encode(envelope)
         if self.cipher is not None:
             state = self.cipher.encrypt(state)
         return StoredEvent(
@@ -89,4 +102,5 @@ class RecorderEventStore:
             position=position,
             timestamp=envelope.timestamp,
             event=event,
+            meta=envelope.meta,
         )

@@ -1,6 +1,6 @@
 """PostgreSQL: the connection pool, the event table and our own tables, created once."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,6 +18,36 @@ OWN_TABLES = (
     """CREATE TABLE IF NOT EXISTS llmchat_revocations (
         id text PRIMARY KEY,
         until timestamptz NOT NULL
+    )""",
+    # One statement, one round trip: the same lock and notification as the library's
+    # recorder, so positions still commit in order for the projections tailing the log.
+    f"""CREATE OR REPLACE FUNCTION llmchat_append(
+        ids uuid[], versions bigint[], topics text[], states bytea[]
+    ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+    BEGIN
+        LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE;
+        NOTIFY {EVENTS_TABLE};
+        RETURN QUERY INSERT INTO {EVENTS_TABLE}
+            (originator_id, originator_version, topic, state)
+            SELECT * FROM unnest(ids, versions, topics, states)
+            RETURNING notification_id;
+    END $$""",
+    """CREATE TABLE IF NOT EXISTS llmchat_instances (
+        instance_id uuid PRIMARY KEY,
+        seen_at timestamptz NOT NULL
+    )""",
+    # Uploaded bytes as fixed-size chunks (see infrastructure/blob_store.py).
+    """CREATE TABLE IF NOT EXISTS llmchat_blob_chunks (
+        blob_id uuid NOT NULL,
+        seq integer NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (blob_id, seq)
+    )""",
+    # Parse results of uploaded drawings (see infrastructure/drawing_results.py).
+    """CREATE TABLE IF NOT EXISTS llmchat_cad_results (
+        file_id uuid PRIMARY KEY,
+        result json NOT NULL,
+        parsed_at timestamptz NOT NULL DEFAULT now()
     )""",
 )
 
@@ -58,18 +88,21 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
         password=str(params.get("password", "")),
         connect_timeout=POOL_WAIT,
         idle_in_transaction_session_timeout=10,
-        pool_size=pool_size,
+        # Two kept open, up to `pool_size` more under load: several processes share one
+        # server's connection limit, and most of the time few connections are busy.
+        pool_size=2,
         max_overflow=pool_size,
-        pre_ping=True,
+        pre_ping=False,
     )
 
 
-def create_schema(datastore: PostgresDatastore) -> EventRecorder:
+def create_schema(datastore: PostgresDatastore, more: Sequence[str] = ()) -> EventRecorder:
+    """The event table, our own tables and `more` (the read models'), under one lock."""
     recorder = EventRecorder(datastore, events_table_name=EVENTS_TABLE)
     with locked(datastore, SCHEMA_LOCK):
         recorder.create_table()
         with datastore.get_connection() as conn:
-            for statement in OWN_TABLES:
+            for statement in (*OWN_TABLES, *more):
                 conn.execute(statement)
     return recorder
 

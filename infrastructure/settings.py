@@ -1,9 +1,13 @@
 """Settings: one Struct read from `LLMCHAT_*` environment variables, validated at start."""
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 
 import msgspec
+
+from infrastructure.network import BadNetwork, parse_networks
 
 PREFIX = "LLMCHAT_"
 
@@ -27,6 +31,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # can reach ~40 MB as UTF-8, which is more than any one request should carry.
     max_body_bytes: int = 12 * 1024 * 1024
     log_level: str = "INFO"
+    # "text" for people, "json" (one object a line) for log shippers.
+    log_format: str = "text"
+    # Requests a minute (the spec's Limits): per client address when anonymous, per user
+    # or API key when authenticated; admins get the enterprise limit.
+    rate_limit_anonymous: int = 1000
+    rate_limit_user: int = 2000
+    rate_limit_enterprise: int = 5000
+    # Networks, comma-separated CIDRs; unset = no restriction / no proxy trusted.
+    allow_cidrs: str | None = None
+    admin_allow_cidrs: str | None = None
+    trusted_proxies: str | None = None
+    # Browser origins allowed by CORS, comma-separated ("*" for any); unset = no CORS.
+    cors_origins: str | None = None
+    # Base64 AES key (16, 24 or 32 bytes) that encrypts stored event payloads.
+    encryption_key: str | None = None
+    # Where uploaded bytes live: "postgres" (every instance sees every file) or "directory"
+    # (file_dir, which every instance must then share); unset file_dir = <data_dir>/files.
+    file_storage: str = "postgres"
+    file_dir: str | None = None
 
 
 def env_name(field: str) -> str:
@@ -73,3 +96,29 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('db_pool_size')}: must be between 2 and 200")
     if settings.max_body_bytes < 1024:
         raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
+    check_policies(settings)
+    if settings.file_storage not in ("postgres", "directory"):
+        raise SettingsError(f"{env_name('file_storage')}: expected postgres or directory")
+
+
+def check_policies(settings: Settings) -> None:
+    """The security and operations settings: rate limits, networks, logs, encryption."""
+    for field in ("rate_limit_anonymous", "rate_limit_user", "rate_limit_enterprise"):
+        if getattr(settings, field) < 1:
+            raise SettingsError(f"{env_name(field)}: must be at least 1")
+    for field in ("allow_cidrs", "admin_allow_cidrs", "trusted_proxies"):
+        try:
+            parse_networks(getattr(settings, field))
+        except BadNetwork as error:
+            raise SettingsError(f"{env_name(field)}: {error}") from None
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError(f"{env_name('log_format')}: expected text or json")
+    if settings.encryption_key is not None:
+        try:
+            size = len(base64.b64decode(settings.encryption_key, validate=True))
+        except binascii.Error:
+            size = 0
+        if size not in (16, 24, 32):
+            raise SettingsError(
+                f"{env_name('encryption_key')}: expected base64 of 16, 24 or 32 random bytes"
+            )

@@ -1,1 +1,1 @@
-"""Read-model projectors and the runner that tracks each one's position in the event log."""
+"""Read-model projectors and the runner that applies the event log to them, exactly once."""

@@ -1,0 +1,132 @@
+"""`llmchat projections rebuild|status`, `llmchat audit verify`, `llmchat sessions replay`:
+the operator's and the auditor's commands over read models and history."""
+
+import argparse
+import sys
+from typing import TextIO
+
+import msgspec
+
+from api.bootstrap import Container
+from application.errors import ValidationFailed
+from application.moments import parse_moment
+from application.replay_session import ReplayedSession, replay_session
+from projections.audit_views import AuditViews
+from projections.rebuild import rebuild
+from projections.status import projection_status, status_table
+
+COMMANDS = frozenset({"projections", "audit", "sessions"})
+
+
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    projections = commands.add_parser("projections", help="read models: rebuild, status")
+    actions = projections.add_subparsers(dest="projections_command", required=True)
+    rebuilding = actions.add_parser("rebuild", help="rebuild read models from the event log")
+    rebuilding.add_argument("name", nargs="?", help="one projection (default: every one)")
+    actions.add_parser("status", help="each projection's position, the log head, lag")
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_actions = audit.add_subparsers(dest="audit_command", required=True)
+    audit_actions.add_parser("verify", help="recompute the audit trail's hash chain")
+    sessions = commands.add_parser("sessions", help="chat sessions as history holds them")
+    session_actions = sessions.add_subparsers(dest="sessions_command", required=True)
+    replay = session_actions.add_parser("replay", help="a session as it stood at a moment")
+    replay.add_argument("session_id", metavar="SESSION_ID")
+    replay.add_argument("--at", default=None, help="ISO-8601 date-time (default: now)")
+    replay.add_argument("--json", action="store_true", help="one JSON object instead of text")
+
+
+def run_command(args: argparse.Namespace, container: Container) -> int:
+    if args.command == "projections" and args.projections_command == "rebuild":
+        return rebuild_projections(container, args.name)
+    if args.command == "projections":
+        print(status_table(projection_status(container.datastore, container.projections)))
+        return 0
+    if args.command == "audit":
+        return verify_audit(container)
+    return replay(container, args.session_id, args.at, args.json)
+
+
+def rebuild_projections(container: Container, name: str | None) -> int:
+    chosen = [p for p in container.projections if name is None or p.name == name]
+    if not chosen:
+        known = ", ".join(p.name for p in container.projections)
+        print(f"llmchat: no projection named {name!r} (known: {known})", file=sys.stderr)
+        return 2
+    for projection in chosen:
+        print(f"{projection.name}: waiting for its lock", file=sys.stderr, flush=True)
+        bar = ProgressBar(sys.stderr)
+        done = rebuild(container.runner, projection, bar)
+        bar.finish(f"{done.name}: rebuilt from {done.events} events (position {done.position})")
+    return 0
+
+
+class ProgressBar:
+    """A bar on a terminal; on anything else, nothing until the summary line."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+
+    def __call__(self, name: str, position: int, head: int) -> None:
+        if not self.live or head <= 0:
+            return
+        share = min(position / head, 1.0)
+        filled = int(share * self.WIDTH)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.out.write(f"\r{name}: [{bar}] {position}/{head}")
+        self.out.flush()
+
+    def finish(self, summary: str) -> None:
+        # On a terminal the summary overwrites the bar (padded over its longer line).
+        prefix, pad = ("\r", " " * 20) if self.live else ("", "")
+        self.out.write(f"{prefix}{summary}{pad}\n")
+        self.out.flush()
+
+
+def verify_audit(container: Container) -> int:
+    verdict = AuditViews(container.datastore).verify()
+    if verdict.intact:
+        print(f"audit chain intact: {verdict.entries} entries, head {verdict.head}")
+        return 0
+    broken = verdict.broken_at
+    if broken is None:
+        print(f"audit chain broken: {verdict.problem}", file=sys.stderr)
+    else:
+        print(
+            f"audit chain broken at entry {broken.id} (position {broken.position},"
+            f" {broken.action} at {broken.timestamp}): {verdict.problem}",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def replay(container: Container, session_id: str, at_text: str | None, as_json: bool) -> int:
+    try:
+        at = parse_moment("--at", at_text, as_end=True) if at_text else None
+        session = replay_session(container.store, session_id, at)
+    except ValidationFailed as error:
+        print(f"llmchat: {error.message}: {error.details}", file=sys.stderr)
+        return 2
+    if session is None:
+        print(f"llmchat: session {session_id} did not exist then", file=sys.stderr)
+        return 1
+    if as_json:
+        print(msgspec.json.encode(session).decode())
+    else:
+        print(session_text(session, at_text or "now"))
+    return 0
+
+
+def session_text(session: ReplayedSession, as_of: str) -> str:
+    state = ", deleted" if session.deleted else ""
+    lines = [
+        f'session {session.id} "{session.title}" (agent {session.agent_id},'
+        f" owner {session.owner_id}{state}) as of {as_of}:"
+        f" {session.events} events, last change {session.last_change}"
+    ]
+    for message in session.messages:
+        status = f" [{message.status}]" if message.status else ""
+        lines.append(f"{message.at}  {message.role}{status}: {message.content}")
+    return "\n".join(lines)
