@@ -151,7 +151,10 @@ def rate_limiter(settings: Settings) -> RateLimiter:
     return RedisSlidingWindow(settings.redis_url, settings.redis_namespace)
 
 
-def build_container(settings: Settings) -> Container:
+def build_container(settings: Settings, serving: bool = True) -> Container:
+    """Everything wired; `serving` (serve, worker, tests) also makes sure of the configured
+    administrator and agents. Auditor and operator commands pass False: they only read, so
+    running one from a shell without the agents file must not deactivate the agents."""
     if settings.log_format == "json":
         use_json_logs()
     source = agent_source(settings.agents_file)
@@ -175,10 +178,14 @@ def build_container(settings: Settings) -> Container:
         attempts=attempt_counter(client, settings),
         clock=clock,
     )
-    if settings.admin_email is not None and settings.admin_password is not None:
+    serving_admin = serving and settings.admin_email is not None
+    if serving_admin and settings.admin_email and settings.admin_password:
         ensure_admin(accounts, settings.admin_email, settings.admin_password)
     agents = AgentCatalogue(store)
-    follow_agents(store, agents, defined_agents)
+    if serving:
+        follow_agents(store, agents, defined_agents)
+    else:
+        agents.refresh()
     live = LiveReplies()
     signals = reply_signals(settings, live)
     writer = GroupCommitWriter(url, store.stamped)

@@ -36,6 +36,11 @@ def parser() -> argparse.ArgumentParser:
     export = event_commands.add_parser("export", help="print the event history as JSON lines")
     export.add_argument("--since", type=int, default=0, help="only events after this position")
     export.add_argument("--stream", default=None, help="only this stream's events")
+    export.add_argument(
+        "--with-meta",
+        action="store_true",
+        help="add a `meta` key: who asked and from where (ip, userAgent, requestId)",
+    )
     add_read_model_commands(commands)
     return root
 
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        container = build_container(settings)
+        container = build_container(settings, serving=args.command in ("serve", "worker"))
     except Exception as error:  # one clear line, not a traceback, for a failed start
         print(f"llmchat: cannot start: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace, settings: Settings, container: Container) -> i
         return work(container)
     if args.command in READ_MODEL_COMMANDS:
         return run_read_model_command(args, container)
-    return export_events(container, args.since, args.stream)
+    return export_events(container, args.since, args.stream, args.with_meta)
 
 
 def serve(container: Container, host: str, port: int, workers: bool) -> int:
@@ -104,11 +109,14 @@ def work(container: Container) -> int:
     return 0
 
 
-def export_events(container: Container, since: int, stream: str | None) -> int:
+def export_events(
+    container: Container, since: int, stream: str | None, with_meta: bool = False
+) -> int:
     out = sys.stdout
     for recorded in history(container, since):
         if stream is None or recorded.stream_id == stream:
-            out.write(msgspec.json.encode(export_line(recorded)).decode() + "\n")
+            line = export_line(recorded, with_meta)
+            out.write(msgspec.json.encode(line).decode() + "\n")
     out.flush()
     return 0
 
@@ -120,7 +128,9 @@ def history(container: Container, since: int, page: int = 1000) -> Iterator[Reco
         position = batch[-1].position
 
 
-def export_line(recorded: Recorded) -> dict[str, Any]:
+def export_line(recorded: Recorded, with_meta: bool = False) -> dict[str, Any]:
+    """The six keys of the export format; `meta` only when asked for, so the format's
+    consumers see exactly the keys they were promised."""
     data = msgspec.to_builtins(recorded.event)
     for field in REDACTED_FIELDS & data.keys():
         data[field] = "[redacted]"
@@ -132,6 +142,6 @@ def export_line(recorded: Recorded) -> dict[str, Any]:
         "timestamp": recorded.timestamp,
         "data": data,
     }
-    if recorded.meta:
+    if with_meta and recorded.meta:
         line["meta"] = recorded.meta  # who asked and from where (ip, userAgent, requestId)
     return line

@@ -48,3 +48,18 @@ def test_an_unreachable_database_stops_the_start_with_one_clear_line(server_env)
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "cannot start" in result.stderr
+
+
+def test_export_run_without_the_agents_file_changes_no_agent(http, server_env):
+    before = run_cli(["events", "export"], server_env).stdout.count("\n")
+    without_file = {k: v for k, v in server_env.items() if k != "LLMCHAT_AGENTS_FILE"}
+    assert run_cli(["events", "export"], without_file).returncode == 0
+    after = run_cli(["events", "export"], server_env).stdout.count("\n")
+    assert after == before, "an auditor's export must append nothing"
+
+
+def test_export_with_meta_says_who_asked_and_from_where(http, server_env):
+    user = register(http)
+    result = run_cli(["events", "export", "--with-meta", "--stream", user["id"]], server_env)
+    [line] = [json.loads(text) for text in result.stdout.splitlines()]
+    assert set(line["meta"]) >= {"ip", "requestId"}
