@@ -16,6 +16,7 @@ from application.agent_reload import follow_agents
 from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
+from application.attach_files import FileAttachments
 from application.chat import Chat
 from application.ensure_admin import ensure_admin
 from application.files import BlobStore, Files
@@ -191,6 +192,13 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     writer = GroupCommitWriter(url, store.stamped)
     timeouts = ProviderTimeouts()
     http = new_http_client(timeouts)
+    files = Files(
+        store=store,
+        blobs=blob_store(settings, datastore),
+        inspector=ContentChecks(),
+        drawings=DxfReader(),
+        drawing_results=PostgresDrawingResults(datastore),
+    )
     chat = Chat(
         store=store,
         writer=writer,
@@ -200,6 +208,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         providers=build_providers(http, timeouts),
         instance_id=str(uuid.uuid4()),
         metrics=PrometheusReplyMetrics(),
+        attachments=FileAttachments(files),
     )
     return Container(
         settings=settings,
@@ -219,13 +228,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         agent_health=AgentHealth(agents, chat.providers, clock),
         api_keys=ApiKeys(store),
         rate_limiter=rate_limiter(settings),
-        files=Files(
-            store=store,
-            blobs=blob_store(settings, datastore),
-            inspector=ContentChecks(),
-            drawings=DxfReader(),
-            drawing_results=PostgresDrawingResults(datastore),
-        ),
+        files=files,
         embedded=embedded,
     )
 

@@ -45,6 +45,7 @@ class CompletionBody(Wire):
     stream: bool = False
     session_id: str | None = None
     config: ChatConfig | None = None
+    file_ids: list[str] = []
 
 
 class SavedMessageIn(Wire):
@@ -92,6 +93,7 @@ def command_of(data: CompletionBody, principal: AccessClaims) -> SendMessage:
         stream=data.stream,
         temperature=config.temperature,
         max_tokens=config.max_tokens,
+        file_ids=tuple(data.file_ids),
     )
 
 

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from application.agents import AgentDirectory
 from application.errors import NotFound
@@ -22,6 +23,12 @@ class Caller:
         return owner_id == self.user_id or self.role == "admin"
 
 
+class Attachments(Protocol):
+    def describe(self, file_ids: list[str], caller: Caller) -> str:
+        """Context text for the provider; NotFound for a file the caller may not see."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Chat:
     store: EventStore
@@ -32,6 +39,7 @@ class Chat:
     providers: Mapping[str, ChatProvider]
     instance_id: str
     metrics: ReplyMetrics
+    attachments: Attachments
 
 
 def load_conversation(store: EventStore, session_id: str) -> Conversation | None:

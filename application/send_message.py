@@ -43,6 +43,7 @@ class SendMessage:
     stream: bool = True
     temperature: float | None = None
     max_tokens: int | None = None
+    file_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +159,17 @@ def new_conversation(
 
 
 def provider_request(
-    command: SendMessage, agent: AgentProfile, posted: Posted, api_key: str
+    command: SendMessage, agent: AgentProfile, posted: Posted, api_key: str, attached: str
 ) -> ProviderRequest:
     context = [
         ChatTurn(m.role, m.content)
         for m in posted.conversation.messages
         if m.id != posted.opened.message_id and m.content
     ]
+    if attached:
+        # The files go with this turn only: the stored message is what the user wrote.
+        turn = context[-1]
+        context[-1] = ChatTurn(turn.role, f"{turn.content}\n\n{attached}")
     return ProviderRequest(
         provider=agent.provider,
         endpoint=agent.endpoint,
@@ -182,8 +187,12 @@ def provider_request(
 async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     validate(command)
     agent = active_agent(chat, command.agent_id)
+    attached = ""
+    if command.file_ids:
+        files = list(command.file_ids)
+        attached = await to_thread.run_sync(chat.attachments.describe, files, command.caller)
     posted = await post_turn(chat, command, agent)
-    request = provider_request(command, agent, posted, chat.agents.api_key(agent.id))
+    request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
     recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened)
     message_id = posted.opened.message_id
     task = asyncio.create_task(
