@@ -47,3 +47,66 @@ def test_role_changes_only_when_it_differs():
     assert isinstance(change, UserRoleChanged)
     user.apply(change)
     assert (user.role, user.version) == ("admin", 2)
+
+
+# --- conversations -------------------------------------------------------------
+
+from domain.conversation import (  # noqa: E402
+    Conversation,
+    ConversationFull,
+    ImportedMessage,
+    ReplyFinished,
+    ReplyInProgress,
+)
+
+commands = st.lists(
+    st.one_of(
+        st.tuples(st.just("post"), st.text(max_size=8)),
+        st.tuples(
+            st.just("finish"), st.sampled_from(["completed", "failed", "cancelled", "interrupted"])
+        ),
+        st.tuples(st.just("import"), st.integers(0, 3)),
+        st.tuples(st.just("title"), st.text(max_size=8)),
+    ),
+    max_size=30,
+)
+
+
+@given(commands)
+def test_a_conversation_rebuilt_from_its_events_equals_the_one_that_made_them(script):
+    started = Conversation.start("s", "u", "a", "first")
+    live = Conversation.replay([started])
+    history: list[object] = [started]
+    counter = 0
+    for command, argument in script:
+        counter += 1
+        try:
+            if command == "post":
+                events = live.post(f"m{counter}", str(argument), f"r{counter}", "i", "a")
+            elif command == "finish" and live.open_reply:
+                events = [
+                    ReplyFinished(
+                        session_id="s",
+                        message_id=live.open_reply,
+                        outcome=str(argument),
+                        content=f"text {counter}",
+                        finish_reason="stop",
+                    )
+                ]
+            elif command == "import":
+                made = [
+                    ImportedMessage(message_id=f"x{counter}-{n}", role="user", content="x")
+                    for n in range(int(argument))
+                ]
+                imported = live.import_messages(made)
+                events = [imported] if imported else []
+            else:
+                titled = live.retitle(str(argument))
+                events = [titled] if titled else []
+        except (ReplyInProgress, ConversationFull):
+            continue
+        for event in events:
+            live.apply(event)
+            history.append(event)
+    assert Conversation.replay(history) == live
+    assert live.version == len(history)
