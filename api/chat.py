@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from api.dependencies import CallerDep, ContainerDep
@@ -141,7 +141,7 @@ class ChatController(Controller):
     async def resume(
         self,
         request: Request[Any, Any, Any],
-        message_id: str,
+        message_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
         last_event_id: Annotated[str | None, QueryParameter(name="lastEventId")] = None,
@@ -156,7 +156,7 @@ class ChatController(Controller):
     @post("/streams/{message_id:str}/cancel", status_code=200)
     async def cancel(
         self,
-        message_id: str,
+        message_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
@@ -169,8 +169,8 @@ class ChatController(Controller):
         self,
         container: ContainerDep,
         principal: CallerDep,
-        page: int = 1,
-        limit: int = 20,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
     ) -> dict[str, Any]:
         items, total = await to_thread.run_sync(
             sessions_page, container.views, caller_of(principal), page, limit
@@ -180,12 +180,12 @@ class ChatController(Controller):
     @get("/sessions/{session_id:str}/history")
     async def history(
         self,
-        session_id: str,
+        session_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
-        page: int = 1,
-        limit: int = 50,
-        before: str | None = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 50,
+        before: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         args = (container.chat, container.views, caller_of(principal), session_id)
         items, total = await to_thread.run_sync(history_page, *args, page, limit, before)
@@ -217,7 +217,7 @@ class ChatController(Controller):
     @delete("/sessions/{session_id:str}", status_code=200)
     async def remove(
         self,
-        session_id: str,
+        session_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
