@@ -1,0 +1,92 @@
+"""Two API instances and two workers on one PostgreSQL and Redis, as a deployment runs."""
+
+import subprocess
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.support.server import LLMCHAT, ROOT, ServerProcess, llmchat_env
+from tests.support.sse import events
+
+ADMIN = {"email": "multi-admin@example.com", "password": "multi-admin-pass"}
+
+
+@pytest.fixture(scope="module")
+def deployment(chat_env, make_database):
+    env = {
+        **chat_env,
+        "LLMCHAT_DATABASE_URL": make_database("multi"),
+        "LLMCHAT_ADMIN_EMAIL": ADMIN["email"],
+        "LLMCHAT_ADMIN_PASSWORD": ADMIN["password"],
+    }
+    servers = [ServerProcess(env), ServerProcess(env)]  # --no-workers: the workers project
+    for server in servers:
+        server.start()
+    workers = [
+        subprocess.Popen(
+            [*LLMCHAT, "worker"], env=llmchat_env(env), cwd=ROOT, stderr=subprocess.DEVNULL
+        )
+        for _ in range(2)
+    ]
+    yield servers
+    for worker in workers:
+        worker.terminate()
+        worker.wait(10)
+    for server in servers:
+        server.stop()
+
+
+def bearer(http: httpx.Client, email: str, password: str) -> dict[str, str]:
+    token = http.post("/api/auth/login", json={"email": email, "password": password}).json()[
+        "data"
+    ]["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_stream_moves_between_instances_and_stats_count_every_chat_once(deployment):
+    first, second = deployment
+    with (
+        httpx.Client(base_url=first.base_url, timeout=30) as a,
+        httpx.Client(base_url=second.base_url, timeout=30) as b,
+    ):
+        email = f"multi-{uuid.uuid4().hex[:8]}@example.com"
+        a.post(
+            "/api/auth/register", json={"email": email, "password": "multi-user-pass", "name": "M"}
+        )
+        user = bearer(a, email, "multi-user-pass")
+        ask = {"agentId": "openai", "messages": [{"role": "user", "content": "hi"}]}
+        for n in range(6):
+            http = a if n % 2 == 0 else b
+            assert http.post("/api/chat/completions", headers=user, json=ask).status_code == 200
+
+        slow = {
+            "agentId": "slow",
+            "stream": True,
+            "messages": [{"role": "user", "content": "long"}],
+        }
+        received = []
+        with a.stream("POST", "/api/chat/completions", headers=user, json=slow) as response:
+            for frame in events(response):
+                received.append(frame)
+                if len(received) == 2:
+                    break
+        resume = {**user, "Last-Event-ID": str(received[-1].id)}
+        with b.stream(
+            "GET", f"/api/chat/streams/{received[0].data['messageId']}", headers=resume
+        ) as response:
+            rest = list(events(response))
+        assert rest[-1].event == "end" and rest[0].id == received[-1].id + 1
+
+        admin = bearer(b, ADMIN["email"], ADMIN["password"])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            stats = b.get("/api/admin/stats", headers=admin).json()["data"]
+            if stats["chats"]["total"] >= 7:
+                break
+            time.sleep(0.2)
+        time.sleep(2)  # both workers have had every chance to count a chat twice
+        stats = a.get("/api/admin/stats", headers=admin).json()["data"]
+    assert stats["chats"]["total"] == 7
+    assert stats["users"]["total"] == 2
