@@ -1,0 +1,136 @@
+"""`AsyncChatStream`: a streamed reply's chunks, resumed transparently if the connection drops.
+
+If the connection breaks (or ends without the `end` frame), the stream asks
+`GET /chat/streams/{messageId}` with `Last-Event-ID` for the frames after the last one it
+saw, and carries on: the caller sees every chunk exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import TracebackType
+
+import httpx
+
+from llmchat import routes
+from llmchat.async_transport import AsyncTransport
+from llmchat.errors import APIConnectionError, LLMChatError
+from llmchat.models import Cancelled, ChatChunk, StreamEnd, Usage
+from llmchat.sse import ServerSentEvent, SSEDecoder
+from llmchat.stream_state import StreamState, worth_retrying
+
+
+async def server_sent_events(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+    decoder = SSEDecoder()
+    async for data in response.aiter_bytes():
+        for event in decoder.feed(data):
+            yield event
+
+
+class AsyncChatStream:
+    """`async for` it for `ChatChunk`s; afterwards `text`, `usage` and the ids are known."""
+
+    def __init__(
+        self, transport: AsyncTransport, response: httpx.Response, state: StreamState
+    ) -> None:
+        self._transport = transport
+        self._response = response
+        self.state = state
+        self._chunks = self._read_all()
+
+    @property
+    def message_id(self) -> str | None:
+        return self.state.message_id
+
+    @property
+    def session_id(self) -> str | None:
+        return self.state.session_id
+
+    @property
+    def text(self) -> str:
+        """The reply as far as it has been read."""
+        return self.state.text
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.state.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.state.finish_reason
+
+    @property
+    def end(self) -> StreamEnd | None:
+        return self.state.end
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> ChatChunk:
+        return await anext(self._chunks)
+
+    async def until_done(self) -> str:
+        """Read the rest of the reply; its whole text."""
+        async for _ in self:
+            pass
+        return self.text
+
+    async def cancel(self) -> Cancelled:
+        """Stop the reply on the server (it ends with finish reason `cancelled`)."""
+        if self.state.message_id is None:
+            raise LLMChatError("the message id is known once the first chunk has arrived")
+        return await self._transport.call(routes.cancel_stream(self.state.message_id))
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+        await self._response.aclose()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _read_all(self) -> AsyncGenerator[ChatChunk, None]:
+        failures = 0
+        while True:
+            cause: Exception | None = None
+            try:
+                async for event in server_sent_events(self._response):
+                    item = self.state.accept(event)
+                    if isinstance(item, StreamEnd):
+                        return
+                    if item is not None:
+                        failures = 0
+                        yield item
+            except httpx.TransportError as error:
+                cause = error
+            finally:
+                await self._response.aclose()
+            failures = await self._resume(cause, failures)
+
+    async def _resume(self, cause: Exception | None, failures: int) -> int:
+        """Reopen the stream after the last frame seen; the failures in a row it took."""
+        policy = self._transport.stream_policy
+        try:
+            message_id = self.state.resume_target()
+        except APIConnectionError as unresumable:
+            raise unresumable from cause
+        while failures < policy.resume_attempts:
+            failures += 1
+            await asyncio.sleep(policy.delay(failures))
+            call = routes.resume_stream(message_id, self.state.last_event_id)
+            try:
+                self._response = await self._transport.open(call)
+                return failures
+            except LLMChatError as error:
+                if not worth_retrying(error):
+                    raise
+                cause = error
+        raise self.state.gave_up(failures) from cause

@@ -1,0 +1,71 @@
+from typing import Any
+
+import msgspec
+
+from llmchat.models.base import Model
+
+
+class UserStats(Model):
+    total: int = 0
+    active: int = 0
+    new_today: int = 0
+
+
+class AgentStats(Model):
+    total: int = 0
+    active: int = 0
+    categories: list[str] = []
+
+
+class ChatStats(Model):
+    total: int = 0
+    today: int = 0
+    average_length: float = 0.0
+
+
+class SystemStats(Model):
+    uptime: str = ""
+    version: str = ""
+    environment: str = ""
+
+
+class AdminStats(Model):
+    users: UserStats = msgspec.field(default_factory=UserStats)
+    agents: AgentStats = msgspec.field(default_factory=AgentStats)
+    chats: ChatStats = msgspec.field(default_factory=ChatStats)
+    system: SystemStats = msgspec.field(default_factory=SystemStats)
+
+
+class AuditEntry(Model):
+    """One audit record: who did what to which resource, from where, and how it went."""
+
+    id: str | None = None
+    position: int | None = None
+    timestamp: str | None = None
+    user_id: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    outcome: str | None = None
+    details: Any = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    hash: str | None = None
+    """The entry's link in the audit hash chain."""
+
+
+class ApiKey(Model):
+    id: str
+    name: str
+    role: str
+    scopes: list[str] = []
+    prefix: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    revoked: bool = False
+    revoked_at: str | None = None
+
+
+class CreatedApiKey(ApiKey, kw_only=True):
+    key: str
+    """The secret `llmk_...`: shown in this answer and never again."""

@@ -1,0 +1,1 @@
+"""The client's route groups (`client.agents`, `client.chat`, ...), sync and async."""
