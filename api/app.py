@@ -18,7 +18,7 @@ from api.files import DownloadController, UploadController
 from api.health import HealthController
 from api.metrics import read_metrics
 from api.principal import provide_admin, provide_principal
-from api.request_metadata import note_request_metadata
+from api.request_origin import note_request_origin
 from api.security_headers import cors_config
 from infrastructure.metrics import forget_this_process
 
@@ -48,7 +48,7 @@ def create_app(container: Container) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         # Who asked and from where, stored beside every event this request appends.
-        before_request=note_request_metadata(container),
+        before_request=note_request_origin(container),
         # For the error envelope, which records refusals (api/access_audit.py).
         state=State({"container": container}),
         # Request ids, metrics, versions, allow-lists, rate limits: see api/edge.py.

@@ -90,7 +90,7 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-LAG = """SELECT p.name, h.head - p.position AS behind
+LAG = """SELECT p.name, h.head - p.position AS behind, p.lag_ms
     FROM llmchat_projection_positions p,
     (SELECT COALESCE(MAX(notification_id), 0) AS head FROM llmchat_events) h"""
 
@@ -113,9 +113,19 @@ class ProjectionLag(Collector):
         except Exception as error:  # no projections yet, or the database is away: no sample
             log.warning("projection lag not read: %s: %s", type(error).__name__, error)
             rows = []
+        # Measured by the runner as it commits: from the append of a batch's last event to
+        # its being visible in the read model (llmchat_projection_positions.lag_ms).
+        delay = GaugeMetricFamily(
+            "llmchat_projection_lag_milliseconds",
+            "Append-to-visible time of the last batch each projection applied.",
+            labels=["projection"],
+        )
         for row in rows:  # the datastore's connections return rows as dicts
             family.add_metric([str(row["name"])], max(int(row["behind"]), 0))
+            if row["lag_ms"] is not None:
+                delay.add_metric([str(row["name"])], float(row["lag_ms"]))
         yield family
+        yield delay
 
 
 def exposition(datastore: PostgresDatastore | None) -> bytes:

@@ -137,13 +137,17 @@ class ProjectionRunner:
         if not row or not row[0]:
             return  # another worker applies it; try again after the poll interval
         conn.execute(f'LISTEN "{self.channel}"')
+        next_handover_check = 0.0
         while not stop.is_set():
             self.catch_up(projection)
-            if someone_waits_for(conn, projection.name):
-                # A rebuild (projections/rebuild.py) asked for this projection: closing our
-                # connection hands it the lock; we try again after the poll interval.
-                log.info("projection %s: handing over to a rebuild", projection.name)
-                return
+            # Asked at most every POLL_SECONDS, not on every wake-up under load.
+            if time.monotonic() >= next_handover_check:
+                next_handover_check = time.monotonic() + POLL_SECONDS
+                if someone_waits_for(conn, projection.name):
+                    # A rebuild (projections/rebuild.py) asked for this projection: closing
+                    # our connection hands it the lock; we try again after the poll interval.
+                    log.info("projection %s: handing over to a rebuild", projection.name)
+                    return
             for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1):
                 # Let a burst of appends gather: one catch-up then applies them all,
                 # instead of one wake-up per append competing with the API for the CPU.

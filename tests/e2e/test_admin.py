@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -50,23 +51,26 @@ def settled(admin_env):
     assert eventually(lambda: projections_current(admin_env["LLMCHAT_DATABASE_URL"]))
 
 
-def chat(client: httpx.Client, auth: dict[str, str], text: str = "hello") -> dict:
+def chat(client: httpx.Client, auth: dict[str, str], text: str = "hello") -> dict[str, Any]:
     body = {"agentId": "demo", "messages": [{"role": "user", "content": text}]}
     response = client.post("/api/chat/completions", headers=auth, json=body)
     assert response.status_code == 200, response.text
-    return response.json()["data"]
+    answer: dict[str, Any] = response.json()["data"]
+    return answer
 
 
-def stats(client: httpx.Client, headers: dict[str, str]) -> dict:
+def stats(client: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
     response = client.get("/api/admin/stats", headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()["data"]
+    figures: dict[str, Any] = response.json()["data"]
+    return figures
 
 
-def audit(client: httpx.Client, headers: dict[str, str], **query: object) -> dict:
+def audit(client: httpx.Client, headers: dict[str, str], **query: str | int) -> dict[str, Any]:
     response = client.get("/api/admin/audit", headers=headers, params=query)
     assert response.status_code == 200, response.text
-    return response.json()["data"]
+    page: dict[str, Any] = response.json()["data"]
+    return page
 
 
 def test_admin_routes_are_for_administrators_only(admin_client):
@@ -84,7 +88,7 @@ def test_stats_count_users_agents_and_chats(admin_client, admin_auth, settled):
     _, auth = signed_in(admin_client)
     chat(admin_client, auth)
 
-    def moved() -> dict | None:
+    def moved() -> dict[str, Any] | None:
         now = stats(admin_client, admin_auth)
         return now if now["chats"]["total"] == before["chats"]["total"] + 1 else None
 
@@ -142,7 +146,7 @@ def test_the_audit_trail_records_commands_and_refusals_with_their_origin(admin_c
         "auth.logout",
     }
 
-    def entries() -> list[dict] | None:
+    def entries() -> list[dict[str, Any]] | None:
         items = audit(admin_client, admin_auth, userId=user["id"], limit=100)["items"]
         return items if expected <= {e["action"] for e in items} else None
 
@@ -228,6 +232,8 @@ def test_rebuilding_every_read_model_beside_the_running_server_reproduces_them(
     lines = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
     assert {"conversations", "stats", "audit"} <= lines.keys()
     assert all(columns[3] == "0" for columns in lines.values()), status.stdout  # behind
+    scraped = admin_client.get("/metrics", headers=admin_auth).text
+    assert 'llmchat_projection_lag_milliseconds{projection="audit"}' in scraped
 
 
 def test_a_session_replays_as_it_stood_at_a_moment(admin_client, admin_env):

@@ -17,11 +17,12 @@ from infrastructure.event_store import RecorderEventStore
 from infrastructure.postgres import create_schema, open_datastore
 from projections.audit import AuditProjection
 from projections.audit_views import AuditViews
+from projections.projection import Projection
 from projections.rebuild import rebuild
 from projections.runner import POSITIONS, ProjectionRunner, lock_key, wait_until_current
 from projections.stats import StatsProjection
 
-PROJECTIONS = [StatsProjection(), AuditProjection()]
+PROJECTIONS: list[Projection] = [StatsProjection(), AuditProjection()]
 # The stats projection's advisory lock as held in this test's database (pg_locks shows
 # every database's locks, and other test runs hold the same keys in theirs).
 STATS_LOCK = """locktype = 'advisory' AND granted AND objid = %s::bigint::oid

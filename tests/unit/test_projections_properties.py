@@ -137,6 +137,7 @@ class History:
         self.sessions: list[tuple[str, str]] = []  # (session, owner)
         self.open_replies: dict[str, str] = {}  # session -> reply message id
         self.files: list[tuple[str, str]] = []
+        self.deleted_sessions: set[str] = set()
 
     def append(self, *events: tuple[str, object]) -> None:
         pending = []
@@ -243,11 +244,9 @@ class History:
             self.sessions.append((session, owner))
 
     def live_session(self, n: int) -> tuple[str, str] | None:
-        live = [s for s in self.sessions if s[0] in self.versions and s[0] not in self.deleted()]
-        return self.pick(live, n)
-
-    def deleted(self) -> set[str]:
-        return getattr(self, "_deleted", set())
+        live = [s for s in self.sessions if s[0] not in self.deleted_sessions]
+        picked: tuple[str, str] | None = self.pick(live, n)
+        return picked
 
     def post(self, n: int, text: str) -> None:
         picked = self.live_session(n)
@@ -305,7 +304,7 @@ class History:
         if picked := self.live_session(n):
             session, owner = picked
             self.append((session, ConversationDeleted(session_id=session, deleted_by=owner)))
-            self._deleted = self.deleted() | {session}
+            self.deleted_sessions.add(session)
             self.open_replies.pop(session, None)
 
     def upload(self, n: int, text: str) -> None:

@@ -33,7 +33,7 @@ def caller_id(request: Request[Any, Any, Any], container: Container) -> str | No
         return None
 
 
-def note_request_metadata(container: Container) -> Hook:
+def note_request_origin(container: Container) -> Hook:
     async def before_request(request: Request[Any, Any, Any]) -> None:
         request_metadata.attach(
             {
