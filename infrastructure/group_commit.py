@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.errors import StreamConflict
 from application.ports import PendingEvent
-from infrastructure import metrics
+from infrastructure import metrics, request_metadata
 
 log = logging.getLogger("llmchat.writer")
 
@@ -33,6 +33,7 @@ APPEND = "SELECT * FROM llmchat_append(%s::uuid[], %s::bigint[], %s::text[], %s:
 class Submission:
     events: Sequence[PendingEvent]
     future: asyncio.Future[list[int]]
+    origin: request_metadata.RequestMetadata | None
 
 
 class GroupCommitWriter:
@@ -61,7 +62,8 @@ class GroupCommitWriter:
         if self.pending is None:
             raise RuntimeError("the writer has not been started")
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        self.pending.put_nowait(Submission(events, future))
+        # The committer is a task of its own: take the request's origin along for the audit.
+        self.pending.put_nowait(Submission(events, future, request_metadata.current()))
         return await future
 
     async def run(self) -> None:
@@ -74,7 +76,7 @@ class GroupCommitWriter:
 
     async def commit(self, group: list[Submission]) -> None:
         try:
-            positions = await self.append([e for s in group for e in s.events])
+            positions = await self.append([e for s in group for e in self.stored(s)])
         except StreamConflict:
             # One submission's versions are stale; commit each alone so only it fails.
             for submission in group:
@@ -92,12 +94,15 @@ class GroupCommitWriter:
 
     async def commit_alone(self, submission: Submission) -> None:
         try:
-            settle(submission, await self.append(submission.events))
+            settle(submission, await self.append(self.stored(submission)))
         except Exception as error:
             settle(submission, error=error)
 
-    async def append(self, events: Sequence[PendingEvent]) -> list[int]:
-        stored = [self.to_stored(e) for e in events]
+    def stored(self, submission: Submission) -> list[StoredEvent]:
+        with request_metadata.attached(submission.origin or {}):
+            return [self.to_stored(e) for e in submission.events]
+
+    async def append(self, stored: Sequence[StoredEvent]) -> list[int]:
         columns = (
             [s.originator_id for s in stored],
             [s.originator_version for s in stored],

@@ -165,6 +165,8 @@ def test_the_audit_trail_records_commands_and_refusals_with_their_origin(admin_c
     assert (denied["resource"], denied["outcome"]) == ("GET /api/admin/api-keys", "forbidden")
     sent = next(e for e in found if e["action"] == "chat.send")
     assert sent["resource"].startswith(f"chat-sessions/{session}/messages/")
+    # Chat events are written by the group-commit task; they still carry the request's origin.
+    assert sent["ip"] == "127.0.0.1" and sent["requestId"] and sent["userAgent"]
     for entry in found:
         assert set(entry) >= {"id", "timestamp", "userId", "action", "resource", "outcome"}
         assert set(entry) >= {"ip", "userAgent", "requestId"}
