@@ -3,6 +3,7 @@
 import json
 import os
 import statistics
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import httpx
 import psycopg
 
 from tests.fake_provider import FakeProviderProcess
-from tests.support.server import ServerProcess
+from tests.support.server import LLMCHAT, ServerProcess
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,14 @@ class Stack:
     server: ServerProcess
     token: str
     database_url: str
+    worker: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        """Stop the server and the worker, keeping the database for a look afterwards."""
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.wait(10)
+        self.server.stop()
 
     @property
     def auth(self) -> dict[str, str]:
@@ -54,7 +63,11 @@ class Stack:
 
 
 @contextmanager
-def stack(model: str = "gpt;chunks=32", redis: bool = True) -> Iterator[Stack]:
+def stack(
+    model: str = "gpt;chunks=32", redis: bool = True, worker: bool = False
+) -> Iterator[Stack]:
+    """A fake provider, a database and a server; with `worker`, the projections run in a
+    `llmchat worker` process of their own instead of inside the server."""
     with FakeProviderProcess() as fake, database() as url, tempfile.TemporaryDirectory() as tmp:
         agents = {
             "agents": [
@@ -87,8 +100,11 @@ def stack(model: str = "gpt;chunks=32", redis: bool = True) -> Iterator[Stack]:
             "LLMCHAT_RATE_LIMIT_USER": "100000000",
             "PYTHONASYNCIODEBUG": os.environ.get("PYTHONASYNCIODEBUG"),
         }
-        server = ServerProcess(env, args=())
+        server = ServerProcess(env, args=("--no-workers",) if worker else ())
         server.start()
+        projector = (
+            subprocess.Popen([*LLMCHAT, "worker"], env=server.env, cwd=ROOT) if worker else None
+        )
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:
                 email = f"bench-{uuid.uuid4().hex[:6]}@example.com"
@@ -100,6 +116,9 @@ def stack(model: str = "gpt;chunks=32", redis: bool = True) -> Iterator[Stack]:
                     "/api/auth/login", json={"email": email, "password": "bench-password"}
                 )
                 token = login.json()["data"]["token"]
-            yield Stack(fake, server, token, url)
+            yield Stack(fake, server, token, url, projector)
         finally:
+            if projector is not None:
+                projector.terminate()
+                projector.wait(10)
             server.stop()

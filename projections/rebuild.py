@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from projections.projection import Projection
-from projections.runner import BATCH, ProjectionRunner, applied_position, lock_key
+from projections.runner import BATCH, ProjectionRunner, applied_position, apply_all, lock_key
 
 # Progress: (projection name, position reached, head of the log when the rebuild began).
 Progress = Callable[[str, int, int], None]
@@ -60,8 +60,7 @@ def rebuild_while_locked(
             batch = runner.store.read_all(position, BATCH)
             if not batch:
                 break
-            for recorded in batch:
-                projection.apply(cursor, recorded)
+            apply_all(conn, cursor, projection, batch)
             position, events = batch[-1].position, events + len(batch)
             if progress is not None:
                 progress(projection.name, position, head)

@@ -40,6 +40,19 @@ def lag_ms(recorded: Recorded) -> float:
     return (datetime.now(UTC) - appended).total_seconds() * 1000
 
 
+def apply_all(
+    conn: psycopg.Connection[Any],
+    cursor: psycopg.Cursor[Any],
+    projection: Projection,
+    batch: Sequence[Recorded],
+) -> None:
+    """Apply a batch in pipeline mode: statements go out without waiting for each answer
+    (a projection that reads a result still gets it), so a batch costs few round trips."""
+    with conn.pipeline():
+        for recorded in batch:
+            projection.apply(cursor, recorded)
+
+
 def lock_key(name: str) -> int:
     return zlib.crc32(f"llmchat.projection.{name}".encode())
 
@@ -90,8 +103,7 @@ class ProjectionRunner:
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
             if applied_position(cursor, projection.name, lock=True) != expected:
                 return False
-            for recorded in batch:
-                projection.apply(cursor, recorded)
+            apply_all(conn, cursor, projection, batch)
             lag = lag_ms(batch[-1])
             cursor.execute(
                 "UPDATE llmchat_projection_positions SET position = %s, applied_at = now(),"
