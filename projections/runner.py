@@ -129,55 +129,74 @@ class ProjectionRunner:
                 applied += len(batch)
         return applied
 
-    def follow(self, projection: Projection, stop: threading.Event) -> None:
-        """Hold this projection's lock and keep it current until `stop` is set."""
+    def follow(self, projections: Sequence[Projection], stop: threading.Event) -> None:
+        """Keep every projection whose lock this process holds current, until `stop`.
+
+        One thread and one listening connection serve them all: the locks are per
+        projection, so several workers share the projections out between them.
+        """
         while not stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    self.follow_while_locked(conn, projection, stop)
+                    self.follow_on(conn, projections, stop)
             except (psycopg.OperationalError, OSError) as error:
-                log.warning("projection %s paused: %s", projection.name, error)
+                log.warning("projections paused: %s", error)
             except Exception:
-                log.exception("projection %s failed; retrying", projection.name)
+                log.exception("projections failed; retrying")
             stop.wait(POLL_SECONDS)
 
-    def follow_while_locked(
-        self, conn: psycopg.Connection[Any], projection: Projection, stop: threading.Event
+    def follow_on(
+        self,
+        conn: psycopg.Connection[Any],
+        projections: Sequence[Projection],
+        stop: threading.Event,
     ) -> None:
-        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(projection.name),))
-        row = locked.fetchone()
-        if not row or not row[0]:
-            return  # another worker applies it; try again after the poll interval
         conn.execute(f'LISTEN "{self.channel}"')
-        next_handover_check = 0.0
+        held: list[Projection] = []
+        next_lock_check = 0.0
         while not stop.is_set():
-            self.catch_up(projection)
             # Asked at most every POLL_SECONDS, not on every wake-up under load.
-            if time.monotonic() >= next_handover_check:
-                next_handover_check = time.monotonic() + POLL_SECONDS
-                if someone_waits_for(conn, projection.name):
-                    # A rebuild (projections/rebuild.py) asked for this projection: closing
-                    # our connection hands it the lock; we try again after the poll interval.
-                    log.info("projection %s: handing over to a rebuild", projection.name)
-                    return
+            if time.monotonic() >= next_lock_check:
+                next_lock_check = time.monotonic() + POLL_SECONDS
+                held = self.settle_locks(conn, projections, held)
+            for projection in held:
+                self.catch_up(projection)
             for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1):
                 # Let a burst of appends gather: one catch-up then applies them all,
                 # instead of one wake-up per append competing with the API for the CPU.
                 stop.wait(GATHER_SECONDS)
 
+    @staticmethod
+    def settle_locks(
+        conn: psycopg.Connection[Any], projections: Sequence[Projection], held: list[Projection]
+    ) -> list[Projection]:
+        """Take the locks nobody holds; give up those a rebuild is waiting for."""
+        keep = []
+        for projection in projections:
+            key = lock_key(projection.name)
+            if projection in held:
+                if someone_waits_for(conn, projection.name):
+                    # A rebuild (projections/rebuild.py) blocks on this lock: hand it over;
+                    # we take it back once the rebuild is done with it.
+                    log.info("projection %s: handing over to a rebuild", projection.name)
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    continue
+                keep.append(projection)
+                continue
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row and row[0]:
+                keep.append(projection)
+        return keep
+
 
 def start_threads(
     runner: ProjectionRunner, projections: Sequence[Projection], stop: threading.Event
 ) -> list[threading.Thread]:
-    threads = [
-        threading.Thread(
-            target=runner.follow, args=(p, stop), name=f"projection-{p.name}", daemon=True
-        )
-        for p in projections
-    ]
-    for thread in threads:
-        thread.start()
-    return threads
+    thread = threading.Thread(
+        target=runner.follow, args=(projections, stop), name="projections", daemon=True
+    )
+    thread.start()
+    return [thread]
 
 
 def wait_until_current(
