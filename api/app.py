@@ -17,6 +17,8 @@ from api.envelope import EXCEPTION_HANDLERS
 from api.files import DownloadController, UploadController
 from api.health import HealthController
 from api.metrics import read_metrics
+from api.openai_door import OpenAIController
+from api.openapi_docs import openapi_config
 from api.principal import provide_admin, provide_principal
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
@@ -38,6 +40,7 @@ def create_app(container: Container) -> Litestar:
             chat_socket,
             DownloadController,
             HealthController,
+            OpenAIController,
             read_metrics,
             UploadController,
         ],
@@ -47,6 +50,8 @@ def create_app(container: Container) -> Litestar:
             "admin": Provide(provide_admin),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # /schema (Scalar), /schema/swagger and /schema/openapi.json: see api/openapi_docs.py.
+        openapi_config=openapi_config(container.version),
         # Who asked and from where, stored beside every event this request appends.
         before_request=note_request_origin(container),
         # For the error envelope, which records refusals (api/access_audit.py).

@@ -1,0 +1,260 @@
+"""/v1: an OpenAI-compatible door onto the same chats, for tools that speak only OpenAI.
+
+`POST /v1/chat/completions` (blocking or streaming) and `GET /v1/models`, in OpenAI's own
+wire format (api/openai_wire.py). `model` names an agent. Every call is a SendMessage like
+any other: a new conversation of the caller's (an access token's user, or an API key's
+service account), stored as events, in history, stats and the audit trail, rate-limited
+before routing as every route is. Errors are OpenAI's `{"error": {...}}` with the status the
+envelope would have had.
+"""
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
+
+from api.bootstrap import Container
+from api.chat import caller_of, queued, raise_failure
+from api.dependencies import CallerDep, ContainerDep
+from api.envelope import EXCEPTION_HANDLERS
+from api.openai_wire import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionRequest,
+    Choice,
+    CompletionIds,
+    Model,
+    ModelList,
+    OpenAIError,
+    OpenAIRequestError,
+    chat_turns,
+    check_request,
+    chunk,
+    completion_id,
+    openai_error,
+    usage_chunk,
+    usage_of,
+)
+from api.sse import HEADERS, KEEP_ALIVE_SECONDS, EventStream
+from application.errors import NotFound
+from application.ports import AccessClaims
+from application.replies import Frame
+from application.send_message import SendMessage, send_message
+from domain.agent import Agent
+
+# As /api/agents: a catalogue refreshed this recently is current enough.
+AGENTS_REFRESH_SECONDS = 2.0
+DONE = b"data: [DONE]\n\n"
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, model: str) -> None:
+        super().__init__(f"The model '{model}' does not exist or is not active", "model")
+
+
+def envelope_answer(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """What the app's own handlers answer (status, audit of refusals, logging)."""
+    handler = next(EXCEPTION_HANDLERS[k] for k in type(error).__mro__ if k in EXCEPTION_HANDLERS)
+    answer: Response[Any] = handler(request, error)
+    return answer
+
+
+def message_of(body: dict[str, Any]) -> str:
+    message = str(body.get("message", "Error"))
+    details = (body.get("error") or {}).get("details")
+    if not details or details == message or details == "model":
+        return message
+    if isinstance(details, list):  # Litestar's validation errors: [{"message", "key", ...}]
+        shown = "; ".join(
+            str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in details
+        )
+    else:
+        shown = details if isinstance(details, str) else msgspec.json.encode(details).decode()
+    return f"{message}: {shown}"
+
+
+def on_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The envelope's answer, said the way OpenAI says it."""
+    answer = envelope_answer(request, error)
+    param = error.param if isinstance(error, OpenAIRequestError) else None
+    if isinstance(error, ModelNotFound):
+        param = "model"
+    status = answer.status_code or 500
+    body = openai_error(status, message_of(answer.content), param)
+    return Response(body, status_code=status, headers=answer.headers)
+
+
+def created_of(agent: Agent) -> int:
+    try:
+        return int(datetime.fromisoformat(agent.updated_at).timestamp())
+    except ValueError:
+        return 0
+
+
+def model_of(agent: Agent) -> Model:
+    return Model(id=agent.id, object="model", created=created_of(agent), owned_by="llmchat")
+
+
+async def active_agents(container: Container) -> list[Agent]:
+    await to_thread.run_sync(container.agents.refresh_if_older_than, AGENTS_REFRESH_SECONDS)
+    return [a for a in container.agents.listed() if a.status == "active"]
+
+
+def command_of(data: ChatCompletionRequest, principal: AccessClaims) -> SendMessage:
+    return SendMessage(
+        caller=caller_of(principal),
+        agent_id=data.model,
+        messages=chat_turns(data),
+        stream=bool(data.stream),
+        temperature=data.temperature,
+        max_tokens=data.token_limit,
+    )
+
+
+def completion_of(ids: CompletionIds, text: str, final: Frame) -> ChatCompletion:
+    choice = Choice(0, AssistantMessage("assistant", text), finish_of(final))
+    return ChatCompletion(
+        id=ids.id,
+        object="chat.completion",
+        created=ids.created,
+        model=ids.model,
+        choices=[choice],
+        usage=usage_of(final.data),
+    )
+
+
+def finish_of(end: Frame) -> str:
+    # LLMChat's reasons are OpenAI's `stop` and `length`, or `cancelled`/`interrupted`,
+    # passed on as they are: a reply cut short must not look like a complete one.
+    return str(end.data.get("finishReason") or "stop")
+
+
+def encode(data: object) -> bytes:
+    return b"data: " + msgspec.json.encode(data) + b"\n\n"
+
+
+async def completion_chunks(
+    frames: AsyncIterator[Frame], ids: CompletionIds, with_usage: bool
+) -> AsyncIterator[bytes]:
+    """LLMChat's frames as OpenAI's chunks: role first, text deltas, finish, usage, [DONE]."""
+    yield encode(chunk(ids, {"role": "assistant", "content": ""}, None, with_usage))
+    async for frame in frames:
+        if frame.event == "chunk":
+            delta = {"content": str(frame.data.get("content", ""))}
+            yield encode(chunk(ids, delta, None, with_usage))
+        elif frame.event == "end":
+            yield encode(chunk(ids, {}, finish_of(frame), with_usage))
+            if with_usage:
+                yield encode(usage_chunk(ids, usage_of(frame.data)))
+            yield DONE
+        else:  # a failure after the first frame: OpenAI's clients raise on an error chunk
+            status = 502 if frame.data.get("code") == "BAD_GATEWAY" else 503
+            yield encode(openai_error(status, str(frame.data.get("message") or "Provider failed")))
+
+
+async def with_heartbeat(
+    chunks: AsyncIterator[bytes], every: float = KEEP_ALIVE_SECONDS
+) -> AsyncIterator[bytes]:
+    """The chunks, with an SSE comment whenever nothing was said for `every` seconds."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for part in chunks:
+                await queue.put(part)
+        finally:
+            await queue.put(None)
+
+    pumping = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                part = await asyncio.wait_for(queue.get(), every)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if part is None:
+                pumping.result()
+                return
+            yield part
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pumping
+
+
+class OpenAIController(Controller):
+    path = "/v1"
+    tags = ["OpenAI-compatible"]
+    # Every kind the app handles, so none of the app's envelope handlers wins here.
+    exception_handlers = dict.fromkeys(EXCEPTION_HANDLERS, on_error)
+
+    @post("/chat/completions", status_code=200)
+    async def chat_completions(
+        self,
+        data: JSONBody[ChatCompletionRequest],
+        container: ContainerDep,
+        principal: CallerDep,
+    ) -> ChatCompletion | Stream:
+        """A chat with the agent named by `model`, in OpenAI's format (SSE with `stream`)."""
+        check_request(data)
+        chat = container.chat
+        agent = chat.agents.find(data.model)
+        if agent is None or agent.status != "active":
+            raise ModelNotFound(data.model)
+        created = int(time.time())
+        started = await send_message(chat, command_of(data, principal))
+        ids = CompletionIds(completion_id(started.message_id), created, data.model)
+        queue = chat.live.listen(started.message_id)
+        stop_listening = functools.partial(chat.live.unlisten, started.message_id, queue)
+        try:
+            first = await queue.get()
+        except BaseException:
+            stop_listening()
+            raise
+        if first.event == "error":
+            stop_listening()
+            raise_failure(first)
+        if data.stream:
+            frames = queued(first, queue, stop_listening)
+            chunks = completion_chunks(frames, ids, data.wants_usage_chunk)
+            return EventStream(
+                with_heartbeat(chunks), media_type="text/event-stream", headers=HEADERS
+            )
+        final = first
+        try:
+            while not final.final:
+                final = await queue.get()
+        finally:
+            stop_listening()
+        if final.event == "error":
+            raise_failure(final)
+        return completion_of(ids, started.recorder.text, final)
+
+    @get("/models")
+    async def models(self, container: ContainerDep, principal: CallerDep) -> ModelList:
+        """The active agents, as OpenAI models."""
+        agents = await active_agents(container)
+        return ModelList(object="list", data=[model_of(a) for a in agents])
+
+    @get("/models/{model_id:str}")
+    async def model(
+        self, model_id: FromPath[str], container: ContainerDep, principal: CallerDep
+    ) -> Model:
+        """One active agent, as an OpenAI model."""
+        agent = next((a for a in await active_agents(container) if a.id == model_id), None)
+        if agent is None:
+            raise ModelNotFound(model_id)
+        return model_of(agent)
+
+
+__all__ = ["OpenAIController", "OpenAIError"]

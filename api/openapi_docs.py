@@ -1,0 +1,301 @@
+"""The OpenAPI 3.1 document at /schema: Litestar's, completed with what it cannot infer.
+
+Litestar documents each route from its signature. What it cannot see is added here, for
+every route at once, when /schema/openapi.json is first served:
+
+- the error envelope for each status a route can answer (OpenAI's error shape under /v1),
+  instead of Litestar's own validation-error shape, which this API never sends;
+- the success envelope where a handler returns a plain dict;
+- SSE (`text/event-stream`) for the completions and the stream-resume routes;
+- request bodies read by the handler itself (multipart uploads, the drawing parser);
+- the bearer scheme, and which routes are public.
+
+Interactive pages: Scalar at /schema, Swagger UI at /schema/swagger.
+"""
+
+import copy
+import re
+from typing import Any
+
+from litestar import Request
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+Operation = dict[str, Any]
+
+BEARER = "bearerAuth"
+PUBLIC = {("post", "/api/auth/register"), ("post", "/api/auth/login"), ("get", "/health")}
+PUBLIC |= {("get", "/health/detailed")}
+# Public, and nothing they answer depends on credentials (login and refresh check some).
+WITHOUT_CREDENTIALS = {("post", "/api/auth/register"), ("get", "/health")}
+WITHOUT_CREDENTIALS |= {("get", "/health/detailed")}
+# A refresh token may come as the bearer or in the body.
+BEARER_OPTIONAL = {("post", "/api/auth/refresh")}
+
+CONFLICTS = {
+    ("post", "/api/auth/register"),
+    ("post", "/api/chat/completions"),
+    ("post", "/api/chat/sessions/save"),
+    ("post", "/v1/chat/completions"),
+}
+NOT_FOUND_WITHOUT_PATH_PARAMETERS = {
+    ("post", "/api/chat/completions"),  # the agent or the session
+    ("post", "/v1/chat/completions"),  # the model
+    ("post", "/api/cad/parse"),  # an uploaded file's id
+}
+PROVIDER_CALLS = {("post", "/api/chat/completions"), ("post", "/v1/chat/completions")}
+BEFORE_ROUTING = {403, 429}
+MULTIPART = {("post", "/api/upload"), ("post", "/api/cad/parse")}
+
+DESCRIPTIONS = {
+    400: "The request is not valid",
+    401: "Not authenticated",
+    403: "Not permitted (role, scope or network allow-list)",
+    404: "No such resource, or not the caller's",
+    406: "The Accept header asks only for API versions this server does not serve",
+    409: "Conflicts with the resource's current state",
+    413: "The body is too large",
+    415: "The body's type or format is not supported",
+    416: "The byte range is not satisfiable",
+    429: "Too many requests; see Retry-After",
+    500: "Unexpected server error",
+    502: "The provider answered with something unusable",
+    503: "A dependency (database, provider) is unavailable",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "ErrorEnvelope": {
+        "type": "object",
+        "required": ["code", "message", "error", "timestamp"],
+        "properties": {
+            "code": {"type": "string", "examples": ["VALIDATION_ERROR"]},
+            "message": {"type": "string"},
+            "error": {
+                "type": "object",
+                "required": ["type", "details"],
+                "properties": {"type": {"type": "string"}, "details": {}},
+            },
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    },
+    "SuccessEnvelope": {
+        "type": "object",
+        "required": ["code", "message", "data", "timestamp"],
+        "properties": {
+            "code": {"const": "SUCCESS"},
+            "message": {"type": "string"},
+            "data": {},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    },
+    "OpenAIErrorBody": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message", "type", "param", "code"],
+                "properties": {
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                    "param": {"type": ["string", "null"]},
+                    "code": {"type": ["string", "null"]},
+                },
+            }
+        },
+    },
+}
+
+EVENT_STREAM = {
+    "text/event-stream": {
+        "schema": {
+            "type": "string",
+            "description": "Server-sent events. /api: `chunk` frames, then `end` or `error`, "
+            "each with an `id:`; /v1: OpenAI's `data:` chunks, then `data: [DONE]`.",
+        }
+    }
+}
+
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "type": {"type": "string", "enum": ["image", "document", "cad"]},
+        "description": {"type": "string"},
+    },
+}
+DRAWING_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a DXF"}},
+}
+DRAWING_REFERENCE = {
+    "type": "object",
+    "required": ["fileId"],
+    "properties": {"fileId": {"type": "string"}},
+}
+
+METHODS = ("get", "put", "post", "delete", "patch")
+PATH_PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def error_statuses(method: str, path: str, operation: Operation) -> set[int]:
+    key = (method, path)
+    statuses = {403, 500, 503}  # allow-lists refuse any route; any route reads the database
+    if not path.startswith("/health"):
+        statuses.add(429)
+    if key not in WITHOUT_CREDENTIALS:
+        statuses.add(401)
+    if operation.get("parameters") or operation.get("requestBody") or key in MULTIPART:
+        statuses.add(400)
+    if PATH_PARAMETER.search(path) or key in NOT_FOUND_WITHOUT_PATH_PARAMETERS:
+        statuses.add(404)
+    if path.startswith("/api/"):
+        statuses.add(406)
+    if key in CONFLICTS:
+        statuses.add(409)
+    if operation.get("requestBody") or key in MULTIPART:
+        statuses.add(413)
+    if key in MULTIPART:
+        statuses.add(415)
+    if key in PROVIDER_CALLS:
+        statuses.add(502)
+    if path.startswith("/uploads/"):
+        statuses.add(416)
+    return statuses
+
+
+def error_body(path: str, status: int) -> dict[str, str]:
+    # Under /v1 the door answers OpenAI's shape; the allow-lists and the rate limit refuse
+    # before routing, in the envelope, whatever the path.
+    if path.startswith("/v1/") and status not in BEFORE_ROUTING:
+        return ref("OpenAIErrorBody")
+    return ref("ErrorEnvelope")
+
+
+def is_generic_object(schema: dict[str, Any]) -> bool:
+    return not schema or (schema.get("type") == "object" and "properties" not in schema)
+
+
+def document_errors(method: str, path: str, operation: Operation) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in sorted(error_statuses(method, path, operation)):
+        responses[str(status)] = {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": error_body(path, status)}},
+        }
+    if path.startswith("/health"):  # unhealthy is the health report itself, with 503
+        responses["503"] = {**responses["200"], "description": "Unhealthy"}
+
+
+def document_success(method: str, path: str, operation: Operation) -> None:
+    ok = operation["responses"].get("200")
+    if ok is None:
+        return
+    content = ok.get("content") or {}
+    json_body = content.get("application/json")
+    if path.startswith("/api/") and json_body and is_generic_object(json_body.get("schema", {})):
+        json_body["schema"] = ref("SuccessEnvelope")
+    if (method, path) == ("post", "/api/chat/completions"):
+        ok["description"] = "The reply: JSON, or SSE when `stream` is true"
+        content.update(EVENT_STREAM)
+    elif (method, path) == ("post", "/v1/chat/completions"):
+        ok["description"] = "A chat.completion, or chat.completion.chunk events with `stream`"
+        ok["content"] = {"application/json": {"schema": ref("ChatCompletion")}, **EVENT_STREAM}
+    elif (method, path) == ("get", "/api/chat/streams/{message_id}"):
+        ok["description"] = "The reply's frames after Last-Event-ID, then its live tail"
+        ok["content"] = EVENT_STREAM
+    elif path.endswith("/preview.svg"):
+        ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
+    elif path.startswith("/uploads/"):
+        ok["description"] = "The file's bytes, with its own content type"
+        binary = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+        ok["content"] = binary
+        operation["responses"]["206"] = {"description": "One byte range", "content": binary}
+
+
+def document_request(method: str, path: str, operation: Operation) -> None:
+    if (method, path) == ("post", "/api/upload"):
+        form = {"multipart/form-data": {"schema": UPLOAD_FORM}}
+        operation["requestBody"] = {"required": True, "content": form}
+    elif (method, path) == ("post", "/api/cad/parse"):
+        content = {
+            "multipart/form-data": {"schema": DRAWING_FORM},
+            "application/json": {"schema": DRAWING_REFERENCE},
+        }
+        operation["requestBody"] = {"required": True, "content": content}
+    elif (method, path) in BEARER_OPTIONAL:
+        operation.setdefault("requestBody", {})["required"] = False
+    if path.startswith("/uploads/"):
+        ranged = {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}
+        operation.setdefault("parameters", []).append(ranged)
+
+
+def document_security(method: str, path: str, operation: Operation) -> None:
+    if (method, path) in PUBLIC:
+        operation["security"] = []
+    elif (method, path) in BEARER_OPTIONAL:
+        operation["security"] = [{}, {BEARER: []}]
+
+
+def completed(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of Litestar's document with everything in this module's docstring added."""
+    document = copy.deepcopy(document)
+    document.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            document_request(method, path, operation)
+            document_success(method, path, operation)
+            document_errors(method, path, operation)
+            document_security(method, path, operation)
+    return document
+
+
+class CompletedJsonRenderPlugin(JsonRenderPlugin):
+    """/schema/openapi.json: the completed document, made once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.document: dict[str, Any] | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        if self.document is None:
+            self.document = completed(openapi_schema)
+        return self.render_json(request, self.document)
+
+
+def openapi_config(version: str) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="LLMChat API",
+        version=version,
+        summary="Many AI providers behind one REST, SSE and WebSocket API",
+        description="Every /api answer is the envelope (`code`, `message`, `data` or `error`, "
+        "`timestamp`). /v1 speaks OpenAI's chat-completions format. Authenticate with "
+        "`Authorization: Bearer <access token or llmk_ API key>`.",
+        path="/schema",
+        render_plugins=[
+            ScalarRenderPlugin(path="/"),
+            SwaggerRenderPlugin(path="/swagger"),
+            CompletedJsonRenderPlugin(),
+        ],
+        components=Components(
+            security_schemes={
+                BEARER: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An access token (JWT) or an API key (llmk_...)",
+                )
+            }
+        ),
+        security=[{BEARER: []}],
+        use_handler_docstrings=True,
+    )
