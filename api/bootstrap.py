@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from application.attach_files import FileAttachments
 from application.chat import Chat
 from application.ensure_admin import ensure_admin
 from application.files import BlobStore, Files
+from application.jobs import JobWork
+from application.parse_drawing import parse_drawing_job
 from application.ports import AttemptCounter
 from application.replies import LiveReplies
 from infrastructure.agents_file import agent_source
@@ -33,6 +36,7 @@ from infrastructure.event_store import RecorderEventStore
 from infrastructure.files.inspector import ContentChecks
 from infrastructure.group_commit import GroupCommitWriter
 from infrastructure.instances import PostgresOpenReplies, keep_alive
+from infrastructure.jobs import RedisJobs, ThreadJobs
 from infrastructure.log_format import use_json_logs
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import create_schema, open_datastore
@@ -53,6 +57,7 @@ from projections.runner import POSITIONS, ProjectionRunner, start_threads
 from projections.stats import StatsProjection
 
 Signals = InProcessSignals | RedisSignals
+JobRunner = RedisJobs | ThreadJobs
 
 
 def projections() -> list[Projection]:
@@ -93,6 +98,7 @@ class Container:
     api_keys: ApiKeys
     rate_limiter: RateLimiter
     files: Files
+    jobs: JobRunner
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -102,6 +108,10 @@ class Container:
     def start_workers(self) -> list[threading.Thread]:
         """Projection runners in this process, until close()."""
         return start_threads(self.runner, self.projections, self.stop_workers)
+
+    def start_jobs(self) -> None:
+        """Run jobs in this process (with Redis, also those other processes sent)."""
+        self.jobs.start_worker()
 
     def start_heartbeat(self) -> threading.Thread:
         """Say this instance is alive, and interrupt replies of instances that are not."""
@@ -125,6 +135,7 @@ class Container:
             return
         self.closed = True
         self.stop_workers.set()
+        self.jobs.close()
         if self.redis is not None:
             self.redis.close()
         self.datastore.close()
@@ -229,6 +240,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         api_keys=ApiKeys(store),
         rate_limiter=rate_limiter(settings),
         files=files,
+        jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         embedded=embedded,
     )
 
@@ -243,3 +255,9 @@ def reply_signals(settings: Settings, live: LiveReplies) -> Signals:
     if settings.redis_url is None:
         return InProcessSignals(live.cancel)
     return RedisSignals(settings.redis_url, settings.redis_namespace, live.cancel)
+
+
+def job_runner(settings: Settings, work: JobWork) -> JobRunner:
+    if settings.redis_url is None:
+        return ThreadJobs(work)
+    return RedisJobs(settings.redis_url, settings.redis_namespace, work)

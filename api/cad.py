@@ -1,7 +1,9 @@
 """/api/cad: parse a DXF (sent, or uploaded before) and preview an uploaded one as SVG."""
 
+import time
 from typing import Any
 
+import anyio
 import msgspec
 from anyio import CapacityLimiter, to_thread
 from litestar import Controller, Request, Response, get, post
@@ -14,18 +16,40 @@ from application.errors import ValidationFailed
 from application.files import UnsupportedFormat
 from application.parse_drawing import (
     ParseUploadedDrawing,
+    parse_or_queue,
     parse_sent_drawing,
-    parse_uploaded_drawing,
+    queued_drawing,
 )
 from application.preview_drawing import PreviewDrawing, preview_drawing
 
 # A 10 MB drawing can take seconds of CPU and hundreds of MB of memory in ezdxf; a few at a
 # time keep the instance answering everything else (the GIL serialises them anyway).
 DRAWING_WORKERS = CapacityLimiter(2)
+# How often a request waiting for a drawing's job looks for the result.
+JOB_POLL_SECONDS = 0.2
 
 
 class ParseRequest(msgspec.Struct, rename="camel"):
     file_id: str
+
+
+async def parse_uploaded(container: ContainerDep, command: ParseUploadedDrawing) -> bytes | None:
+    """The result; a large drawing goes to a job, waited for at most the configured time
+    (None if it is not done by then: the caller asks again)."""
+    settings = container.settings
+    result = await to_thread.run_sync(
+        parse_or_queue,
+        container.files,
+        container.jobs,
+        command,
+        settings.cad_job_bytes,
+        limiter=DRAWING_WORKERS,
+    )
+    deadline = time.monotonic() + settings.cad_job_wait_seconds
+    while result is None and time.monotonic() < deadline:
+        await anyio.sleep(JOB_POLL_SECONDS)
+        result = await to_thread.run_sync(queued_drawing, container.files, command)
+    return result
 
 
 async def parse_request(request: Request[Any, Any, Any]) -> ParseRequest:
@@ -41,8 +65,9 @@ class CadController(Controller):
     @post("/parse", status_code=200, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def parse(
         self, request: Request[Any, Any, Any], container: ContainerDep, principal: CallerDep
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         media_type, _ = request.content_type
+        result: bytes | None
         if media_type == "multipart/form-data":
             form = await read_form(request)
             try:
@@ -54,16 +79,17 @@ class CadController(Controller):
                 await close_files(form)
         elif media_type == "application/json":
             body = await parse_request(request)
-            command = ParseUploadedDrawing(body.file_id, principal)
-            result = await to_thread.run_sync(
-                parse_uploaded_drawing, container.files, command, limiter=DRAWING_WORKERS
-            )
+            result = await parse_uploaded(container, ParseUploadedDrawing(body.file_id, principal))
+            if result is None:
+                processing = {"status": "processing", "fileId": body.file_id}
+                message = "Drawing is being parsed; ask again for the result"
+                return Response(success(processing, message), status_code=202)
         else:
             raise UnsupportedFormat(
                 "Unsupported request type",
                 "send the DXF as multipart/form-data (field file), or JSON {fileId}",
             )
-        return success(msgspec.Raw(result), "Drawing parsed")
+        return Response(success(msgspec.Raw(result), "Drawing parsed"))
 
     @get("/{file_id:str}/preview.svg")
     async def preview(

@@ -86,6 +86,7 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     container.start_heartbeat()
     if workers:
         container.start_workers()
+        container.start_jobs()
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # it unwinds through our cleanup (and the embedded database's) instead of killing us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -104,7 +105,10 @@ def work(container: Container) -> int:
         signal.signal(sig, lambda *_: stop.set())
     container.start_workers()
     container.start_heartbeat()
-    log.info("worker started: %s", ", ".join(p.name for p in container.projections))
+    # The Dramatiq worker's threads call the jobs of this one container: it is built once
+    # per worker process, not per message.
+    container.start_jobs()
+    log.info("worker started: %s, jobs", ", ".join(p.name for p in container.projections))
     stop.wait()
     return 0
 

@@ -7,7 +7,7 @@ from litestar import Controller, Response, get
 
 from api.dependencies import ContainerDep
 from api.envelope import now
-from infrastructure.health import check_database, check_redis
+from infrastructure.health import check_database, check_queue, check_redis
 
 
 def overall(database: dict[str, Any], redis: dict[str, Any]) -> tuple[str, int]:
@@ -18,20 +18,13 @@ def overall(database: dict[str, Any], redis: dict[str, Any]) -> tuple[str, int]:
     return "healthy", 200
 
 
-def queue_check(redis: dict[str, Any]) -> dict[str, Any]:
-    # Until background jobs move to Dramatiq they run in this process, so the queue is
-    # as alive as the process answering; with Redis it is as alive as Redis.
-    running = redis["status"] != "disconnected"
-    jobs = {"waiting": 0, "active": 0, "completed": 0}
-    return {"status": "running" if running else "stopped", "jobs": jobs}
-
-
 async def run_checks(
     container: ContainerDep,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     database = await to_thread.run_sync(check_database, container.datastore)
     redis = await to_thread.run_sync(check_redis, container.redis)
-    return database, redis
+    queue = await to_thread.run_sync(check_queue, container.jobs)
+    return database, redis, queue
 
 
 class HealthController(Controller):
@@ -39,12 +32,12 @@ class HealthController(Controller):
 
     @get("/")
     async def health(self, container: ContainerDep) -> Response[dict[str, Any]]:
-        database, redis = await run_checks(container)
+        database, redis, queue = await run_checks(container)
         status, code = overall(database, redis)
         services = {
             "database": database["status"],
             "redis": redis["status"],
-            "queue": queue_check(redis)["status"],
+            "queue": queue["status"],
         }
         body = {
             "status": status,
@@ -56,8 +49,8 @@ class HealthController(Controller):
 
     @get("/detailed")
     async def detailed(self, container: ContainerDep) -> Response[dict[str, Any]]:
-        database, redis = await run_checks(container)
+        database, redis, queue = await run_checks(container)
         status, code = overall(database, redis)
-        checks = {"database": database, "redis": redis, "queue": queue_check(redis)}
+        checks = {"database": database, "redis": redis, "queue": queue}
         body = {"status": status, "timestamp": now(), "checks": checks}
         return Response(body, status_code=code)

@@ -8,7 +8,7 @@ from typing import Protocol
 from application.agents import AgentDirectory
 from application.errors import NotFound
 from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignals
-from application.provider import ChatProvider
+from application.provider import ChatProvider, ImagePart
 from application.replies import LiveReplies
 from domain.conversation import Conversation
 from domain.reply_stream import ReplyOpened
@@ -23,9 +23,18 @@ class Caller:
         return owner_id == self.user_id or self.role == "admin"
 
 
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """What a turn's files add to it: context text, and images for providers that take them."""
+
+    text: str
+    images: tuple[ImagePart, ...] = ()
+
+
 class Attachments(Protocol):
-    def describe(self, file_ids: list[str], caller: Caller) -> str:
-        """Context text for the provider; NotFound for a file the caller may not see."""
+    def attach(self, file_ids: list[str], caller: Caller, with_images: bool) -> Attached:
+        """The files for the provider; NotFound for a file the caller may not see. Without
+        `with_images`, images are named in the text instead."""
         ...
 
 

@@ -15,9 +15,18 @@ FinishReason = Literal["stop", "length", "error", "cancelled"]
 """Why an answer ended, in one vocabulary for every provider."""
 
 
+class ImagePart(msgspec.Struct, frozen=True):
+    """An image sent with a turn, to providers whose adapter says ``accepts_images``."""
+
+    media_type: str
+    """image/png, image/jpeg, image/gif or image/webp."""
+    data_base64: str
+
+
 class ChatTurn(msgspec.Struct, frozen=True):
     role: str
     content: str
+    images: tuple[ImagePart, ...] = ()
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -94,6 +103,12 @@ class ProviderStreamFailed(ProviderError):
 
     The chunks yielded before it are genuine; the answer is just incomplete.
     """
+
+
+def accepts_images(provider: object) -> bool:
+    """Whether an adapter sends a turn's ``images`` (it says so with ``accepts_images =
+    True``); the others are given a line naming each image instead."""
+    return getattr(provider, "accepts_images", False) is True
 
 
 class ChatProvider(Protocol):

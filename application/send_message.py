@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from anyio import to_thread
 
 from application.agents import AgentProfile
-from application.chat import Caller, Chat, is_uuid, load_conversation
+from application.chat import Attached, Caller, Chat, is_uuid, load_conversation
 from application.errors import (
     Conflict,
     NotFound,
@@ -17,7 +17,7 @@ from application.errors import (
     ValidationFailed,
 )
 from application.ports import PendingEvent
-from application.provider import ChatTurn, ProviderRequest
+from application.provider import ChatTurn, ProviderRequest, accepts_images
 from application.replies import ReplyRecorder
 from application.run_reply import run_reply
 from domain.conversation import (
@@ -159,17 +159,18 @@ def new_conversation(
 
 
 def provider_request(
-    command: SendMessage, agent: AgentProfile, posted: Posted, api_key: str, attached: str
+    command: SendMessage, agent: AgentProfile, posted: Posted, api_key: str, attached: Attached
 ) -> ProviderRequest:
     context = [
         ChatTurn(m.role, m.content)
         for m in posted.conversation.messages
         if m.id != posted.opened.message_id and m.content
     ]
-    if attached:
+    if attached.text or attached.images:
         # The files go with this turn only: the stored message is what the user wrote.
         turn = context[-1]
-        context[-1] = ChatTurn(turn.role, f"{turn.content}\n\n{attached}")
+        content = f"{turn.content}\n\n{attached.text}" if attached.text else turn.content
+        context[-1] = ChatTurn(turn.role, content, attached.images)
     return ProviderRequest(
         provider=agent.provider,
         endpoint=agent.endpoint,
@@ -187,10 +188,13 @@ def provider_request(
 async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     validate(command)
     agent = active_agent(chat, command.agent_id)
-    attached = ""
+    attached = Attached("")
     if command.file_ids:
         files = list(command.file_ids)
-        attached = await to_thread.run_sync(chat.attachments.describe, files, command.caller)
+        with_images = accepts_images(chat.providers[agent.provider])
+        attached = await to_thread.run_sync(
+            chat.attachments.attach, files, command.caller, with_images
+        )
     posted = await post_turn(chat, command, agent)
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
     recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened)

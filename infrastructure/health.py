@@ -6,6 +6,10 @@ from typing import Any
 import redis
 from eventsourcing.postgres import PostgresDatastore
 
+from application.jobs import Jobs
+from infrastructure import metrics
+from infrastructure.jobs import QUEUE
+
 CHECK_TIMEOUT = 2.0
 
 
@@ -53,3 +57,12 @@ def check_redis(client: redis.Redis | None) -> dict[str, Any]:
         "total": int(info.get("maxmemory", 0)) or int(info.get("total_system_memory", 0)),
     }
     return {"status": "connected", "responseTime": millis_since(start), "memory": memory}
+
+
+def check_queue(jobs: Jobs) -> dict[str, Any]:
+    """The job queue as its runner sees it: Dramatiq's keys in Redis, or this process's pool."""
+    state = jobs.queue_state()
+    if state.running:
+        metrics.JOB_QUEUE_DEPTH.labels(queue=QUEUE).set(state.waiting)
+    counts = {"waiting": state.waiting, "active": state.active, "completed": state.completed}
+    return {"status": "running" if state.running else "stopped", "jobs": counts}

@@ -50,6 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (file_dir, which every instance must then share); unset file_dir = <data_dir>/files.
     file_storage: str = "postgres"
     file_dir: str | None = None
+    # An uploaded drawing larger than this is parsed by a job (a worker, with Redis); the
+    # request waits for the result at most cad_job_wait_seconds, then answers 202.
+    cad_job_bytes: int = 2 * 1024 * 1024
+    cad_job_wait_seconds: float = 30.0
 
 
 def env_name(field: str) -> str:
@@ -99,6 +103,9 @@ def check(settings: Settings) -> None:
     check_policies(settings)
     if settings.file_storage not in ("postgres", "directory"):
         raise SettingsError(f"{env_name('file_storage')}: expected postgres or directory")
+    for field in ("cad_job_bytes", "cad_job_wait_seconds"):
+        if getattr(settings, field) < 0:
+            raise SettingsError(f"{env_name(field)}: must not be negative")
 
 
 def check_policies(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import msgspec
 
 from application.provider import (
+    ChatTurn,
     Chunk,
     Completion,
     FinishReason,
@@ -82,6 +83,8 @@ class _Message(msgspec.Struct):
 
 
 class AnthropicProvider:
+    accepts_images = True
+
     def __init__(self, http: ProviderHttp) -> None:
         self._http = http
 
@@ -156,11 +159,7 @@ def messages_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     body: dict[str, object] = {
         "model": request.model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": [
-            {"role": turn.role, "content": turn.content}
-            for turn in request.messages
-            if turn.role != "system"
-        ],
+        "messages": [wire_message(turn) for turn in request.messages if turn.role != "system"],
         "stream": stream,
     }
     if system:
@@ -168,6 +167,25 @@ def messages_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     if request.temperature is not None:
         body["temperature"] = request.temperature
     return body
+
+
+def wire_message(turn: ChatTurn) -> dict[str, object]:
+    if not turn.images:
+        return {"role": turn.role, "content": turn.content}
+    # Anthropic advises images before the text that asks about them.
+    blocks: list[dict[str, object]] = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": image.media_type,
+                "data": image.data_base64,
+            },
+        }
+        for image in turn.images
+    ]
+    blocks.append({"type": "text", "text": turn.content})
+    return {"role": turn.role, "content": blocks}
 
 
 def finish_reason(reason: str | None) -> FinishReason:

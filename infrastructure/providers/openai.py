@@ -8,6 +8,7 @@ from contextlib import aclosing
 import msgspec
 
 from application.provider import (
+    ChatTurn,
     Chunk,
     Completion,
     FinishReason,
@@ -84,6 +85,8 @@ class ChatCompletion(msgspec.Struct):
 
 
 class OpenAIProvider:
+    accepts_images = True
+
     def __init__(self, http: ProviderHttp) -> None:
         self._http = http
 
@@ -122,7 +125,7 @@ class OpenAIProvider:
 def chat_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     body: dict[str, object] = {
         "model": request.model,
-        "messages": [{"role": turn.role, "content": turn.content} for turn in request.messages],
+        "messages": [wire_message(turn) for turn in request.messages],
         "stream": stream,
     }
     if request.temperature is not None:
@@ -133,6 +136,21 @@ def chat_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
         # Without it OpenAI reports no token usage for streamed answers.
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def wire_message(turn: ChatTurn) -> dict[str, object]:
+    if not turn.images:
+        return {"role": turn.role, "content": turn.content}
+    # A turn with images is a list of parts; the images go as data URLs.
+    parts: list[dict[str, object]] = [{"type": "text", "text": turn.content}]
+    parts += [
+        {
+            "type": "image_url",
+            "image_url": {"url": f"data:{image.media_type};base64,{image.data_base64}"},
+        }
+        for image in turn.images
+    ]
+    return {"role": turn.role, "content": parts}
 
 
 def read_chunk(provider: str, data: str, outcome: StreamOutcome) -> str:
