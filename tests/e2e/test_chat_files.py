@@ -3,7 +3,7 @@
 import io
 import time
 
-import ezdxf
+from ezdxf.filemanagement import new as new_drawing
 
 from tests.support.builders import signed_in
 
@@ -15,7 +15,7 @@ def upload(client, auth, name, data):
 
 
 def drawing() -> bytes:
-    doc = ezdxf.new()
+    doc = new_drawing()
     space = doc.modelspace()
     space.add_line((0, 0), (10, 0), dxfattribs={"layer": "WALLS"})
     space.add_circle((5, 5), 2, dxfattribs={"layer": "HOLES"})

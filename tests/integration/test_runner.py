@@ -40,7 +40,8 @@ class Workers:
         runner = ProjectionRunner(*self.args)
         stop = threading.Event()
         threads = [
-            threading.Thread(target=runner.follow, args=([p], stop), daemon=True) for p in PROJECTIONS
+            threading.Thread(target=runner.follow, args=([p], stop), daemon=True)
+            for p in PROJECTIONS
         ]
         for thread in threads:
             thread.start()

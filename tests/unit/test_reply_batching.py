@@ -29,6 +29,12 @@ class QuietSignals:
     async def announce(self, message_id: str) -> None:
         return None
 
+    async def wait(self, message_id: str, within: float) -> None:
+        return None
+
+    async def request_cancel(self, message_id: str) -> None:
+        return None
+
 
 async def feed(deltas: list[str], gaps: list[float], seed: int):
     writer = SlowWriter(seed)
