@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.memory [--subscribers 1000]
 Each subscriber follows a reply whose provider went quiet (it never ends while we measure).
+The API process runs as deployed beside a worker (`serve --no-workers`); the worker projects.
 """
 
 import argparse
@@ -26,7 +27,8 @@ async def subscribe(
 
 
 async def main(subscribers: int) -> None:
-    with stack(model=STALLED) as running:
+    # An API process as deployed beside `llmchat worker`: `serve --no-workers`.
+    with stack(model=STALLED, worker=True) as running:
         process = psutil.Process(running.server.process.pid if running.server.process else 0)
         base, auth = running.server.base_url, running.auth
         limits = httpx.Limits(max_connections=subscribers + 10, max_keepalive_connections=0)

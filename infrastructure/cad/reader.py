@@ -1,35 +1,39 @@
-"""The DrawingReader port over `parse_dxf` and `render_svg`, their errors made the API's."""
+"""The DrawingReader port over `parse_dxf` and `render_svg`, their errors made the API's.
 
-from collections.abc import Callable
-from typing import TypeVar
+ezdxf is imported with the first drawing, not at start: it is over a third of an idle API
+process's memory, and most processes never read a drawing.
+"""
+
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from application.errors import ValidationFailed
 from application.files import ParsedDrawing, UnsupportedFormat
-from infrastructure.cad.load import CadInvalid, CadLimits, CadUnsupportedFormat
-from infrastructure.cad.parse import parse_dxf
-from infrastructure.cad.svg import render_svg
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from infrastructure.cad.load import CadLimits
 
 
-def translated(read: Callable[[bytes, CadLimits], T], data: bytes, limits: CadLimits) -> T:
+def translated(operation: Literal["parse", "svg"], data: bytes, limits: "CadLimits | None") -> Any:
+    from infrastructure.cad import load, parse, svg
+
+    read = parse.parse_dxf if operation == "parse" else svg.render_svg
     try:
-        return read(data, limits)
-    except CadUnsupportedFormat as unsupported:
+        return read(data, limits or load.CadLimits())
+    except load.CadUnsupportedFormat as unsupported:
         raise UnsupportedFormat("DWG is not supported", unsupported.details) from unsupported
-    except CadInvalid as invalid:
+    except load.CadInvalid as invalid:
         raise ValidationFailed("Invalid DXF drawing", invalid.details) from invalid
 
 
 class DxfReader:
-    def __init__(self, limits: CadLimits | None = None) -> None:
-        self.limits = limits or CadLimits()
+    def __init__(self, limits: "CadLimits | None" = None) -> None:
+        self.limits = limits
         self.encoder = msgspec.json.Encoder()
 
     def parse(self, data: bytes) -> ParsedDrawing:
-        drawing = translated(parse_dxf, data, self.limits)
+        drawing = translated("parse", data, self.limits)
         return ParsedDrawing(
             json=self.encoder.encode(drawing),
             entity_count=drawing.entity_count,
@@ -38,4 +42,5 @@ class DxfReader:
         )
 
     def render_svg(self, data: bytes) -> str:
-        return translated(render_svg, data, self.limits)
+        svg: str = translated("svg", data, self.limits)
+        return svg
