@@ -8,8 +8,6 @@ before routing as every route is. Errors are OpenAI's `{"error": {...}}` with th
 envelope would have had.
 """
 
-import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator
@@ -44,7 +42,7 @@ from api.openai_wire import (
     usage_chunk,
     usage_of,
 )
-from api.sse import HEADERS, KEEP_ALIVE_SECONDS, EventStream
+from api.sse import HEADERS, EventStream, with_heartbeat
 from application.errors import NotFound
 from application.ports import AccessClaims
 from application.replies import Frame
@@ -159,37 +157,6 @@ async def completion_chunks(
         else:  # a failure after the first frame: OpenAI's clients raise on an error chunk
             status = 502 if frame.data.get("code") == "BAD_GATEWAY" else 503
             yield encode(openai_error(status, str(frame.data.get("message") or "Provider failed")))
-
-
-async def with_heartbeat(
-    chunks: AsyncIterator[bytes], every: float = KEEP_ALIVE_SECONDS
-) -> AsyncIterator[bytes]:
-    """The chunks, with an SSE comment whenever nothing was said for `every` seconds."""
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for part in chunks:
-                await queue.put(part)
-        finally:
-            await queue.put(None)
-
-    pumping = asyncio.create_task(pump())
-    try:
-        while True:
-            try:
-                part = await asyncio.wait_for(queue.get(), every)
-            except TimeoutError:
-                yield b": keep-alive\n\n"
-                continue
-            if part is None:
-                pumping.result()
-                return
-            yield part
-    finally:
-        pumping.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pumping
 
 
 class OpenAIController(Controller):

@@ -19,20 +19,30 @@ def encode(frame: Frame) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (frame.id, frame.event.encode(), data)
 
 
-async def with_keep_alive(
-    frames: AsyncIterator[Frame], every: float = KEEP_ALIVE_SECONDS
-) -> AsyncIterator[bytes]:
-    """Encode frames; between them, a comment line at least every `every` seconds.
+async def encoded(frames: AsyncIterator[Frame]) -> AsyncIterator[bytes]:
+    async for frame in frames:
+        yield encode(frame)
 
-    The frames are pumped through a queue by a task of their own, since waiting on the
+
+def with_keep_alive(frames: AsyncIterator[Frame]) -> AsyncIterator[bytes]:
+    """Encoded frames, with a keep-alive comment when nothing else is said."""
+    return with_heartbeat(encoded(frames))
+
+
+async def with_heartbeat(
+    chunks: AsyncIterator[bytes], every: float = KEEP_ALIVE_SECONDS
+) -> AsyncIterator[bytes]:
+    """The chunks, with an SSE comment whenever nothing was said for `every` seconds.
+
+    The chunks are pumped through a queue by a task of their own, since waiting on the
     iterator with a timeout would cancel it mid-step.
     """
-    queue: asyncio.Queue[Frame | None] = asyncio.Queue()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
     async def pump() -> None:
         try:
-            async for frame in frames:
-                await queue.put(frame)
+            async for part in chunks:
+                await queue.put(part)
         finally:
             await queue.put(None)
 
@@ -40,14 +50,14 @@ async def with_keep_alive(
     try:
         while True:
             try:
-                frame = await asyncio.wait_for(queue.get(), every)
+                part = await asyncio.wait_for(queue.get(), every)
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
-            if frame is None:
-                pumping.result()  # re-raise what stopped the frames, if anything did
+            if part is None:
+                pumping.result()  # re-raise what stopped the chunks, if anything did
                 return
-            yield encode(frame)
+            yield part
     finally:
         pumping.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
