@@ -124,6 +124,8 @@ class Container:
         await self.writer.start()
 
     async def stop(self) -> None:
+        # Replies first: closing them still needs the writer.
+        await self.chat.live.settle(self.settings.shutdown_grace_seconds)
         await self.writer.stop()
         await self.signals.stop()
         await self.http.aclose()

@@ -93,8 +93,16 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     log.info("serving on http://%s:%d (workers in process: %s)", host, port, workers)
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 on its own;
     # we trust only LLMCHAT_TRUSTED_PROXIES (api/network_policy.py).
+    # Open responses (SSE followers included) get the grace period to end on their own; the
+    # replies behind them get it again in the app's shutdown (Container.stop).
     uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=int(container.settings.shutdown_grace_seconds),
     )
     return 0
 

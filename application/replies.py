@@ -73,6 +73,8 @@ class LiveReplies:
     def __init__(self) -> None:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.listeners: dict[str, set[asyncio.Queue[Frame]]] = {}
+        self.closing = False
+        """Set when the server stops: a reply cut short then is interrupted, not cancelled."""
 
     def listen(self, message_id: str) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()
@@ -92,6 +94,18 @@ class LiveReplies:
 
     def is_live(self, message_id: str) -> bool:
         return message_id in self.tasks
+
+    async def settle(self, within: float) -> None:
+        """Let running replies finish for up to `within` seconds, then close the rest as
+        interrupted: what they stored stays, and a client resuming them gets their end."""
+        running = set(self.tasks.values())
+        if running:
+            await asyncio.wait(running, timeout=within)
+        self.closing = True
+        for task in self.tasks.values():
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks.values()), timeout=5)
 
     def cancel(self, message_id: str) -> bool:
         """Cancel the reply if it runs here; True if it did."""

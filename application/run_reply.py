@@ -122,7 +122,8 @@ async def run_reply(
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()  # cancelled on purpose: still store how it ended
-        ended = outcome(recorder, progress, "cancelled", "cancelled")
+        kind = "interrupted" if chat.live.closing else "cancelled"
+        ended = outcome(recorder, progress, kind, kind)
     except ProviderError as error:
         log.warning("reply %s failed: %s", recorder.message_id, error)
         ended = outcome(recorder, progress, "failed", "error", provider_error(error))

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # can reach ~40 MB as UTF-8, which is more than any one request should carry.
     max_body_bytes: int = 12 * 1024 * 1024
     log_level: str = "INFO"
+    # On shutdown, how long running replies may go on before they are closed as interrupted.
+    shutdown_grace_seconds: float = 10.0
     # "text" for people, "json" (one object a line) for log shippers.
     log_format: str = "text"
     # Requests a minute (the spec's Limits): per client address when anonymous, per user
@@ -98,6 +100,8 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('jwt_secret')}: must be at least 32 characters")
     if not 2 <= settings.db_pool_size <= 200:
         raise SettingsError(f"{env_name('db_pool_size')}: must be between 2 and 200")
+    if not 0 <= settings.shutdown_grace_seconds <= 3600:
+        raise SettingsError(f"{env_name('shutdown_grace_seconds')}: must be 0 to 3600 seconds")
     if settings.max_body_bytes < 1024:
         raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
     check_policies(settings)

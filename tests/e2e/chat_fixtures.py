@@ -40,6 +40,7 @@ def agents_document(fake: FakeProviderThread) -> dict[str, object]:
         agent("down", "openai", fake.endpoint("openai"), "gpt;fault-500"),
         agent("garbled", "openai", fake.endpoint("openai"), "gpt;fault-malformed"),
         agent("cut", "openai", fake.endpoint("openai"), "gpt;fault-cut;cut_after=5"),
+        agent("stalled", "openai", fake.endpoint("openai"), "gpt;fault-stall;cut_after=2;delay=60"),
         agent("retired", "openai", fake.endpoint("openai"), "gpt", status="inactive"),
         agent("demo", "demo", "", "demo-echo"),
     ]
