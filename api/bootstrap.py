@@ -44,6 +44,7 @@ from infrastructure.providers import ProviderTimeouts, build_providers, new_http
 from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlidingWindow
 from infrastructure.reply_metrics import PrometheusReplyMetrics
 from infrastructure.reply_signals import InProcessSignals, RedisSignals
+from infrastructure.retention import keep_sweeping
 from infrastructure.revocations import PostgresRevocations
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
@@ -112,6 +113,16 @@ class Container:
     def start_jobs(self) -> None:
         """Run jobs in this process (with Redis, also those other processes sent)."""
         self.jobs.start_worker()
+
+    def start_retention(self) -> threading.Thread:
+        """Expire idle conversations every few minutes, until close()."""
+        return keep_sweeping(
+            self.store,
+            self.datastore,
+            SystemClock(),
+            self.settings.retention_days,
+            self.stop_workers,
+        )
 
     def start_heartbeat(self) -> threading.Thread:
         """Say this instance is alive, and interrupt replies of instances that are not."""

@@ -87,6 +87,7 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     if workers:
         container.start_workers()
         container.start_jobs()
+        container.start_retention()
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # it unwinds through our cleanup (and the embedded database's) instead of killing us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -113,6 +114,7 @@ def work(container: Container) -> int:
         signal.signal(sig, lambda *_: stop.set())
     container.start_workers()
     container.start_heartbeat()
+    container.start_retention()
     # The Dramatiq worker's threads call the jobs of this one container: it is built once
     # per worker process, not per message.
     container.start_jobs()

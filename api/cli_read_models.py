@@ -8,14 +8,16 @@ from typing import TextIO
 import msgspec
 
 from api.bootstrap import Container
+from application.accounts import SystemClock
 from application.errors import ValidationFailed
 from application.moments import parse_moment
 from application.replay_session import ReplayedSession, replay_session
+from infrastructure.retention import sweep
 from projections.audit_views import AuditViews
 from projections.rebuild import rebuild
 from projections.status import projection_status, status_table
 
-COMMANDS = frozenset({"projections", "audit", "sessions"})
+COMMANDS = frozenset({"projections", "audit", "sessions", "retention"})
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -33,6 +35,12 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     replay.add_argument("session_id", metavar="SESSION_ID")
     replay.add_argument("--at", default=None, help="ISO-8601 date-time (default: now)")
     replay.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    retention = commands.add_parser("retention", help="expire idle conversations")
+    retention_actions = retention.add_subparsers(dest="retention_command", required=True)
+    sweeping = retention_actions.add_parser("sweep", help="expire idle conversations now")
+    sweeping.add_argument(
+        "--days", type=float, default=None, help="idle this long (default: LLMCHAT_RETENTION_DAYS)"
+    )
 
 
 def run_command(args: argparse.Namespace, container: Container) -> int:
@@ -43,6 +51,11 @@ def run_command(args: argparse.Namespace, container: Container) -> int:
         return 0
     if args.command == "audit":
         return verify_audit(container)
+    if args.command == "retention":
+        days = args.days if args.days is not None else container.settings.retention_days
+        expired = sweep(container.store, container.datastore, SystemClock(), days)
+        print(f"{expired} conversations expired (idle more than {days:g} days)")
+        return 0
     return replay(container, args.session_id, args.at, args.json)
 
 

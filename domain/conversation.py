@@ -1,8 +1,12 @@
 """A conversation (chat session): its messages, and the one reply that may be in progress."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar, cast
 
 from domain.events import stored_as
+from domain.reply_stream import ChunksAppended
+
+E = TypeVar("E")
 
 MAX_MESSAGES = 1000
 MAX_CONTENT = 10_000
@@ -89,6 +93,36 @@ class ConversationDeleted:
     deleted_by: str
 
 
+@stored_as("ConversationExpired")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationExpired:
+    """Idle past the retention period: gone from the read models, its text erased."""
+
+    session_id: str
+    idle_since: str
+
+
+def redacted(event: E) -> E:
+    """The event without the words people wrote or read; what, when and who stay.
+
+    Expiry rewrites a conversation's stored events with this, so their text cannot be
+    read back from the log while the facts (and so the audit trail) remain.
+    """
+    match event:
+        case ConversationStarted() | ConversationTitled():
+            return cast(E, replace(event, title=""))
+        case UserMessagePosted():
+            return cast(E, replace(event, content=""))
+        case ReplyFinished():
+            return cast(E, replace(event, content="", error_message=None))
+        case MessagesImported(messages=messages):
+            erased = [replace(m, content="") for m in messages]
+            return cast(E, replace(event, messages=erased))
+        case ChunksAppended():
+            return cast(E, replace(event, text=""))
+    return event
+
+
 @dataclass(slots=True)
 class Message:
     id: str
@@ -140,7 +174,7 @@ class Conversation:
                 self.messages += [Message(m.message_id, m.role, m.content) for m in imported]
             case ConversationTitled(title=title):
                 self.title = title
-            case ConversationDeleted():
+            case ConversationDeleted() | ConversationExpired():
                 self.deleted = True
         self.version += 1
 

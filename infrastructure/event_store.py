@@ -90,6 +90,14 @@ class RecorderEventStore:
             state=state,
         )
 
+    def restate(self, recorded: Recorded, event: object) -> bytes:
+        """The stored state for `event` in place of `recorded`'s, keeping when and whence."""
+        envelope: dict[str, object] = {"timestamp": recorded.timestamp, "data": event}
+        if recorded.meta:
+            envelope["meta"] = recorded.meta
+        state = self.encoder.encode(envelope)
+        return self.cipher.encrypt(state) if self.cipher is not None else state
+
     def to_recorded(self, stored: StoredEvent, position: int) -> Recorded:
         state = stored.state
         if self.cipher is not None:

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # can reach ~40 MB as UTF-8, which is more than any one request should carry.
     max_body_bytes: int = 12 * 1024 * 1024
     log_level: str = "INFO"
+    # Conversations idle this long expire: dropped from the read models, their text erased.
+    retention_days: float = 30.0
     # On shutdown, how long running replies may go on before they are closed as interrupted.
     shutdown_grace_seconds: float = 10.0
     # "text" for people, "json" (one object a line) for log shippers.
@@ -100,6 +102,8 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('jwt_secret')}: must be at least 32 characters")
     if not 2 <= settings.db_pool_size <= 200:
         raise SettingsError(f"{env_name('db_pool_size')}: must be between 2 and 200")
+    if settings.retention_days <= 0:
+        raise SettingsError(f"{env_name('retention_days')}: must be more than 0 days")
     if not 0 <= settings.shutdown_grace_seconds <= 3600:
         raise SettingsError(f"{env_name('shutdown_grace_seconds')}: must be 0 to 3600 seconds")
     if settings.max_body_bytes < 1024:

@@ -13,6 +13,7 @@ from domain.agent import AgentDeactivated, AgentReconfigured, AgentRegistered
 from domain.api_key import ApiKeyCreated, ApiKeyRevoked, ApiKeyUsed
 from domain.conversation import (
     ConversationDeleted,
+    ConversationExpired,
     ConversationStarted,
     ConversationTitled,
     MessagesImported,
@@ -52,6 +53,7 @@ AUDITED = frozenset(
         "CadParseFailed",
         "CadParsed",
         "ConversationDeleted",
+        "ConversationExpired",
         "ConversationStarted",
         "ConversationTitled",
         "FileDeleted",
@@ -192,6 +194,9 @@ def chat_fact(event: object, owner_of: OwnerOf) -> Fact | None:
             return Fact("chat.rename", f"chat-sessions/{session}", user_id=whose)
         case ConversationDeleted(session_id=session, deleted_by=who):
             return Fact("chat.delete", f"chat-sessions/{session}", user_id=who)
+        case ConversationExpired(session_id=session):
+            whose = owner_of(f"session:{session}")
+            return Fact("chat.expire", f"chat-sessions/{session}", user_id=whose)
     return None
 
 

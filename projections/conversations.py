@@ -7,6 +7,7 @@ from psycopg import Cursor
 
 from domain.conversation import (
     ConversationDeleted,
+    ConversationExpired,
     ConversationStarted,
     ConversationTitled,
     MessagesImported,
@@ -91,7 +92,7 @@ class ConversationsProjection:
                     "UPDATE llmchat_conversations SET title = %s WHERE session_id = %s",
                     (event.title, event.session_id),
                 )
-            case ConversationDeleted():
+            case ConversationDeleted() | ConversationExpired():
                 for table in self.tables:
                     cursor.execute(
                         f"DELETE FROM {table} WHERE session_id = %s", (event.session_id,)

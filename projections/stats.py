@@ -11,6 +11,7 @@ from psycopg import Cursor
 
 from domain.conversation import (
     ConversationDeleted,
+    ConversationExpired,
     ConversationStarted,
     MessagesImported,
     ReplyFinished,
@@ -102,6 +103,12 @@ class StatsProjection:
                     (event.session_id,),
                 )
                 self.count(cursor, at, "conversations_deleted")
+            case ConversationExpired():
+                cursor.execute(
+                    "DELETE FROM llmchat_stats_conversations WHERE session_id = %s",
+                    (event.session_id,),
+                )
+                self.count(cursor, at, "conversations_expired")
             case FileUploaded():
                 self.count(cursor, at, "files_uploaded")
                 self.count(cursor, at, "bytes_uploaded", event.size)

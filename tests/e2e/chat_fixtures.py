@@ -32,7 +32,7 @@ def agent(
     }
 
 
-def agents_document(fake: FakeProviderThread) -> dict[str, object]:
+def agents_document(fake: FakeProviderThread) -> dict[str, list[dict[str, object]]]:
     agents = [agent(p, p, fake.endpoint(p), f"{p}-model") for p in PROVIDERS]
     slow = "gpt;interval=0.05;chunks=40"
     agents += [

@@ -110,3 +110,35 @@ def test_a_conversation_rebuilt_from_its_events_equals_the_one_that_made_them(sc
             history.append(event)
     assert Conversation.replay(history) == live
     assert live.version == len(history)
+
+
+def test_redaction_removes_the_words_and_keeps_the_facts():
+    from domain.conversation import (
+        ConversationStarted,
+        MessagesImported,
+        ReplyStarted,
+        UserMessagePosted,
+        redacted,
+    )
+    from domain.reply_stream import ChunksAppended
+
+    posted = UserMessagePosted(session_id="s", message_id="m", content="secret")
+    assert redacted(posted) == UserMessagePosted(session_id="s", message_id="m", content="")
+    started = ConversationStarted(session_id="s", owner_id="u", agent_id="a", title="secret")
+    assert redacted(started).title == "" and redacted(started).owner_id == "u"
+    imported = MessagesImported(
+        session_id="s", messages=[ImportedMessage(message_id="x", role="user", content="secret")]
+    )
+    assert [m.content for m in redacted(imported).messages] == [""]
+    assert redacted(ChunksAppended(text="secret", deltas=3)) == ChunksAppended(text="", deltas=3)
+    finished = ReplyFinished(
+        session_id="s",
+        message_id="r",
+        outcome="failed",
+        content="secret",
+        finish_reason="error",
+        error_message="provider said secret",
+    )
+    assert (redacted(finished).content, redacted(finished).error_message) == ("", None)
+    untouched = ReplyStarted(session_id="s", message_id="r", agent_id="a", instance_id="i")
+    assert redacted(untouched) is untouched
