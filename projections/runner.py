@@ -153,7 +153,8 @@ class ProjectionRunner:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     self.follow_on(conn, projections, stop)
             except (psycopg.OperationalError, OSError) as error:
-                log.warning("projections paused: %s", error)
+                if not stop.is_set():  # at shutdown the database may go first; that is no news
+                    log.warning("projections paused: %s", error)
             except Exception:
                 log.exception("projections failed; retrying")
             stop.wait(POLL_SECONDS)
