@@ -45,7 +45,7 @@ from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlid
 from infrastructure.reply_metrics import PrometheusReplyMetrics
 from infrastructure.reply_signals import InProcessSignals, RedisSignals
 from infrastructure.retention import keep_sweeping
-from infrastructure.revocations import PostgresRevocations
+from infrastructure.revocations import AsyncPostgresRevocations, PostgresRevocations
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
 from projections.agents import AgentsProjection
@@ -100,6 +100,7 @@ class Container:
     rate_limiter: RateLimiter
     files: Files
     jobs: JobRunner
+    revocation_check: AsyncPostgresRevocations
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -133,11 +134,13 @@ class Container:
         """The parts that live on the server's event loop."""
         await self.signals.start()
         await self.writer.start()
+        await self.revocation_check.start()
 
     async def stop(self) -> None:
         # Replies first: closing them still needs the writer.
         await self.chat.live.settle(self.settings.shutdown_grace_seconds)
         await self.writer.stop()
+        await self.revocation_check.stop()
         await self.signals.stop()
         await self.http.aclose()
         await self.rate_limiter.aclose()
@@ -254,6 +257,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         rate_limiter=rate_limiter(settings),
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
+        revocation_check=AsyncPostgresRevocations(url),
         embedded=embedded,
     )
 

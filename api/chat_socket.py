@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from anyio import to_thread
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
@@ -89,7 +88,9 @@ class ChatSocket:
             )
         if not token:
             raise Unauthorized("Authentication required", "send ?token= or an auth message first")
-        return await to_thread.run_sync(authenticate, self.container.accounts, str(token))
+        return await authenticate(
+            self.container.accounts.tokens, self.container.revocation_check, str(token)
+        )
 
     async def serve(self) -> None:
         try:

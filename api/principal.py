@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from anyio import to_thread
 from litestar import Request
 
 from api.dependencies import CallerDep, ContainerDep
@@ -27,7 +26,7 @@ async def provide_principal(
         raise Unauthorized("Authentication required", "missing bearer token")
     if is_api_key(token):
         return await key_claims(request.scope, container, token)
-    return await to_thread.run_sync(authenticate, container.accounts, token)
+    return await authenticate(container.accounts.tokens, container.revocation_check, token)
 
 
 async def provide_admin(principal: CallerDep) -> AccessClaims:

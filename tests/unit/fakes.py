@@ -1,5 +1,6 @@
 """In-memory adapters for fast tests of the use cases."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from eventsourcing.popo import POPOApplicationRecorder
@@ -47,3 +48,13 @@ def in_memory_accounts() -> Accounts:
         attempts=InMemoryAttempts(),
         clock=clock,
     )
+
+
+class AwaitedRevocations:
+    """The in-memory revocation list, asked the way requests ask it."""
+
+    def __init__(self, revocations: InMemoryRevocations) -> None:
+        self.revocations = revocations
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        return self.revocations.any_revoked(ids)

@@ -1,7 +1,9 @@
+import asyncio
+
 import jwt
 import pytest
 
-from application.authenticate import authenticate
+from application.authenticate import authenticate as authenticate_now
 from application.ensure_admin import ensure_admin
 from application.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
 from application.refresh_tokens import RefreshTokens, refresh_tokens
@@ -10,9 +12,14 @@ from application.sign_in import ACCOUNT_FAILURES, SignIn, sign_in
 from application.sign_out import SignOut, sign_out
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
-from tests.unit.fakes import in_memory_accounts
+from tests.unit.fakes import AwaitedRevocations, in_memory_accounts
 
 PASSWORD = "long-enough-1"
+
+
+def authenticate(accounts, token):
+    revocations = AwaitedRevocations(accounts.revocations)
+    return asyncio.run(authenticate_now(accounts.tokens, revocations, token))
 
 
 def registered(accounts, email="Someone@Example.com"):
