@@ -1,7 +1,5 @@
 """/api/chat: completions (blocking and SSE), stream resume and cancel, sessions."""
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
@@ -14,12 +12,12 @@ from api.dependencies import CallerDep, ContainerDep
 from api.envelope import now, paginated, success
 from api.sse import event_stream
 from application.cancel_reply import cancel_reply
-from application.chat import Caller, reply_of
+from application.chat import Caller, Chat, reply_of
 from application.errors import BadGateway, ServiceUnavailable, ValidationFailed
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
 from application.provider import ChatTurn
-from application.replies import Frame
+from application.replies import Frame, LiveFeed
 from application.save_session import SavedMessage, SaveSession, delete_session, save_session
 from application.send_message import SendMessage, StartedReply, send_message
 from application.session_queries import history_page, sessions_page
@@ -72,15 +70,15 @@ def raise_failure(frame: Frame) -> None:
     raise ServiceUnavailable(message)
 
 
-async def queued(first: Frame, queue: "asyncio.Queue[Frame]", done: Any) -> AsyncIterator[Frame]:
-    try:
-        yield first
-        frame = first
-        while not frame.final:
-            frame = await queue.get()
-            yield frame
-    finally:
-        done()
+async def opened(chat: Chat, started: StartedReply) -> tuple[LiveFeed, Frame]:
+    """Follow a reply just started here; one that failed before its first chunk is answered
+    as an envelope (503 or 502), not as a stream."""
+    feed = chat.live.feed(started.message_id)
+    first = await feed.next()
+    if first.event == "error":
+        feed.close()
+        raise_failure(first)
+    return feed, first
 
 
 def command_of(data: CompletionBody, principal: AccessClaims) -> SendMessage:
@@ -119,23 +117,14 @@ class ChatController(Controller):
         container: ContainerDep,
         principal: CallerDep,
     ) -> Any:
-        chat = container.chat
-        started = await send_message(chat, command_of(data, principal))
-        queue = chat.live.listen(started.message_id)
-        first = await queue.get()
-        if first.event == "error":
-            chat.live.unlisten(started.message_id, queue)
-            raise_failure(first)
-        if not data.stream:
-            frame = first
-            while not frame.final:
-                frame = await queue.get()
-            chat.live.unlisten(started.message_id, queue)
-            if frame.event == "error":
-                raise_failure(frame)
-            return success(blocking_answer(started, frame))
-        frames = queued(first, queue, lambda: chat.live.unlisten(started.message_id, queue))
-        return event_stream(frames)
+        started = await send_message(container.chat, command_of(data, principal))
+        feed, first = await opened(container.chat, started)
+        if data.stream:
+            return event_stream(feed.frames(first))
+        final = await feed.final(first)
+        if final.event == "error":
+            raise_failure(final)
+        return success(blocking_answer(started, final))
 
     @get("/streams/{message_id:str}")
     async def resume(

@@ -153,15 +153,9 @@ class ChatSocket:
         chat = self.container.chat
         command = command_of(msgspec.structs.replace(body, stream=True), claims)
         started = await send_message(chat, command)
-        queue = chat.live.listen(started.message_id)
-        try:
-            while True:
-                frame = await queue.get()
-                yield frame
-                if frame.final:
-                    return
-        finally:
-            chat.live.unlisten(started.message_id, queue)
+        feed = chat.live.feed(started.message_id)
+        async for frame in feed.frames(await feed.next()):
+            yield frame
 
     async def relay(self, frames: AsyncIterator[Frame], request_id: str | None) -> None:
         async for frame in frames:

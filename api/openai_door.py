@@ -8,7 +8,6 @@ before routing as every route is. Errors are OpenAI's `{"error": {...}}` with th
 envelope would have had.
 """
 
-import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -21,7 +20,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from api.bootstrap import Container
-from api.chat import caller_of, queued, raise_failure
+from api.chat import caller_of, opened, raise_failure
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import EXCEPTION_HANDLERS
 from api.openai_wire import (
@@ -181,28 +180,13 @@ class OpenAIController(Controller):
         created = int(time.time())
         started = await send_message(chat, command_of(data, principal))
         ids = CompletionIds(completion_id(started.message_id), created, data.model)
-        queue = chat.live.listen(started.message_id)
-        stop_listening = functools.partial(chat.live.unlisten, started.message_id, queue)
-        try:
-            first = await queue.get()
-        except BaseException:
-            stop_listening()
-            raise
-        if first.event == "error":
-            stop_listening()
-            raise_failure(first)
+        feed, first = await opened(chat, started)
         if data.stream:
-            frames = queued(first, queue, stop_listening)
-            chunks = completion_chunks(frames, ids, data.wants_usage_chunk)
+            chunks = completion_chunks(feed.frames(first), ids, data.wants_usage_chunk)
             return EventStream(
                 with_heartbeat(chunks), media_type="text/event-stream", headers=HEADERS
             )
-        final = first
-        try:
-            while not final.final:
-                final = await queue.get()
-        finally:
-            stop_listening()
+        final = await feed.final(first)
         if final.event == "error":
             raise_failure(final)
         return completion_of(ids, started.recorder.text, final)

@@ -8,15 +8,11 @@ from anyio import to_thread
 from application.chat import Caller, Chat, reply_of
 from application.errors import Conflict, ServiceUnavailable
 from application.follow_reply import stored_frames
-from application.replies import Frame
+from application.replies import Frame, final_frame
 
 # The instance running the reply closes it within a provider read; this bounds the wait
 # for an instance that is itself gone (the interrupted-reply sweep closes those).
 WAIT_SECONDS = 5.0
-
-
-def final_frame(frames: list[Frame]) -> Frame | None:
-    return frames[-1] if frames and frames[-1].final else None
 
 
 async def cancel_reply(chat: Chat, message_id: str, caller: Caller) -> Frame:

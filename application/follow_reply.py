@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from anyio import to_thread
 
 from application.chat import Caller, Chat, reply_of
-from application.replies import Frame, frames_of
+from application.replies import Frame, final_frame, frames_of
 
 POLL_SECONDS = 0.25
 
@@ -37,8 +37,8 @@ async def follow_reply(
         chat.live.unlisten(message_id, queue)
 
 
-def ended(frames: list[Frame]) -> bool:
-    return bool(frames) and frames[-1].final
+def newer(frames: list[Frame], last: int) -> list[Frame]:
+    return [frame for frame in frames if frame.id > last]
 
 
 async def follow_local(
@@ -46,11 +46,10 @@ async def follow_local(
 ) -> AsyncIterator[Frame]:
     last = after
     stored = await to_thread.run_sync(stored_frames, chat, message_id)
-    for frame in stored:
-        if frame.id > last:
-            yield frame
-            last = frame.id
-    if ended(stored):
+    for frame in newer(stored, last):
+        yield frame
+        last = frame.id
+    if final_frame(stored) is not None:
         return
     while True:
         frame = await queue.get()
@@ -65,10 +64,9 @@ async def follow_stored(chat: Chat, message_id: str, after: int) -> AsyncIterato
     last = after
     while True:
         stored = await to_thread.run_sync(stored_frames, chat, message_id)
-        for frame in stored:
-            if frame.id > last:
-                yield frame
-                last = frame.id
-        if ended(stored):
+        for frame in newer(stored, last):
+            yield frame
+            last = frame.id
+        if final_frame(stored) is not None:
             return
         await chat.signals.wait(message_id, POLL_SECONDS)

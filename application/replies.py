@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,49 @@ def frames_of(history: list[Recorded]) -> list[Frame]:
     return [f for f in made if f is not None]
 
 
+class LiveFeed:
+    """One client's view of a reply running in this process: its frames, first to final."""
+
+    def __init__(self, live: "LiveReplies", message_id: str) -> None:
+        self.live = live
+        self.message_id = message_id
+        self.queue = live.listen(message_id)
+
+    def close(self) -> None:
+        self.live.unlisten(self.message_id, self.queue)
+
+    async def next(self) -> Frame:
+        """The next frame; stops listening if the wait is abandoned."""
+        try:
+            return await self.queue.get()
+        except BaseException:
+            self.close()
+            raise
+
+    async def frames(self, first: Frame) -> AsyncIterator[Frame]:
+        """`first`, then the frames after it up to the final one; stops listening after."""
+        try:
+            frame = first
+            yield frame
+            while not frame.final:
+                frame = await self.queue.get()
+                yield frame
+        finally:
+            self.close()
+
+    async def final(self, first: Frame) -> Frame:
+        """The final frame, waiting through the others; stops listening after."""
+        last = first
+        async for frame in self.frames(first):
+            last = frame
+        return last
+
+
+def final_frame(frames: list[Frame]) -> Frame | None:
+    """The closing frame of stored frames, if the reply has ended."""
+    return frames[-1] if frames and frames[-1].final else None
+
+
 class LiveReplies:
     """Replies running in this process, and the queues of the clients following them."""
 
@@ -75,6 +118,9 @@ class LiveReplies:
         self.listeners: dict[str, set[asyncio.Queue[Frame]]] = {}
         self.closing = False
         """Set when the server stops: a reply cut short then is interrupted, not cancelled."""
+
+    def feed(self, message_id: str) -> LiveFeed:
+        return LiveFeed(self, message_id)
 
     def listen(self, message_id: str) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()
