@@ -7,8 +7,8 @@ Recover mode reads ASCII DXF only; binary DXF goes through ezdxf's normal loader
 """
 
 import io
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Final, TypeVar
 
 import msgspec
 from ezdxf import recover
@@ -66,6 +66,20 @@ def load_document(data: bytes, limits: CadLimits) -> Drawing:
     except CadInvalid:
         raise
     except Exception as exc:  # ezdxf raises many kinds of error on hostile input
+        raise CadInvalid(describe_failure(exc)) from exc
+
+
+T = TypeVar("T")
+
+
+def read_with(data: bytes, limits: CadLimits, convert: Callable[[Drawing, CadLimits], T]) -> T:
+    """Load the drawing and convert it, refusing anything unreadable as CadInvalid."""
+    doc = load_document(data, limits)
+    try:
+        return convert(doc, limits)
+    except CadInvalid:
+        raise
+    except Exception as exc:  # a damaged file can break ezdxf anywhere in its entity code
         raise CadInvalid(describe_failure(exc)) from exc
 
 

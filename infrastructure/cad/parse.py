@@ -13,8 +13,7 @@ from infrastructure.cad.load import (
     CadInvalid,
     CadLimits,
     CadUnsupportedFormat,
-    describe_failure,
-    load_document,
+    read_with,
 )
 from infrastructure.cad.model import CadDrawing, CadEntity, Layer
 from infrastructure.cad.walk import Budget
@@ -30,13 +29,7 @@ def parse_dxf(data: bytes, limits: CadLimits = DEFAULT_LIMITS) -> CadDrawing:
     Raises CadUnsupportedFormat for DWG and CadInvalid for anything else unreadable,
     including a file without an ENTITIES section or EOF marker; never another exception.
     """
-    doc = load_document(data, limits)
-    try:
-        return _describe(doc, limits)
-    except CadInvalid:
-        raise
-    except Exception as exc:  # a damaged file can break ezdxf anywhere in its entity code
-        raise CadInvalid(describe_failure(exc)) from exc
+    return read_with(data, limits, _describe)
 
 
 def _describe(doc: Drawing, limits: CadLimits) -> CadDrawing:

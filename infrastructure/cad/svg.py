@@ -16,10 +16,8 @@ from ezdxf.math import BoundingBox2d
 
 from infrastructure.cad.load import (
     DEFAULT_LIMITS,
-    CadInvalid,
     CadLimits,
-    describe_failure,
-    load_document,
+    read_with,
 )
 from infrastructure.cad.svg_shapes import Canvas, draw, number
 from infrastructure.cad.walk import Budget, flatten
@@ -35,13 +33,7 @@ def render_svg(data: bytes, limits: CadLimits = DEFAULT_LIMITS) -> str:
     Raises only CadInvalid or CadUnsupportedFormat. When a limit cuts the drawing short,
     the root element carries data-truncated="true".
     """
-    doc = load_document(data, limits)
-    try:
-        return _render(doc, limits)
-    except CadInvalid:
-        raise
-    except Exception as exc:  # a damaged file can break ezdxf anywhere in its entity code
-        raise CadInvalid(describe_failure(exc)) from exc
+    return read_with(data, limits, _render)
 
 
 def _render(doc: Drawing, limits: CadLimits) -> str:
