@@ -12,7 +12,7 @@ from api.dependencies import CallerDep, ContainerDep
 from api.envelope import now, paginated, success
 from api.sse import event_stream
 from application.cancel_reply import cancel_reply
-from application.chat import Caller, Chat, reply_of
+from application.chat import Caller, Chat
 from application.errors import BadGateway, ServiceUnavailable, ValidationFailed
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
@@ -139,8 +139,8 @@ class ChatController(Controller):
         if not after_text.isdigit():
             raise ValidationFailed("Last-Event-ID: must be a frame id (a whole number)")
         caller = caller_of(principal)
-        await to_thread.run_sync(reply_of, container.chat.store, message_id, caller)
-        return event_stream(follow_reply(container.chat, message_id, caller, int(after_text)))
+        frames = await follow_reply(container.chat, message_id, caller, int(after_text))
+        return event_stream(frames)
 
     @post("/streams/{message_id:str}/cancel", status_code=200)
     async def cancel(

@@ -144,7 +144,7 @@ class ChatSocket:
             after = str(resume.last_event_id)
             if not after.isdigit():
                 raise ValidationFailed("lastEventId: must be a frame id (a whole number)")
-            frames = follow_reply(chat, resume.message_id, caller, int(after))
+            frames = await follow_reply(chat, resume.message_id, caller, int(after))
             await self.relay(frames, request_id)
         else:
             raise ValidationFailed(f"type: unknown message type {kind!r}")

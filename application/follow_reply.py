@@ -23,7 +23,13 @@ def stored_frames(chat: Chat, message_id: str) -> list[Frame]:
 async def follow_reply(
     chat: Chat, message_id: str, caller: Caller, after: int = 0
 ) -> AsyncIterator[Frame]:
+    """Check that the caller may follow the reply (NotFound before anything streams), then
+    return its frames after `after`."""
     await to_thread.run_sync(reply_of, chat.store, message_id, caller)
+    return frames_after(chat, message_id, after)
+
+
+async def frames_after(chat: Chat, message_id: str, after: int) -> AsyncIterator[Frame]:
     queue = chat.live.listen(message_id)
     try:
         if not chat.live.is_live(message_id):
