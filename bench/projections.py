@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python -m bench.projections [--streams 1000]
 The projections run in a `llmchat worker` process, as deployed. The lag is what the runner
-records for each batch it applies (llmchat_projection_positions.lag_ms: now minus the append
-time of the batch's newest event), sampled while 50 clients stream; the rebuild re-applies
+records for each batch it applies (llmchat_projection_positions.lag_ms: the time of the commit
+minus the append time of the batch's oldest event), for every projection while 50 clients
+stream; the rebuild re-applies
 everything that load wrote, timed in-process once the server has stopped.
 """
 
@@ -22,16 +23,19 @@ from infrastructure.settings import Settings
 from projections.rebuild import rebuild
 
 
-def sample_lag(url: str, stop: threading.Event, samples: list[float]) -> None:
+def sample_lag(url: str, stop: threading.Event, samples: dict[str, list[float]]) -> None:
+    """Each projection's lag for every batch it applies (the runner records the batch's
+    oldest event: the one that waited longest)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        last = None
+        last: dict[str, int] = {}
         while not stop.is_set():
-            row = conn.execute(
-                "SELECT position, lag_ms FROM llmchat_projection_positions WHERE name = 'conversations'"
-            ).fetchone()
-            if row and row[1] is not None and row[0] != last:
-                samples.append(float(row[1]))
-                last = row[0]
+            rows = conn.execute(
+                "SELECT name, position, lag_ms FROM llmchat_projection_positions"
+            ).fetchall()
+            for name, position, lag in rows:
+                if lag is not None and last.get(name) != position:
+                    samples.setdefault(name, []).append(float(lag))
+                    last[name] = position
             time.sleep(0.005)
 
 
@@ -49,7 +53,7 @@ def rebuild_timed(url: str) -> tuple[int, float]:
 
 async def main(streams: int) -> None:
     with stack(worker=True) as running:
-        samples: list[float] = []
+        samples: dict[str, list[float]] = {}
         stop = threading.Event()
         sampler = threading.Thread(target=sample_lag, args=(running.database_url, stop, samples))
         sampler.start()
@@ -58,19 +62,22 @@ async def main(streams: int) -> None:
         sampler.join()
         running.stop()  # the rebuild alone, not its wait for a live worker's lock
         total, rebuild_seconds = rebuild_timed(running.database_url)
+    every = [lag for lags in samples.values() for lag in lags]
     table = "\n".join(
         [
-            "| measure | value |",
-            "|---|---|",
-            f"| lag samples (batches applied during the load) | {len(samples)} |",
-            f"| lag p50 ms | {percentile(samples, 50):.1f} |",
-            f"| lag p99 ms | {percentile(samples, 99):.1f} |",
-            f"| events in the log | {total:,} |",
-            f"| rebuild of `conversations` s | {rebuild_seconds:.2f} |",
-            f"| rebuild speed events/s | {total / rebuild_seconds:,.0f} |",
+            "| projection | batches applied during the load | lag p50 ms | lag p99 ms |",
+            "|---|---|---|---|",
+            *(
+                f"| {name} | {len(lags)} | {percentile(lags, 50):.1f} | {percentile(lags, 99):.1f} |"
+                for name, lags in sorted(samples.items())
+            ),
+            f"| all | {len(every)} | {percentile(every, 50):.1f} | {percentile(every, 99):.1f} |",
             "",
-            f"Lag p99 under {streams} streams at concurrency 50: **{percentile(samples, 99):.0f} ms**"
-            f" (target ≤ 100 ms); rebuild **{total / rebuild_seconds:,.0f} events/s** (target ≥ 20,000/s).",
+            f"Rebuild of `conversations`: {total:,} events in {rebuild_seconds:.2f} s.",
+            "",
+            f"Lag p99 under {streams} streams at concurrency 50, over every projection:"
+            f" **{percentile(every, 99):.0f} ms** (target ≤ 100 ms); rebuild"
+            f" **{total / rebuild_seconds:,.0f} events/s** (target ≥ 20,000/s).",
         ]
     )
     print(table)

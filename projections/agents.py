@@ -18,6 +18,7 @@ from domain.agent import (
     effective,
 )
 from domain.events import Recorded
+from projections.projection import EventByEvent
 
 SETTINGS = (
     "name",
@@ -41,7 +42,7 @@ def settings_row(definition: AgentDefinition, overrides: AgentOverrides) -> tupl
     )
 
 
-class AgentsProjection:
+class AgentsProjection(EventByEvent):
     name = "agents"
     tables = ("llmchat_agents",)
     schema = (
@@ -66,7 +67,7 @@ class AgentsProjection:
             ON llmchat_agents (in_file, registered_position)""",
     )
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
+    def apply_event(self, cursor: Cursor[Any], recorded: Recorded) -> None:
         event, at = recorded.event, recorded.timestamp
         match event:
             case AgentRegistered(agent_id=agent_id, definition=definition, overrides=overrides):

@@ -4,7 +4,7 @@ The runner applies events in log order, each exactly once, so the chain is the s
 run and a rebuild reproduces it hash for hash (see projections/audit_chain.py).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from domain.file import FileUploaded
 from infrastructure.event_store import iso_millis
 from projections.audit_chain import GENESIS, ChainedEntry, chained_hash
 from projections.audit_entries import AuditEntry, entry_of
+from projections.projection import row_values
 
 COLUMNS = (
     "position, id, at, user_id, action, resource, outcome, details, ip, user_agent,"
@@ -67,14 +68,39 @@ class AuditProjection:
         )""",
     )
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
-        self.remember_owner(cursor, recorded.event)
-        entry = entry_of(recorded, lambda resource: owner_of(cursor, resource))
-        if entry is None:
-            return
-        entry = normalised(entry)
-        previous = cursor.execute("SELECT entries, hash FROM llmchat_audit_head").fetchone()
-        entries, previous_hash = row_values(previous) if previous else (0, GENESIS)
+    def apply(self, cursor: Cursor[Any], batch: Sequence[Recorded]) -> None:
+        """The chain's head is read once and written once per batch, and owners are
+        remembered across it: each read would otherwise stall the pipeline for a round trip."""
+        owners: dict[str, str | None] = {}
+
+        def owner(resource: str) -> str | None:
+            if resource not in owners:
+                owners[resource] = owner_of(cursor, resource)
+            return owners[resource]
+
+        head: tuple[int, str] | None = None
+        for recorded in batch:
+            learned = self.remember_owner(cursor, recorded.event)
+            if learned is not None:
+                owners[learned[0]] = learned[1]
+            entry = entry_of(recorded, owner)
+            if entry is None:
+                continue
+            if head is None:
+                head = read_head(cursor)
+            head = self.append(cursor, normalised(entry), head)
+        if head is not None:
+            cursor.execute(
+                "INSERT INTO llmchat_audit_head (only_row, entries, hash) VALUES (true, %s, %s)"
+                " ON CONFLICT (only_row) DO UPDATE SET entries = EXCLUDED.entries,"
+                " hash = EXCLUDED.hash",
+                head,
+            )
+
+    @staticmethod
+    def append(cursor: Cursor[Any], entry: AuditEntry, head: tuple[int, str]) -> tuple[int, str]:
+        """Chain one entry after `head`; returns the new head."""
+        entries, previous_hash = head
         digest = chained_hash(previous_hash, entry)
         cursor.execute(
             f"INSERT INTO llmchat_audit ({COLUMNS})"
@@ -95,31 +121,31 @@ class AuditProjection:
                 digest,
             ),
         )
-        cursor.execute(
-            "INSERT INTO llmchat_audit_head (only_row, entries, hash) VALUES (true, %s, %s)"
-            " ON CONFLICT (only_row) DO UPDATE SET entries = EXCLUDED.entries,"
-            " hash = EXCLUDED.hash",
-            (int(entries) + 1, digest),
-        )
+        return entries + 1, digest
 
     @staticmethod
-    def remember_owner(cursor: Cursor[Any], event: object) -> None:
+    def remember_owner(cursor: Cursor[Any], event: object) -> tuple[str, str] | None:
         match event:
             case ConversationStarted(session_id=session_id, owner_id=owner_id):
                 resource = f"session:{session_id}"
             case FileUploaded(file_id=file_id, owner_id=owner_id):
                 resource = f"file:{file_id}"
             case _:
-                return
+                return None
         cursor.execute(
             "INSERT INTO llmchat_audit_owners (resource, owner_id) VALUES (%s, %s)"
             " ON CONFLICT DO NOTHING",
             (resource, owner_id),
         )
+        return resource, str(owner_id)
 
 
-def row_values(row: Any) -> tuple[Any, ...]:
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+def read_head(cursor: Cursor[Any]) -> tuple[int, str]:
+    row = cursor.execute("SELECT entries, hash FROM llmchat_audit_head").fetchone()
+    if row is None:
+        return 0, GENESIS
+    entries, digest = row_values(row)
+    return int(entries), str(digest)
 
 
 def owner_of(cursor: Cursor[Any], resource: str) -> str | None:

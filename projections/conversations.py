@@ -17,13 +17,14 @@ from domain.conversation import (
 )
 from domain.events import Recorded
 from domain.reply_stream import ChunksAppended
+from projections.projection import EventByEvent
 
 # Several messages can come from one event (an import), so a message's place in its
 # conversation is the event's log position scaled, plus its index within the event.
 SLOTS_PER_EVENT = 1024
 
 
-class ConversationsProjection:
+class ConversationsProjection(EventByEvent):
     name = "conversations"
     tables = ("llmchat_messages", "llmchat_conversations")
     schema = (
@@ -54,7 +55,7 @@ class ConversationsProjection:
             ON llmchat_messages (session_id, seq)""",
     )
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
+    def apply_event(self, cursor: Cursor[Any], recorded: Recorded) -> None:
         event, at = recorded.event, recorded.timestamp
         match event:
             case ConversationStarted():

@@ -11,9 +11,10 @@ from psycopg import Cursor
 
 from domain.events import Recorded
 from domain.file import CadParsed, FileDeleted, FileUploaded
+from projections.projection import EventByEvent
 
 
-class FilesProjection:
+class FilesProjection(EventByEvent):
     name = "files"
     tables = ("llmchat_files",)
     schema = (
@@ -36,7 +37,7 @@ class FilesProjection:
             ON llmchat_files (owner_id, uploaded_at DESC)""",
     )
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
+    def apply_event(self, cursor: Cursor[Any], recorded: Recorded) -> None:
         event, at = recorded.event, recorded.timestamp
         match event:
             case FileUploaded():

@@ -1,4 +1,4 @@
-"""What a projection is: tables of its own and a function that applies one event to them."""
+"""What a projection is: tables of its own and a function that applies a batch of events to them."""
 
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -24,6 +24,23 @@ class Projection(Protocol):
         """Its tables, emptied when it is rebuilt from the log."""
         ...
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
-        """Write the effect of one event; runs in the transaction that records the position."""
+    def apply(self, cursor: Cursor[Any], batch: Sequence[Recorded]) -> None:
+        """Write the effect of a batch of events, in log order; runs in pipeline mode in the
+        transaction that records the position, so a result read back costs a round trip."""
         ...
+
+
+class EventByEvent:
+    """For projections whose events each stand alone: a batch is its events one by one."""
+
+    def apply(self, cursor: Cursor[Any], batch: Sequence[Recorded]) -> None:
+        for recorded in batch:
+            self.apply_event(cursor, recorded)
+
+    def apply_event(self, cursor: Cursor[Any], recorded: Recorded) -> None:
+        raise NotImplementedError
+
+
+def row_values(row: Any) -> tuple[Any, ...]:
+    """A row's values in column order, whichever row factory the connection uses."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)

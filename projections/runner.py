@@ -11,7 +11,6 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -19,25 +18,39 @@ from eventsourcing.postgres import PostgresDatastore
 
 from domain.events import Recorded
 from infrastructure.event_store import RecorderEventStore
-from projections.projection import Projection
+from projections.projection import Projection, row_values
 
 log = logging.getLogger("llmchat.projections")
 
-POSITIONS = """CREATE TABLE IF NOT EXISTS llmchat_projection_positions (
+# Raised by llmchat_claim_projection when another session applied the batch first.
+MOVED = "LLM01"
+POSITIONS = (
+    """CREATE TABLE IF NOT EXISTS llmchat_projection_positions (
     name text PRIMARY KEY,
     position bigint NOT NULL DEFAULT 0,
     applied_at timestamptz,
     lag_ms double precision
-)"""
+)""",
+    # Locks the projection's row and fails unless it stands where the batch begins: in a
+    # pipeline, a failed statement stops everything sent after it, so the batch can go out
+    # behind this without waiting for its answer.
+    f"""CREATE OR REPLACE FUNCTION llmchat_claim_projection(claimed text, expected bigint)
+    RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM 1 FROM llmchat_projection_positions
+            WHERE name = claimed AND position = expected FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'projection % moved', claimed USING ERRCODE = '{MOVED}';
+        END IF;
+    END $$""",
+)
 BATCH = 500
 POLL_SECONDS = 1.0
-GATHER_SECONDS = 0.02
+GATHER_SECONDS = 0.01
 
 
-def lag_ms(recorded: Recorded) -> float:
-    """How long after its append this event became visible in the read model."""
-    appended = datetime.fromisoformat(recorded.timestamp.replace("Z", "+00:00"))
-    return (datetime.now(UTC) - appended).total_seconds() * 1000
+# A projection, the events it has yet to apply, and the position they follow.
+Batch = tuple[Projection, Sequence[Recorded], int]
 
 
 def apply_all(
@@ -49,8 +62,16 @@ def apply_all(
     """Apply a batch in pipeline mode: statements go out without waiting for each answer
     (a projection that reads a result still gets it), so a batch costs few round trips."""
     with conn.pipeline():
-        for recorded in batch:
-            projection.apply(cursor, recorded)
+        projection.apply(cursor, batch)
+
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error, also when the datastore wrapped it in its own."""
+    while error is not None:
+        if isinstance(error, psycopg.Error):
+            return error.sqlstate
+        error = error.__cause__  # type: ignore[assignment]
+    return None
 
 
 def lock_key(name: str) -> int:
@@ -72,6 +93,10 @@ def someone_waits_for(conn: psycopg.Connection[Any], name: str) -> bool:
     return bool(row and row[0])
 
 
+def position_of(row: Any) -> int:
+    return int(row_values(row)[0])
+
+
 def applied_position(cursor: psycopg.Cursor[Any], name: str, lock: bool = False) -> int:
     cursor.execute(
         "INSERT INTO llmchat_projection_positions (name) VALUES (%s) ON CONFLICT DO NOTHING",
@@ -82,7 +107,7 @@ def applied_position(cursor: psycopg.Cursor[Any], name: str, lock: bool = False)
         "SELECT position FROM llmchat_projection_positions WHERE name = %s" + suffix, (name,)
     ).fetchone()
     assert row is not None
-    return int(row["position"] if isinstance(row, dict) else row[0])
+    return position_of(row)
 
 
 class ProjectionRunner:
@@ -98,23 +123,57 @@ class ProjectionRunner:
         self.channel = channel
         self.conninfo = conninfo
 
-    def apply_batch(self, projection: Projection, batch: Sequence[Recorded], expected: int) -> bool:
-        """Apply and record the new position atomically; False if another worker moved it."""
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            if applied_position(cursor, projection.name, lock=True) != expected:
+    def apply_batches(self, work: Sequence[Batch]) -> bool:
+        """Apply each projection's batch and record where it reached, all in one transaction;
+        False, applying nothing, if another session moved any of them first.
+
+        The commit does not wait for the WAL flush: read models and their positions commit
+        together, so a crash can only lose both, and the log, which is durable, replays them.
+        """
+        try:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.pipeline(),
+                conn.cursor() as cursor,
+            ):
+                cursor.execute("SET LOCAL synchronous_commit = off")
+                for projection, batch, expected in work:
+                    cursor.execute(
+                        "SELECT llmchat_claim_projection(%s, %s)", (projection.name, expected)
+                    )
+                    projection.apply(cursor, batch)
+                    # The oldest event of the batch waited longest: its lag is the batch's.
+                    cursor.execute(
+                        "UPDATE llmchat_projection_positions SET position = %s,"
+                        " applied_at = now(),"
+                        " lag_ms = extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000"
+                        " WHERE name = %s",
+                        (batch[-1].position, batch[0].timestamp, projection.name),
+                    )
+        except Exception as error:
+            if sqlstate_of(error) == MOVED:
                 return False
-            apply_all(conn, cursor, projection, batch)
-            lag = lag_ms(batch[-1])
-            cursor.execute(
-                "UPDATE llmchat_projection_positions SET position = %s, applied_at = now(),"
-                " lag_ms = %s WHERE name = %s",
-                (batch[-1].position, lag, projection.name),
-            )
+            raise
         return True
 
-    def position(self, projection: Projection) -> int:
+    def positions(self, projections: Sequence[Projection]) -> dict[str, int]:
+        """Where each projection stands, in one round trip."""
+        names = [p.name for p in projections]
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
-            return applied_position(cursor, projection.name)
+            cursor.execute(
+                "INSERT INTO llmchat_projection_positions (name) SELECT unnest(%s::text[])"
+                " ON CONFLICT DO NOTHING",
+                (names,),
+            )
+            rows = cursor.execute(
+                "SELECT name, position FROM llmchat_projection_positions WHERE name = ANY(%s)",
+                (names,),
+            ).fetchall()
+        return {str(row_values(row)[0]): int(row_values(row)[1]) for row in rows}
+
+    def position(self, projection: Projection) -> int:
+        return self.positions([projection])[projection.name]
 
     def catch_up(self, projection: Projection, limit: int | None = None) -> int:
         """Apply everything not yet applied (up to `limit` events); returns how many."""
@@ -125,7 +184,7 @@ class ProjectionRunner:
             batch = self.store.read_all(position, size)
             if not batch:
                 break
-            if self.apply_batch(projection, batch, position):
+            if self.apply_batches([(projection, batch, position)]):
                 applied += len(batch)
         return applied
 
@@ -133,12 +192,16 @@ class ProjectionRunner:
         """Bring several projections up to the log's head, reading each event once for all:
         decoding the log is much of the work, and they mostly stand at the same position."""
         while projections:
-            positions = {p.name: self.position(p) for p in projections}
+            positions = self.positions(projections)
             batch = self.store.read_all(min(positions.values()), BATCH)
-            for projection in projections:
-                behind = [r for r in batch if r.position > positions[projection.name]]
-                if behind:
-                    self.apply_batch(projection, behind, positions[projection.name])
+            work = [
+                (projection, behind, positions[projection.name])
+                for projection in projections
+                if (behind := [r for r in batch if r.position > positions[projection.name]])
+            ]
+            if work:
+                # One transaction for all: one commit per catch-up, not one per projection.
+                self.apply_batches(work)
             if len(batch) < BATCH:
                 return
 
@@ -174,10 +237,7 @@ class ProjectionRunner:
                 next_lock_check = time.monotonic() + POLL_SECONDS
                 held = self.settle_locks(conn, projections, held)
             self.catch_up_all(held)
-            for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1):
-                # Let a burst of appends gather: one catch-up then applies them all,
-                # instead of one wake-up per append competing with the API for the CPU.
-                stop.wait(GATHER_SECONDS)
+            wait_for_appends(conn, stop)
 
     @staticmethod
     def settle_locks(
@@ -200,6 +260,21 @@ class ProjectionRunner:
             if row and row[0]:
                 keep.append(projection)
         return keep
+
+
+def wait_for_appends(conn: psycopg.Connection[Any], stop: threading.Event) -> None:
+    """Return once an append is announced, or after POLL_SECONDS.
+
+    Then let the burst gather: one catch-up applies it all, instead of one wake-up per
+    append competing with the API for the CPU. Every notification that came meanwhile is
+    taken at once (the catch-up that follows reads the log, not them): a busy log sends
+    hundreds per catch-up, and waiting once per notification fell seconds behind.
+    """
+    if not any(True for _ in conn.notifies(timeout=POLL_SECONDS, stop_after=1)):
+        return
+    stop.wait(GATHER_SECONDS)
+    for _ in conn.notifies(timeout=0):
+        pass
 
 
 def start_threads(

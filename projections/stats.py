@@ -5,6 +5,8 @@ time, so a rebuild gives the same rows; "today" and "the last 30 days" are asked
 time (projections/stats_views.py).
 """
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
@@ -28,6 +30,10 @@ from domain.user import UserRegistered, UserRoleChanged
 def utc_day(timestamp: str) -> str:
     """Stored timestamps are ISO-8601 in UTC ("...Z"), so the date is their first ten places."""
     return timestamp[:10]
+
+
+# Sums per (UTC day, metric) over a batch.
+Counts = Counter[tuple[str, str]]
 
 
 class StatsProjection:
@@ -58,8 +64,23 @@ class StatsProjection:
             ON llmchat_stats_conversations (started_at)""",
     )
 
-    def apply(self, cursor: Cursor[Any], recorded: Recorded) -> None:
+    def apply(self, cursor: Cursor[Any], batch: Sequence[Recorded]) -> None:
+        """Counters are summed over the batch and written once each: one upsert per day and
+        metric instead of one per event, most of them on the same few rows."""
+        counts: Counts = Counter()
+        for recorded in batch:
+            self.apply_event(cursor, recorded, counts)
+        if counts:
+            cursor.executemany(
+                "INSERT INTO llmchat_stats_daily (day, metric, value) VALUES (%s, %s, %s)"
+                " ON CONFLICT (day, metric) DO UPDATE"
+                " SET value = llmchat_stats_daily.value + EXCLUDED.value",
+                [(day, metric, by) for (day, metric), by in sorted(counts.items()) if by],
+            )
+
+    def apply_event(self, cursor: Cursor[Any], recorded: Recorded, counts: Counts) -> None:
         event, at = recorded.event, recorded.timestamp
+        day = utc_day(at)
         match event:
             case UserRegistered():
                 cursor.execute(
@@ -67,7 +88,7 @@ class StatsProjection:
                     " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                     (event.user_id, event.role, at),
                 )
-                self.count(cursor, at, "users_registered")
+                counts[day, "users_registered"] += 1
             case UserRoleChanged():
                 cursor.execute(
                     "UPDATE llmchat_stats_users SET role = %s WHERE user_id = %s",
@@ -75,54 +96,43 @@ class StatsProjection:
                 )
             case SignedIn():
                 self.active(cursor, event.user_id, at)
-                self.count(cursor, at, "sign_ins")
+                counts[day, "sign_ins"] += 1
             case SignInFailed():
-                self.count(cursor, at, "sign_in_failures")
+                counts[day, "sign_in_failures"] += 1
             case ConversationStarted():
                 cursor.execute(
                     "INSERT INTO llmchat_stats_conversations (session_id, owner_id, started_at)"
                     " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                     (event.session_id, event.owner_id, at),
                 )
-                self.count(cursor, at, "conversations_started")
+                counts[day, "conversations_started"] += 1
             case UserMessagePosted():
                 self.add_messages(cursor, event.session_id, 1, at, chatted=True)
-                self.count(cursor, at, "messages_posted")
+                counts[day, "messages_posted"] += 1
             case ReplyStarted():
                 self.add_messages(cursor, event.session_id, 1, at, chatted=False)
             case MessagesImported():
                 self.add_messages(cursor, event.session_id, len(event.messages), at, chatted=True)
-                self.count(cursor, at, "messages_imported", len(event.messages))
+                counts[day, "messages_imported"] += len(event.messages)
             case ReplyFinished():
-                self.count(cursor, at, f"replies_{event.outcome}")
-                self.count(cursor, at, "prompt_tokens", event.prompt_tokens)
-                self.count(cursor, at, "completion_tokens", event.completion_tokens)
+                counts[day, f"replies_{event.outcome}"] += 1
+                counts[day, "prompt_tokens"] += event.prompt_tokens
+                counts[day, "completion_tokens"] += event.completion_tokens
             case ConversationDeleted():
                 cursor.execute(
                     "DELETE FROM llmchat_stats_conversations WHERE session_id = %s",
                     (event.session_id,),
                 )
-                self.count(cursor, at, "conversations_deleted")
+                counts[day, "conversations_deleted"] += 1
             case ConversationExpired():
                 cursor.execute(
                     "DELETE FROM llmchat_stats_conversations WHERE session_id = %s",
                     (event.session_id,),
                 )
-                self.count(cursor, at, "conversations_expired")
+                counts[day, "conversations_expired"] += 1
             case FileUploaded():
-                self.count(cursor, at, "files_uploaded")
-                self.count(cursor, at, "bytes_uploaded", event.size)
-
-    @staticmethod
-    def count(cursor: Cursor[Any], at: str, metric: str, by: int = 1) -> None:
-        if by == 0:
-            return
-        cursor.execute(
-            "INSERT INTO llmchat_stats_daily (day, metric, value) VALUES (%s, %s, %s)"
-            " ON CONFLICT (day, metric) DO UPDATE"
-            " SET value = llmchat_stats_daily.value + EXCLUDED.value",
-            (utc_day(at), metric, by),
-        )
+                counts[day, "files_uploaded"] += 1
+                counts[day, "bytes_uploaded"] += event.size
 
     @staticmethod
     def active(cursor: Cursor[Any], user_id: str, at: str) -> None:
@@ -137,10 +147,15 @@ class StatsProjection:
     ) -> None:
         cursor.execute(
             "UPDATE llmchat_stats_conversations SET message_count = message_count + %s"
-            " WHERE session_id = %s RETURNING owner_id",
+            " WHERE session_id = %s",
             (count, session_id),
         )
-        row = cursor.fetchone()
-        if chatted and row is not None:
-            owner = row["owner_id"] if isinstance(row, dict) else row[0]
-            self.active(cursor, str(owner), at)
+        if chatted:
+            # The owner is looked up by the statement itself: reading it back would stall
+            # the pipeline for a round trip per message.
+            cursor.execute(
+                "UPDATE llmchat_stats_users SET last_active_at = GREATEST(last_active_at, %s)"
+                " WHERE user_id = (SELECT owner_id FROM llmchat_stats_conversations"
+                " WHERE session_id = %s)",
+                (at, session_id),
+            )

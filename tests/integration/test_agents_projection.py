@@ -64,8 +64,7 @@ def rows(conn):
 def project(conn, recorded):
     projection = AgentsProjection()
     with conn.transaction(), conn.cursor() as cursor:
-        for event in recorded:
-            projection.apply(cursor, event)
+        projection.apply(cursor, recorded)
 
 
 def test_the_table_shows_each_agent_as_the_api_does_and_no_key(conn, tmp_path):

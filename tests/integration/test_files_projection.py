@@ -24,7 +24,7 @@ def datastore(make_database):
 
 @pytest.fixture(scope="module")
 def store(datastore):
-    recorder = create_schema(datastore, [POSITIONS, *FilesProjection.schema])
+    recorder = create_schema(datastore, [*POSITIONS, *FilesProjection.schema])
     return RecorderEventStore(recorder, FixedClock())
 
 

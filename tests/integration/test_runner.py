@@ -19,7 +19,13 @@ from projections.audit import AuditProjection
 from projections.audit_views import AuditViews
 from projections.projection import Projection
 from projections.rebuild import rebuild
-from projections.runner import POSITIONS, ProjectionRunner, lock_key, wait_until_current
+from projections.runner import (
+    POSITIONS,
+    ProjectionRunner,
+    lock_key,
+    wait_for_appends,
+    wait_until_current,
+)
 from projections.stats import StatsProjection
 
 PROJECTIONS: list[Projection] = [StatsProjection(), AuditProjection()]
@@ -59,7 +65,7 @@ class Workers:
 def database(make_database):
     url = make_database("runner")
     datastore = open_datastore(url, pool_size=4)
-    schema = [POSITIONS, *(s for p in PROJECTIONS for s in p.schema)]
+    schema = [*POSITIONS, *(s for p in PROJECTIONS for s in p.schema)]
     recorder = create_schema(datastore, schema)
     yield datastore, RecorderEventStore(recorder, SystemClock()), recorder.channel_name, url
     datastore.close()
@@ -198,3 +204,30 @@ def test_lag_from_append_to_read_model_is_measured(database, workers):
         ).fetchall()
     assert [row["name"] for row in lags] == ["audit", "stats"]
     assert all(0 <= row["lag_ms"] < 5000 for row in lags)
+
+
+class CountedStop(threading.Event):
+    """A stop switch that counts how often the runner waited on it."""
+
+    waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_a_burst_of_appends_costs_one_wait_and_leaves_no_wake_up_behind(database):
+    """A busy log sends hundreds of notifications per catch-up: the runner must gather once
+    per burst, not once per notification (that fell seconds behind under load)."""
+    _, _, channel, url = database
+    with (
+        psycopg.connect(url, autocommit=True) as listening,
+        psycopg.connect(url, autocommit=True) as appending,
+    ):
+        listening.execute(f'LISTEN "{channel}"')
+        for _ in range(200):
+            appending.execute(f'NOTIFY "{channel}"')
+        stop = CountedStop()
+        wait_for_appends(listening, stop)
+        assert stop.waits == 1
+        assert list(listening.notifies(timeout=0)) == [], "the burst was taken whole"

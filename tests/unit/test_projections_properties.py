@@ -47,7 +47,7 @@ TABLES = [table for p in PROJECTIONS for table in p.tables]
 @pytest.fixture(scope="module")
 def database(make_database) -> Iterator[tuple[Any, RecorderEventStore, FixedClock]]:
     datastore = open_datastore(make_database("projection_properties"), pool_size=3)
-    schema = [POSITIONS, *(s for p in PROJECTIONS for s in p.schema)]
+    schema = [*POSITIONS, *(s for p in PROJECTIONS for s in p.schema)]
     clock = FixedClock()
     store = RecorderEventStore(create_schema(datastore, schema), clock)
     yield datastore, store, clock
@@ -94,11 +94,11 @@ class DiesAfter:
         self.inner, self.applies = inner, applies
         self.name, self.schema, self.tables = inner.name, inner.schema, inner.tables
 
-    def apply(self, cursor: Any, recorded: Any) -> None:
-        if self.applies == 0:
+    def apply(self, cursor: Any, batch: Any) -> None:
+        self.inner.apply(cursor, batch[: self.applies])
+        if len(batch) > self.applies:
             raise Killed
-        self.applies -= 1
-        self.inner.apply(cursor, recorded)
+        self.applies -= len(batch)
 
 
 # ---- Generating histories: operations interpreted into events with correct versions ----
