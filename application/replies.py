@@ -173,6 +173,10 @@ class ReplyRecorder:
 
     While one batch is being written the next deltas gather, so a fast provider makes few,
     larger events and a slow one gets each delta to the client as soon as it is stored.
+
+    A recorder starts held: the provider is asked while the turn it answers is committed,
+    and nothing is written until `release` says that turn (with the reply's opening) is
+    durable. If it never is, `abandon` drops the reply without a trace.
     """
 
     def __init__(
@@ -189,7 +193,18 @@ class ReplyRecorder:
         self.parts: list[str] = []
         self.wake = asyncio.Event()
         self.closing = False
+        self.durable = asyncio.Event()
+        self.abandoned = False
         self.flusher = asyncio.create_task(self.flush_loop())
+
+    def release(self) -> None:
+        """The reply's opening is stored: its deltas may follow."""
+        self.durable.set()
+
+    def abandon(self) -> None:
+        """The reply's opening could not be stored: write nothing, ever."""
+        self.abandoned = True
+        self.flusher.cancel()
 
     @property
     def text(self) -> str:
@@ -201,6 +216,7 @@ class ReplyRecorder:
         self.wake.set()
 
     async def flush_loop(self) -> None:
+        await self.durable.wait()
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -236,6 +252,8 @@ class ReplyRecorder:
         `conversation_version` is what the conversation stood at when the reply started;
         `reread` finds its current version if something else was appended meanwhile.
         """
+        if self.abandoned:
+            return
         await self.drain()
         version = conversation_version
         for _ in range(10):

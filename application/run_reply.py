@@ -122,7 +122,14 @@ async def run_reply(
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()  # cancelled on purpose: still store how it ended
-        kind = "interrupted" if chat.live.closing else "cancelled"
+        # Abandoned: its turn was never stored, so nothing of it is either (see send_message).
+        kind = (
+            "abandoned"
+            if recorder.abandoned
+            else "interrupted"
+            if chat.live.closing
+            else "cancelled"
+        )
         ended = outcome(recorder, progress, kind, kind)
     except ProviderError as error:
         log.warning("reply %s failed: %s", recorder.message_id, error)

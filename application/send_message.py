@@ -4,6 +4,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from anyio import to_thread
 
@@ -18,7 +19,7 @@ from application.errors import (
 )
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
-from application.replies import ReplyRecorder
+from application.replies import LiveReplies, ReplyRecorder
 from application.run_reply import run_reply
 from domain.conversation import (
     MAX_CONTENT,
@@ -52,6 +53,23 @@ class StartedReply:
     message_id: str
     recorder: ReplyRecorder
     task: "asyncio.Task[None]"
+
+    def go(self, live: LiveReplies) -> None:
+        """The turn and the reply's opening are durable: the reply may be stored and followed."""
+        self.recorder.release()
+        live.tasks[self.message_id] = self.task
+        self.task.add_done_callback(lambda _: live.tasks.pop(self.message_id, None))
+
+    def drop(self) -> None:
+        """The turn was not stored: the provider call ends and nothing of the reply is kept."""
+        self.recorder.abandon()
+        self.task.cancel()
+
+    def settle(self, live: LiveReplies, write: "asyncio.Future[list[int]]") -> None:
+        if write.cancelled() or write.exception() is not None:
+            self.drop()
+        else:
+            self.go(live)
 
 
 def validate(command: SendMessage) -> None:
@@ -91,27 +109,15 @@ class Posted:
     opened: ReplyOpened
 
 
-async def post_turn(chat: Chat, command: SendMessage, agent: AgentProfile) -> Posted:
-    """Append the user turn and the reply's start; retried when another writer got in first."""
-    for _ in range(5):
-        # A new conversation has nothing to read: its id is ours and unused.
-        conversation = (
-            None
-            if command.session_id is None
-            else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
-        )
-        try:
-            posted, pending = decide_turn(chat, command, agent, conversation)
-        except ReplyInProgress:
-            raise Conflict("A reply is still streaming in this session") from None
-        except ConversationFull as full:
-            raise Conflict("Conversation is full; start a new one", str(full)) from None
-        try:
-            await chat.writer.write(pending)
-        except StreamConflict:
-            continue
-        return posted
-    raise Conflict("Session is busy; try again")
+def decided_turn(
+    chat: Chat, command: SendMessage, agent: AgentProfile, conversation: Conversation | None
+) -> tuple[Posted, list[PendingEvent]]:
+    try:
+        return decide_turn(chat, command, agent, conversation)
+    except ReplyInProgress:
+        raise Conflict("A reply is still streaming in this session") from None
+    except ConversationFull as full:
+        raise Conflict("Conversation is full; start a new one", str(full)) from None
 
 
 def decide_turn(
@@ -186,19 +192,56 @@ def provider_request(
 
 
 async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
+    """Store the user's turn with the start of the reply, and run the reply.
+
+    The provider is asked while the turn commits, not after: its first chunk is often
+    on its way before the commit is, and it is stored only once the turn is.
+    """
     validate(command)
     agent = active_agent(chat, command.agent_id)
-    attached = Attached("")
-    if command.file_ids:
-        files = list(command.file_ids)
-        with_images = accepts_images(chat.providers[agent.provider])
-        attached = await to_thread.run_sync(
-            chat.attachments.attach, files, command.caller, with_images
+    attached = await attachments(chat, command, agent)
+    for _ in range(5):
+        # A new conversation has nothing to read: its id is ours and unused.
+        conversation = (
+            None
+            if command.session_id is None
+            else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
         )
-    posted = await post_turn(chat, command, agent)
+        posted, pending = decided_turn(chat, command, agent, conversation)
+        started = start_reply(chat, command, agent, posted, attached)
+        write = asyncio.ensure_future(chat.writer.write(pending))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # The request is gone, not the write: the reply goes on if the turn lands.
+            write.add_done_callback(partial(started.settle, chat.live))
+            raise
+        except StreamConflict:
+            started.drop()  # another writer got in first: decide again on what it wrote
+            continue
+        except BaseException:
+            started.drop()
+            raise
+        started.go(chat.live)
+        return started
+    raise Conflict("Session is busy; try again")
+
+
+async def attachments(chat: Chat, command: SendMessage, agent: AgentProfile) -> Attached:
+    if not command.file_ids:
+        return Attached("")
+    with_images = accepts_images(chat.providers[agent.provider])
+    return await to_thread.run_sync(
+        chat.attachments.attach, list(command.file_ids), command.caller, with_images
+    )
+
+
+def start_reply(
+    chat: Chat, command: SendMessage, agent: AgentProfile, posted: Posted, attached: Attached
+) -> StartedReply:
+    """Ask the provider now; the recorder holds what arrives until the turn is durable."""
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
     recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened)
-    message_id = posted.opened.message_id
     task = asyncio.create_task(
         run_reply(
             chat,
@@ -209,6 +252,4 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
             posted.conversation.version,
         )
     )
-    chat.live.tasks[message_id] = task
-    task.add_done_callback(lambda _: chat.live.tasks.pop(message_id, None))
-    return StartedReply(posted.conversation.id, message_id, recorder, task)
+    return StartedReply(posted.conversation.id, posted.opened.message_id, recorder, task)

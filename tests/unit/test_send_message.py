@@ -1,0 +1,167 @@
+"""SendMessage asks the provider while the user's turn commits, and stores nothing of the
+reply before that turn is durable, or ever, if the turn is not stored."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from application.agents import AgentProfile
+from application.chat import Caller, Chat
+from application.errors import ServiceUnavailable
+from application.provider import ChatTurn, Chunk, Completion, ProviderRequest
+from application.replies import LiveReplies
+from application.send_message import SendMessage, StartedReply, send_message
+from domain.conversation import UserMessagePosted
+from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
+from tests.unit.fakes import in_memory_store
+from tests.unit.test_reply_batching import QuietSignals
+
+AGENT = AgentProfile("a", "A", "openai", "http://fake", "m", "active", None, None)
+
+
+class HeldWriter:
+    """Holds the first write (the user's turn) until the test lets it land or fail."""
+
+    def __init__(self) -> None:
+        self.turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.writes: list[list[object]] = []
+
+    async def write(self, events):
+        if not self.writes:
+            self.writes.append([e.event for e in events])
+            await self.turn
+        else:
+            self.writes.append([e.event for e in events])
+        return list(range(len(events)))
+
+    def kinds(self) -> list[list[type]]:
+        return [[type(e) for e in write] for write in self.writes]
+
+
+class WatchedProvider:
+    """Answers at once with one chunk, then waits for the test; says when it was asked and
+    whether its stream was closed."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.go_on = asyncio.Event()
+        self.closed = False
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+        self.asked.set()
+        try:
+            yield Chunk(text="hello")
+            await self.go_on.wait()
+            yield Chunk(text=" world", finish_reason="stop")
+        finally:
+            self.closed = True
+
+    async def complete(self, request: ProviderRequest) -> Completion:
+        raise AssertionError("these chats stream")
+
+    async def probe(self, request: ProviderRequest) -> float:
+        return 0.0
+
+
+class Agents:
+    def find(self, agent_id: str) -> AgentProfile | None:
+        return AGENT if agent_id == AGENT.id else None
+
+    def api_key(self, agent_id: str) -> str:
+        return ""
+
+
+class Metrics:
+    def reply_started(self) -> None: ...
+
+    def first_chunk(self, provider: str, seconds: float) -> None: ...
+
+    def reply_ended(self, provider: str, outcome: str, error: str | None) -> None: ...
+
+
+def chat_with(writer: HeldWriter, provider: WatchedProvider) -> Chat:
+    return Chat(
+        store=in_memory_store(),
+        writer=writer,
+        live=LiveReplies(),
+        signals=QuietSignals(),
+        agents=Agents(),
+        providers={"openai": provider},
+        instance_id=str(uuid.uuid4()),
+        metrics=Metrics(),
+        attachments=None,  # type: ignore[arg-type]  # no files in these chats
+    )
+
+
+COMMAND = SendMessage(Caller(str(uuid.uuid4()), "user"), "a", [ChatTurn("user", "hi")])
+
+
+async def until(condition, within: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.001)
+
+
+async def sent_while_the_turn_is_held() -> tuple[
+    HeldWriter, WatchedProvider, Chat, "asyncio.Task[StartedReply]"
+]:
+    """A chat sent and answered by the provider, its turn still committing."""
+    writer, provider = HeldWriter(), WatchedProvider()
+    chat = chat_with(writer, provider)
+    sending = asyncio.create_task(send_message(chat, COMMAND))
+    await asyncio.wait_for(provider.asked.wait(), 2)
+    return writer, provider, chat, sending
+
+
+def stored_text(writer: HeldWriter) -> str:
+    return "".join(e.text for w in writer.writes for e in w if isinstance(e, ChunksAppended))
+
+
+def test_the_provider_is_asked_while_the_turn_commits_and_nothing_is_stored_before_it():
+    async def scenario() -> None:
+        writer, provider, _, sending = await sent_while_the_turn_is_held()
+        await asyncio.sleep(0.02)  # the first chunk has arrived; the turn is still held
+        assert len(writer.writes) == 1, "no chunk is written before the turn is durable"
+        assert not sending.done()
+        writer.turn.set_result(None)
+        started = await sending
+        await until(lambda: len(writer.writes) == 2)
+        provider.go_on.set()
+        await asyncio.wait_for(started.task, 2)
+        kinds = writer.kinds()
+        assert UserMessagePosted in kinds[0] and ReplyOpened in kinds[0]
+        assert kinds[1] == [ChunksAppended]
+        assert ReplyClosed in kinds[-1]
+        assert stored_text(writer) == "hello world" == started.recorder.text
+
+    asyncio.run(scenario())
+
+
+def test_a_turn_that_is_not_stored_leaves_no_trace_of_its_reply():
+    async def scenario() -> None:
+        writer, provider, chat, sending = await sent_while_the_turn_is_held()
+        writer.turn.set_exception(ServiceUnavailable("database unavailable"))
+        with pytest.raises(ServiceUnavailable):
+            await sending
+        await until(lambda: provider.closed)
+        await asyncio.sleep(0.02)
+        assert len(writer.writes) == 1, "nothing but the failed turn was ever written"
+        assert not chat.live.tasks
+
+    asyncio.run(scenario())
+
+
+def test_a_request_cancelled_while_its_turn_commits_still_gets_its_reply_stored():
+    async def scenario() -> None:
+        writer, provider, _, sending = await sent_while_the_turn_is_held()
+        sending.cancel()
+        await asyncio.sleep(0.01)
+        writer.turn.set_result(None)  # the turn landed after all: its reply must follow
+        provider.go_on.set()
+        await until(lambda: any(ReplyClosed in kinds for kinds in writer.kinds()))
+        assert stored_text(writer) == "hello world"
+
+    asyncio.run(scenario())
