@@ -46,7 +46,7 @@ POSITIONS = (
 )
 BATCH = 500
 POLL_SECONDS = 1.0
-GATHER_SECONDS = 0.01
+GATHER_SECONDS = 0.02
 
 
 # A projection, the events it has yet to apply, and the position they follow.
@@ -188,22 +188,33 @@ class ProjectionRunner:
                 applied += len(batch)
         return applied
 
-    def catch_up_all(self, projections: Sequence[Projection]) -> None:
+    def catch_up_all(
+        self, projections: Sequence[Projection], known: dict[str, int] | None = None
+    ) -> dict[str, int]:
         """Bring several projections up to the log's head, reading each event once for all:
-        decoding the log is much of the work, and they mostly stand at the same position."""
+        decoding the log is much of the work, and they mostly stand at the same position.
+
+        `known` are positions from the last catch-up, saving a round trip; should another
+        session have moved one since, the batch's claim fails and they are read afresh.
+        Returns the positions reached.
+        """
+        positions = dict(known) if known else self.positions(projections)
         while projections:
-            positions = self.positions(projections)
             batch = self.store.read_all(min(positions.values()), BATCH)
             work = [
                 (projection, behind, positions[projection.name])
                 for projection in projections
                 if (behind := [r for r in batch if r.position > positions[projection.name]])
             ]
-            if work:
-                # One transaction for all: one commit per catch-up, not one per projection.
-                self.apply_batches(work)
+            # One transaction for all: one commit per catch-up, not one per projection.
+            if work and self.apply_batches(work):
+                positions.update((p.name, b[-1].position) for p, b, _ in work)
+            elif work:
+                positions = self.positions(projections)
+                continue
             if len(batch) < BATCH:
-                return
+                break
+        return positions
 
     def follow(self, projections: Sequence[Projection], stop: threading.Event) -> None:
         """Keep every projection whose lock this process holds current, until `stop`.
@@ -230,13 +241,15 @@ class ProjectionRunner:
     ) -> None:
         conn.execute(f'LISTEN "{self.channel}"')
         held: list[Projection] = []
+        positions: dict[str, int] | None = None
         next_lock_check = 0.0
         while not stop.is_set():
             # Asked at most every POLL_SECONDS, not on every wake-up under load.
             if time.monotonic() >= next_lock_check:
                 next_lock_check = time.monotonic() + POLL_SECONDS
                 held = self.settle_locks(conn, projections, held)
-            self.catch_up_all(held)
+                positions = None  # a rebuild may have had a projection meanwhile
+            positions = self.catch_up_all(held, positions)
             wait_for_appends(conn, stop)
 
     @staticmethod
