@@ -73,7 +73,7 @@ def raise_failure(frame: Frame) -> None:
 async def opened(chat: Chat, started: StartedReply) -> tuple[LiveFeed, Frame]:
     """Follow a reply just started here; one that failed before its first chunk is answered
     as an envelope (503 or 502), not as a stream."""
-    feed = chat.live.feed(started.message_id)
+    feed = started.feed
     first = await feed.next()
     if first.event == "error":
         feed.close()
@@ -120,7 +120,7 @@ class ChatController(Controller):
         started = await send_message(container.chat, command_of(data, principal))
         feed, first = await opened(container.chat, started)
         if data.stream:
-            return event_stream(feed.frames(first))
+            return event_stream(feed.after(first), ready=first)
         final = await feed.final(first)
         if final.event == "error":
             raise_failure(final)

@@ -153,7 +153,7 @@ class ChatSocket:
         chat = self.container.chat
         command = command_of(msgspec.structs.replace(body, stream=True), claims)
         started = await send_message(chat, command)
-        feed = chat.live.feed(started.message_id)
+        feed = started.feed
         async for frame in feed.frames(await feed.next()):
             yield frame
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 from litestar.response import Stream
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import Receive, Send
 
 from application.replies import Frame
 
@@ -64,13 +66,46 @@ async def with_heartbeat(
             await pumping
 
 
+class Primed:
+    """A stream's chunks when the first is ready as the response is made."""
+
+    def __init__(self, ready: bytes, rest: AsyncIterator[bytes]) -> None:
+        self.ready, self.rest = ready, rest
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.rest
+
+
+class PrimedStreamingResponse(ASGIStreamingResponse):
+    """Sends a ready first chunk straight after the headers, from the request's own task:
+    streaming the rest starts a task group, whose task waits behind whatever else the
+    loop has to do (a millisecond while a provider's burst is stored)."""
+
+    __slots__ = ()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        if isinstance(self.iterator, Primed):
+            await send(
+                {"type": "http.response.body", "body": self.iterator.ready, "more_body": True}
+            )
+        await super().send_body(send, receive)
+
+
 class EventStream(Stream):
-    """A Stream whose own media type wins: Litestar 2.x lets the handler's default win."""
+    """A Stream whose own media type wins (Litestar 2.x lets the handler's default win),
+    sending a Primed first chunk at once."""
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(*args, **kwargs)
+        response = super().to_asgi_response(*args, **kwargs)
+        if isinstance(response, ASGIStreamingResponse):
+            # Litestar makes the response; only its way of sending the body differs.
+            response.__class__ = PrimedStreamingResponse
+        return response
 
 
-def event_stream(frames: AsyncIterator[Frame]) -> Stream:
-    return EventStream(with_keep_alive(frames), media_type="text/event-stream", headers=HEADERS)
+def event_stream(frames: AsyncIterator[Frame], ready: Frame | None = None) -> Stream:
+    """The frames as SSE; `ready`, if given, goes first, the moment the headers have."""
+    rest = with_keep_alive(frames)
+    chunks = rest if ready is None else Primed(encode(ready), rest)
+    return EventStream(chunks, media_type="text/event-stream", headers=HEADERS)

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,9 +88,14 @@ class LiveFeed:
 
     async def frames(self, first: Frame) -> AsyncIterator[Frame]:
         """`first`, then the frames after it up to the final one; stops listening after."""
+        yield first
+        async for frame in self.after(first):
+            yield frame
+
+    async def after(self, first: Frame) -> AsyncIterator[Frame]:
+        """The frames after `first` up to the final one; stops listening after."""
         try:
             frame = first
-            yield frame
             while not frame.final:
                 frame = await self.queue.get()
                 yield frame
@@ -138,6 +143,10 @@ class LiveReplies:
         for queue in self.listeners.get(message_id, ()):
             queue.put_nowait(frame)
 
+    def behind(self, message_id: str) -> bool:
+        """Whether a follower of the reply has frames it has not yet taken."""
+        return any(not queue.empty() for queue in self.listeners.get(message_id, ()))
+
     def is_live(self, message_id: str) -> bool:
         return message_id in self.tasks
 
@@ -168,15 +177,21 @@ class ReplyOutcome:
     closed: ReplyClosed
 
 
+# How long the user's turn waits for the reply's first words, to be stored in one commit.
+TURN_WAIT_SECONDS = 0.05
+
+
 class ReplyRecorder:
     """Stores a reply's deltas in batches, each durable before its frame is published.
 
     While one batch is being written the next deltas gather, so a fast provider makes few,
     larger events and a slow one gets each delta to the client as soon as it is stored.
 
-    A recorder starts held: the provider is asked while the turn it answers is committed,
-    and nothing is written until `release` says that turn (with the reply's opening) is
-    durable. If it never is, `abandon` drops the reply without a trace.
+    The user's turn that asks for the reply (with the reply's opening) is written by the
+    recorder too, with the first batch if the provider answers within TURN_WAIT_SECONDS:
+    nothing of either has been acknowledged before that commit, and the first frame then
+    waits for one commit instead of two. `turn_stored` resolves once the turn is durable
+    (`stored()` waits for it); if it fails, nothing of the reply is written, ever.
     """
 
     def __init__(
@@ -185,6 +200,7 @@ class ReplyRecorder:
         live: LiveReplies,
         signals: ReplySignals,
         opened: ReplyOpened,
+        turn: Sequence[PendingEvent] = (),
     ) -> None:
         self.writer, self.live, self.signals = writer, live, signals
         self.message_id, self.session_id = opened.message_id, opened.session_id
@@ -193,18 +209,18 @@ class ReplyRecorder:
         self.parts: list[str] = []
         self.wake = asyncio.Event()
         self.closing = False
-        self.durable = asyncio.Event()
         self.abandoned = False
+        self.turn = list(turn)
+        loop = asyncio.get_running_loop()
+        self.turn_stored: asyncio.Future[None] = loop.create_future()
+        self.turn_settled = asyncio.Event()
+        if self.turn:
+            # The turn waits for the first words at most this long (see store_turn).
+            loop.call_later(TURN_WAIT_SECONDS, self.wake.set)
+        else:
+            self.turn_stored.set_result(None)
+            self.turn_settled.set()
         self.flusher = asyncio.create_task(self.flush_loop())
-
-    def release(self) -> None:
-        """The reply's opening is stored: its deltas may follow."""
-        self.durable.set()
-
-    def abandon(self) -> None:
-        """The reply's opening could not be stored: write nothing, ever."""
-        self.abandoned = True
-        self.flusher.cancel()
 
     @property
     def text(self) -> str:
@@ -215,8 +231,14 @@ class ReplyRecorder:
         self.parts.append(text)
         self.wake.set()
 
+    def abandon(self) -> None:
+        """The turn was not stored: write nothing of the reply, ever."""
+        self.abandoned = True
+        self.flusher.cancel()
+
     async def flush_loop(self) -> None:
-        await self.durable.wait()
+        if self.turn and not await self.store_turn():
+            return
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -225,10 +247,47 @@ class ReplyRecorder:
             if self.closing and not self.pending:
                 return
 
-    async def flush(self) -> None:
+    async def store_turn(self) -> bool:
+        """Write the turn, with the first batch if it comes in time; False if it failed."""
+        await self.wake.wait()  # the first words, the end of the reply, or time is up
+        try:
+            await self.flush(self.turn)
+        except asyncio.CancelledError:
+            self.abandoned = True
+            self.turn_stored.cancel()
+            raise
+        except Exception as error:
+            self.abandoned = True
+            self.turn_stored.set_exception(error)
+            return False
+        else:
+            self.turn = []
+            self.turn_stored.set_result(None)
+            return True
+        finally:
+            self.turn_settled.set()
+
+    @property
+    def others_waiting(self) -> bool:
+        """The turn is being stored, or a follower has a frame it has not yet taken."""
+        return not self.turn_settled.is_set() or self.live.behind(self.message_id)
+
+    async def stored(self) -> None:
+        """Return once the turn is durable; raise what stopped it if it cannot be.
+
+        A waiter that is cancelled cancels nothing of the recorder's, and it hears the
+        outcome one turn of the loop sooner than through `asyncio.shield`.
+        """
+        await self.turn_settled.wait()
+        self.turn_stored.result()
+
+    async def flush(self, turn: Sequence[PendingEvent] = ()) -> None:
         batch, self.pending = self.pending, []
+        if not batch:
+            await self.writer.write(turn)
+            return
         event = ChunksAppended(text="".join(batch), deltas=len(batch))
-        await self.writer.write([PendingEvent(self.message_id, self.version + 1, event)])
+        await self.writer.write([*turn, PendingEvent(self.message_id, self.version + 1, event)])
         self.version += 1
         self.emit(event)
 

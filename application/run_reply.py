@@ -42,9 +42,13 @@ async def stream_into(
 ) -> None:
     async for chunk in provider.stream(request):
         if chunk.text:
+            recorder.add(chunk.text)
             if progress.first_chunk is None:
                 progress.first_chunk = time.perf_counter() - progress.started
-            recorder.add(chunk.text)
+            if recorder.others_waiting:
+                # A burst already received is parsed without a pause: let the storing and
+                # sending of what came before it have the loop in between.
+                await asyncio.sleep(0)
         progress.usage = chunk.usage or progress.usage
         progress.finish_reason = chunk.finish_reason or progress.finish_reason
         progress.provider_conversation_id = (

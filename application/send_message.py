@@ -19,7 +19,7 @@ from application.errors import (
 )
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
-from application.replies import LiveReplies, ReplyRecorder
+from application.replies import LiveFeed, LiveReplies, ReplyRecorder
 from application.run_reply import run_reply
 from domain.conversation import (
     MAX_CONTENT,
@@ -53,23 +53,29 @@ class StartedReply:
     message_id: str
     recorder: ReplyRecorder
     task: "asyncio.Task[None]"
+    feed: LiveFeed
+    """Follows the reply from its first frame, which may be published before send_message
+    returns: close it if the reply is not followed."""
 
     def go(self, live: LiveReplies) -> None:
-        """The turn and the reply's opening are durable: the reply may be stored and followed."""
-        self.recorder.release()
+        """The turn and the reply's opening are durable: the reply may be cancelled and
+        is waited for at shutdown."""
         live.tasks[self.message_id] = self.task
         self.task.add_done_callback(lambda _: live.tasks.pop(self.message_id, None))
 
     def drop(self) -> None:
         """The turn was not stored: the provider call ends and nothing of the reply is kept."""
+        self.feed.close()
         self.recorder.abandon()
         self.task.cancel()
 
-    def settle(self, live: LiveReplies, write: "asyncio.Future[list[int]]") -> None:
-        if write.cancelled() or write.exception() is not None:
+    def settle(self, live: LiveReplies, stored: "asyncio.Future[None]") -> None:
+        """For a request that went away while its turn was being stored: nobody follows."""
+        if stored.cancelled() or stored.exception() is not None:
             self.drop()
-        else:
-            self.go(live)
+            return
+        self.feed.close()
+        self.go(live)
 
 
 def validate(command: SendMessage) -> None:
@@ -194,8 +200,8 @@ def provider_request(
 async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     """Store the user's turn with the start of the reply, and run the reply.
 
-    The provider is asked while the turn commits, not after: its first chunk is often
-    on its way before the commit is, and it is stored only once the turn is.
+    The provider is asked before the turn is stored, not after: its first words are
+    stored with the turn when they come quickly (see ReplyRecorder), and never without it.
     """
     validate(command)
     agent = active_agent(chat, command.agent_id)
@@ -208,13 +214,13 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
             else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
         )
         posted, pending = decided_turn(chat, command, agent, conversation)
-        started = start_reply(chat, command, agent, posted, attached)
-        write = asyncio.ensure_future(chat.writer.write(pending))
+        started = start_reply(chat, command, agent, posted, attached, pending)
+        stored = started.recorder.turn_stored
         try:
-            await asyncio.shield(write)
+            await started.recorder.stored()
         except asyncio.CancelledError:
             # The request is gone, not the write: the reply goes on if the turn lands.
-            write.add_done_callback(partial(started.settle, chat.live))
+            stored.add_done_callback(partial(started.settle, chat.live))
             raise
         except StreamConflict:
             started.drop()  # another writer got in first: decide again on what it wrote
@@ -237,11 +243,18 @@ async def attachments(chat: Chat, command: SendMessage, agent: AgentProfile) -> 
 
 
 def start_reply(
-    chat: Chat, command: SendMessage, agent: AgentProfile, posted: Posted, attached: Attached
+    chat: Chat,
+    command: SendMessage,
+    agent: AgentProfile,
+    posted: Posted,
+    attached: Attached,
+    turn: list[PendingEvent],
 ) -> StartedReply:
-    """Ask the provider now; the recorder holds what arrives until the turn is durable."""
+    """Ask the provider now; the recorder stores the turn, then what the provider says."""
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
-    recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened)
+    message_id = posted.opened.message_id
+    feed = chat.live.feed(message_id)
+    recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened, turn)
     task = asyncio.create_task(
         run_reply(
             chat,
@@ -252,4 +265,4 @@ def start_reply(
             posted.conversation.version,
         )
     )
-    return StartedReply(posted.conversation.id, posted.opened.message_id, recorder, task)
+    return StartedReply(posted.conversation.id, message_id, recorder, task, feed)

@@ -41,7 +41,6 @@ async def feed(deltas: list[str], gaps: list[float], seed: int):
     live = LiveReplies()
     queue = live.listen("m")
     recorder = ReplyRecorder(writer, live, QuietSignals(), OPENED)
-    recorder.release()
     for index, delta in enumerate(deltas):
         recorder.add(delta)
         if index < len(gaps) and gaps[index]:

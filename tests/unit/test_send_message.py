@@ -1,5 +1,6 @@
-"""SendMessage asks the provider while the user's turn commits, and stores nothing of the
-reply before that turn is durable, or ever, if the turn is not stored."""
+"""SendMessage asks the provider before the user's turn is stored: the reply's first words
+go in one commit with the turn when they come quickly, nothing of the reply is stored
+without the turn, and nothing at all if the turn cannot be stored."""
 
 import asyncio
 import uuid
@@ -41,17 +42,21 @@ class HeldWriter:
 
 
 class WatchedProvider:
-    """Answers at once with one chunk, then waits for the test; says when it was asked and
-    whether its stream was closed."""
+    """Answers with one chunk (at once, unless told to wait), then waits for the test; says
+    when it was asked and whether its stream was closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: bool = True) -> None:
         self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+        if answers:
+            self.answer.set()
         self.go_on = asyncio.Event()
         self.closed = False
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
         self.asked.set()
         try:
+            await self.answer.wait()
             yield Chunk(text="hello")
             await self.go_on.wait()
             yield Chunk(text=" world", finish_reason="stop")
@@ -105,11 +110,11 @@ async def until(condition, within: float = 2.0) -> None:
         await asyncio.sleep(0.001)
 
 
-async def sent_while_the_turn_is_held() -> tuple[
-    HeldWriter, WatchedProvider, Chat, "asyncio.Task[StartedReply]"
-]:
-    """A chat sent and answered by the provider, its turn still committing."""
-    writer, provider = HeldWriter(), WatchedProvider()
+async def sent_while_the_turn_is_held(
+    answers: bool = True,
+) -> tuple[HeldWriter, WatchedProvider, Chat, "asyncio.Task[StartedReply]"]:
+    """A chat sent and the provider asked, its turn still committing."""
+    writer, provider = HeldWriter(), WatchedProvider(answers)
     chat = chat_with(writer, provider)
     sending = asyncio.create_task(send_message(chat, COMMAND))
     await asyncio.wait_for(provider.asked.wait(), 2)
@@ -120,22 +125,36 @@ def stored_text(writer: HeldWriter) -> str:
     return "".join(e.text for w in writer.writes for e in w if isinstance(e, ChunksAppended))
 
 
-def test_the_provider_is_asked_while_the_turn_commits_and_nothing_is_stored_before_it():
+def test_the_first_words_are_stored_with_the_turn_and_nothing_goes_before_it():
     async def scenario() -> None:
         writer, provider, _, sending = await sent_while_the_turn_is_held()
-        await asyncio.sleep(0.02)  # the first chunk has arrived; the turn is still held
-        assert len(writer.writes) == 1, "no chunk is written before the turn is durable"
+        await until(lambda: len(writer.writes) == 1)
+        kinds = writer.kinds()[0]
+        assert UserMessagePosted in kinds and ReplyOpened in kinds and ChunksAppended in kinds
+        provider.go_on.set()
+        await asyncio.sleep(0.02)  # the rest has arrived; the turn is still being written
+        assert len(writer.writes) == 1, "nothing is written while the turn is not durable"
         assert not sending.done()
         writer.turn.set_result(None)
         started = await sending
-        await until(lambda: len(writer.writes) == 2)
+        await asyncio.wait_for(started.task, 2)
+        assert ReplyClosed in writer.kinds()[-1]
+        assert stored_text(writer) == "hello world" == started.recorder.text
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_provider_does_not_hold_the_turn_back():
+    async def scenario() -> None:
+        writer, provider, _, sending = await sent_while_the_turn_is_held(answers=False)
+        await until(lambda: len(writer.writes) == 1)  # within TURN_WAIT_SECONDS
+        assert ChunksAppended not in writer.kinds()[0], "the turn went alone"
+        writer.turn.set_result(None)
+        started = await sending
+        provider.answer.set()
         provider.go_on.set()
         await asyncio.wait_for(started.task, 2)
-        kinds = writer.kinds()
-        assert UserMessagePosted in kinds[0] and ReplyOpened in kinds[0]
-        assert kinds[1] == [ChunksAppended]
-        assert ReplyClosed in kinds[-1]
-        assert stored_text(writer) == "hello world" == started.recorder.text
+        assert stored_text(writer) == "hello world"
 
     asyncio.run(scenario())
 
