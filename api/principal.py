@@ -7,6 +7,7 @@ from litestar import Request
 from api.dependencies import CallerDep, ContainerDep
 from api.key_principal import is_api_key, key_claims
 from api.network_policy import CLIENT_ADDRESS
+from api.rate_limit import EARLY_REVOCATION
 from application.authenticate import authenticate
 from application.errors import Forbidden, Unauthorized
 from application.ports import AccessClaims
@@ -26,7 +27,8 @@ async def provide_principal(
         raise Unauthorized("Authentication required", "missing bearer token")
     if is_api_key(token):
         return await key_claims(request.scope, container, token)
-    return await authenticate(container.accounts.tokens, container.revocation_check, token)
+    revocations = request.scope.get("state", {}).get(EARLY_REVOCATION, container.revocation_check)
+    return await authenticate(container.accounts.tokens, revocations, token)
 
 
 async def provide_admin(principal: CallerDep) -> AccessClaims:

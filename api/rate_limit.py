@@ -8,9 +8,10 @@ window is clear); a refusal is 429 RATE_LIMITED with Retry-After, and the first 
 of a key in a window is recorded as a RateLimited security event.
 """
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from api.envelope import send_error
 from api.key_principal import header, is_api_key, key_claims
 from api.network_policy import CLIENT_ADDRESS
 from application.accounts import record
+from application.authenticate import RevocationCheck
 from application.errors import Unauthorized
 from application.ports import AccessClaims, TokenService
 from domain.rate_limit import RateLimited
@@ -42,6 +44,30 @@ class Caller:
     key: str  # whose budget: "user:<id>", "apikey:<id>" or "ip:<address>"
     limit: int
     user_id: str | None
+    access: AccessClaims | None = None  # a signed access token's claims, not yet checked
+
+
+# Where a request's revocation question, asked early, waits for the handler.
+EARLY_REVOCATION = "llmchat.early_revocation"
+
+
+class EarlyRevocationCheck:
+    """The revocation list's answer for one token, asked while the request is counted.
+
+    Authentication must ask it anyway; asking it beside the rate limit's Redis call
+    instead of after it takes a round trip off every authenticated request.
+    """
+
+    def __init__(self, ids: list[str], revocations: RevocationCheck) -> None:
+        self.ids, self.revocations = ids, revocations
+        self.answer = asyncio.ensure_future(revocations.any_revoked(ids))
+        # A refused request never asks for it: its failure must not be reported as lost.
+        self.answer.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        if list(ids) == self.ids:
+            return await self.answer
+        return await self.revocations.any_revoked(ids)
 
 
 def limit_for(role: str, settings: Settings) -> int:
@@ -101,7 +127,8 @@ async def identify(
     except Exception as error:  # e.g. the database is down: the handler will say so properly
         log.debug("rate limits: caller not identified (%s); limiting by address", error)
         return anonymous
-    return Caller(f"user:{access.user_id}", limit_for(access.role, settings), access.user_id)
+    limit = limit_for(access.role, settings)
+    return Caller(f"user:{access.user_id}", limit, access.user_id, access)
 
 
 def limit_headers(decision: RateDecision) -> dict[str, str]:
@@ -142,6 +169,9 @@ def rate_limit_middleware(container: Container) -> Callable[[ASGIApp], ASGIApp]:
             client = scope.get("client")
             address = str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
             caller = await identify(scope, container, verified_tokens, address)
+            if caller.access is not None:
+                ids = [caller.access.jti, caller.access.family_id]
+                state[EARLY_REVOCATION] = EarlyRevocationCheck(ids, container.revocation_check)
             decision = await container.rate_limiter.hit(caller.key, caller.limit)
             headers = limit_headers(decision)
             if not decision.allowed:
