@@ -2,6 +2,9 @@
 
 Run: .venv/bin/python -m bench.streaming [--rounds 3]
 Both paths are measured in one run, alternating, so the shared machine's noise hits both.
+LLMChat runs as deployed for load: `llmchat serve --no-workers` plus one `llmchat worker`
+applying the projections, on the same two cores (the worker's CPU still competes; its GIL
+does not hold up the API's event loop, as projection threads inside the server would).
 """
 
 import argparse
@@ -89,7 +92,7 @@ def ms(value: float) -> str:
 
 async def main(rounds: int) -> None:
     rows = []
-    with stack() as stack_:
+    with stack(worker=True) as stack_:
         for concurrency, streams in ((1, 200), (50, 1000)):
             runs: dict[str, list[Run]] = {"direct": [], "llmchat": []}
             for _ in range(rounds):
