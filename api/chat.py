@@ -10,6 +10,7 @@ from litestar.response import Stream
 
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import now, paginated, success
+from api.key_principal import header
 from api.sse import event_stream
 from application.cancel_reply import cancel_reply
 from application.chat import Caller, Chat
@@ -135,7 +136,7 @@ class ChatController(Controller):
         principal: CallerDep,
         last_event_id: Annotated[str | None, QueryParameter(name="lastEventId")] = None,
     ) -> Stream:
-        after_text = request.headers.get("last-event-id") or last_event_id or "0"
+        after_text = header(request.scope, b"last-event-id") or last_event_id or "0"
         if not after_text.isdigit():
             raise ValidationFailed("Last-Event-ID: must be a frame id (a whole number)")
         caller = caller_of(principal)

@@ -23,7 +23,16 @@ def is_api_key(token: str) -> bool:
 
 
 def header(scope: Scope, name: bytes) -> str:
+    """A request header straight from the ASGI scope (`name` in lower case): Litestar's
+    `request.headers` builds a multidict that stays with the request, for minutes when
+    it is a stream."""
     return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")
+
+
+def bearer(scope: Scope) -> str | None:
+    scheme, _, token = header(scope, b"authorization").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 async def key_claims(scope: Scope, container: Container, token: str) -> ApiKeyClaims:

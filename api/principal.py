@@ -5,7 +5,7 @@ from typing import Any
 from litestar import Request
 
 from api.dependencies import CallerDep, ContainerDep
-from api.key_principal import is_api_key, key_claims
+from api.key_principal import bearer, header, is_api_key, key_claims
 from api.network_policy import CLIENT_ADDRESS
 from api.rate_limit import EARLY_REVOCATION
 from application.authenticate import authenticate
@@ -14,9 +14,7 @@ from application.ports import AccessClaims
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    return bearer(request.scope)
 
 
 async def provide_principal(
@@ -27,7 +25,9 @@ async def provide_principal(
         raise Unauthorized("Authentication required", "missing bearer token")
     if is_api_key(token):
         return await key_claims(request.scope, container, token)
-    revocations = request.scope.get("state", {}).get(EARLY_REVOCATION, container.revocation_check)
+    # Taken, not read: the request keeps its state for as long as it streams.
+    early = request.scope.get("state", {}).pop(EARLY_REVOCATION, None)
+    revocations = early or container.revocation_check
     return await authenticate(container.accounts.tokens, revocations, token)
 
 
@@ -46,4 +46,4 @@ def client_address(request: Request[Any, Any, Any]) -> str:
 
 
 def user_agent(request: Request[Any, Any, Any]) -> str:
-    return request.headers.get("user-agent", "")[:256]
+    return header(request.scope, b"user-agent")[:256]

@@ -22,7 +22,7 @@ from litestar.utils import normalize_path
 
 from api.bootstrap import Container
 from api.envelope import send_error
-from api.key_principal import header, is_api_key, key_claims
+from api.key_principal import bearer, header, is_api_key, key_claims
 from api.network_policy import CLIENT_ADDRESS
 from application.accounts import record
 from application.authenticate import RevocationCheck
@@ -75,12 +75,6 @@ def limit_for(role: str, settings: Settings) -> int:
     if role in ("enterprise", "admin"):
         return settings.rate_limit_enterprise
     return settings.rate_limit_user
-
-
-def bearer(scope: Scope) -> str | None:
-    scheme, _, token = header(scope, b"authorization").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 class VerifiedTokens:
@@ -157,6 +151,31 @@ async def audit_refusal(scope: Scope, container: Container, caller: Caller, addr
         log.warning("rate limits: RateLimited not recorded: %s", error)
 
 
+async def count(
+    scope: Scope, send: Send, container: Container, verified_tokens: VerifiedTokens
+) -> list[tuple[bytes, bytes]] | None:
+    """Count the request against its caller's budget: the limit headers for its answer, or
+    None once a refusal has been sent."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    client = scope.get("client")
+    address = str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
+    caller = await identify(scope, container, verified_tokens, address)
+    if caller.access is not None:
+        ids = [caller.access.jti, caller.access.family_id]
+        state[EARLY_REVOCATION] = EarlyRevocationCheck(ids, container.revocation_check)
+    decision = await container.rate_limiter.hit(caller.key, caller.limit)
+    headers = limit_headers(decision)
+    if decision.allowed:
+        return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if decision.first_refusal:
+        await audit_refusal(scope, container, caller, address)
+    retry = str(decision.retry_after)
+    details = f"{caller.limit} requests a minute; try again in {retry} s"
+    headers["Retry-After"] = retry
+    await send_error(send, 429, "Too many requests", details, headers)
+    return None
+
+
 def rate_limit_middleware(container: Container) -> Callable[[ASGIApp], ASGIApp]:
     verified_tokens = VerifiedTokens(container.accounts.tokens)
 
@@ -165,24 +184,10 @@ def rate_limit_middleware(container: Container) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != ScopeType.HTTP or normalize_path(scope["path"]) in EXEMPT_PATHS:
                 await app(scope, receive, send)
                 return
-            state: dict[str, Any] = scope.setdefault("state", {})
-            client = scope.get("client")
-            address = str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
-            caller = await identify(scope, container, verified_tokens, address)
-            if caller.access is not None:
-                ids = [caller.access.jti, caller.access.family_id]
-                state[EARLY_REVOCATION] = EarlyRevocationCheck(ids, container.revocation_check)
-            decision = await container.rate_limiter.hit(caller.key, caller.limit)
-            headers = limit_headers(decision)
-            if not decision.allowed:
-                if decision.first_refusal:
-                    await audit_refusal(scope, container, caller, address)
-                retry = str(decision.retry_after)
-                details = f"{caller.limit} requests a minute; try again in {retry} s"
-                headers["Retry-After"] = retry
-                await send_error(send, 429, "Too many requests", details, headers)
+            # Only the answer's headers stay with the request (for as long as it streams).
+            raw = await count(scope, send, container, verified_tokens)
+            if raw is None:
                 return
-            raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
             async def send_with_limits(message: Message) -> None:
                 if message["type"] == "http.response.start":

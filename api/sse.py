@@ -36,34 +36,33 @@ async def with_heartbeat(
 ) -> AsyncIterator[bytes]:
     """The chunks, with an SSE comment whenever nothing was said for `every` seconds.
 
-    The chunks are pumped through a queue by a task of their own, since waiting on the
-    iterator with a timeout would cancel it mid-step.
+    The next chunk is awaited in a task of its own, which the keep-alive's timeout does
+    not cancel (waiting on the iterator with a timeout would cancel it mid-step); one
+    task at a time, not a pump and a queue, since an idle follower may wait for minutes.
     """
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for part in chunks:
-                await queue.put(part)
-        finally:
-            await queue.put(None)
-
-    pumping = asyncio.create_task(pump())
+    pending: asyncio.Future[bytes] | None = None
     try:
         while True:
-            try:
-                part = await asyncio.wait_for(queue.get(), every)
-            except TimeoutError:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(chunks))
+            done, _ = await asyncio.wait((pending,), timeout=every)
+            if not done:
                 yield b": keep-alive\n\n"
                 continue
-            if part is None:
-                pumping.result()  # re-raise what stopped the chunks, if anything did
+            part, pending = pending, None
+            try:
+                yield part.result()
+            except StopAsyncIteration:
                 return
-            yield part
     finally:
-        pumping.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pumping
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+        close = getattr(chunks, "aclose", None)
+        if close is not None:  # the source stops listening now, not when it is collected
+            with contextlib.suppress(Exception):
+                await close()
 
 
 class Primed:
@@ -76,10 +75,11 @@ class Primed:
         return self.rest
 
 
-class PrimedStreamingResponse(ASGIStreamingResponse):
-    """Sends a ready first chunk straight after the headers, from the request's own task:
-    streaming the rest starts a task group, whose task waits behind whatever else the
-    loop has to do (a millisecond while a provider's burst is stored)."""
+class StreamingResponse(ASGIStreamingResponse):
+    """Streams from the request's own task, with one small task listening for the client
+    to leave, instead of Litestar's anyio task group (a task, cancel scopes and their
+    bookkeeping, held by every open stream). A Primed first chunk goes out straight after
+    the headers, not behind whatever else the loop has to do."""
 
     __slots__ = ()
 
@@ -88,7 +88,25 @@ class PrimedStreamingResponse(ASGIStreamingResponse):
             await send(
                 {"type": "http.response.body", "body": self.iterator.ready, "more_body": True}
             )
-        await super().send_body(send, receive)
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        listener = asyncio.ensure_future(cancel_on_disconnect(receive, streaming))
+        try:
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not (listener.done() and listener.result()):
+                raise
+            streaming.uncancel()  # the client left: the stream just ends, as Litestar's does
+        finally:
+            listener.cancel()
+
+
+async def cancel_on_disconnect(receive: Receive, streaming: "asyncio.Task[Any]") -> bool:
+    """Cancel `streaming` once the client disconnects; True if it did."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    streaming.cancel()
+    return True
 
 
 class EventStream(Stream):
@@ -100,7 +118,7 @@ class EventStream(Stream):
         response = super().to_asgi_response(*args, **kwargs)
         if isinstance(response, ASGIStreamingResponse):
             # Litestar makes the response; only its way of sending the body differs.
-            response.__class__ = PrimedStreamingResponse
+            response.__class__ = StreamingResponse
         return response
 
 

@@ -5,13 +5,12 @@ on the instance running the reply they also arrive straight from it, and elsewhe
 signal (or, failing that, a short poll) says when to read the store again.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
 
 from application.chat import Caller, Chat, reply_of
-from application.replies import Frame, final_frame, frames_of
+from application.replies import Frame, FrameQueue, final_frame, frames_of
 
 POLL_SECONDS = 0.25
 
@@ -48,7 +47,7 @@ def newer(frames: list[Frame], last: int) -> list[Frame]:
 
 
 async def follow_local(
-    chat: Chat, message_id: str, after: int, queue: "asyncio.Queue[Frame]"
+    chat: Chat, message_id: str, after: int, queue: FrameQueue
 ) -> AsyncIterator[Frame]:
     last = after
     stored = await to_thread.run_sync(stored_frames, chat, message_id)
@@ -57,6 +56,7 @@ async def follow_local(
         last = frame.id
     if final_frame(stored) is not None:
         return
+    del stored  # a follower may wait for minutes: keep only what is still to come
     while True:
         frame = await queue.get()
         if frame.id > last:

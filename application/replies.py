@@ -67,6 +67,38 @@ def frames_of(history: list[Recorded]) -> list[Frame]:
     return [f for f in made if f is not None]
 
 
+class FrameQueue:
+    """One follower's frames, in order. Lighter than asyncio.Queue (a short list and a
+    waiter, against three deques and an Event): a follower may hold one for a long reply,
+    and a server holds a thousand followers."""
+
+    __slots__ = ("frames", "waiter")
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self.frames
+
+    def get_nowait(self) -> Frame:
+        return self.frames.pop(0)
+
+    async def get(self) -> Frame:
+        while not self.frames:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.frames.pop(0)
+
+
 class LiveFeed:
     """One client's view of a reply running in this process: its frames, first to final."""
 
@@ -120,19 +152,19 @@ class LiveReplies:
 
     def __init__(self) -> None:
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.listeners: dict[str, set[asyncio.Queue[Frame]]] = {}
+        self.listeners: dict[str, set[FrameQueue]] = {}
         self.closing = False
         """Set when the server stops: a reply cut short then is interrupted, not cancelled."""
 
     def feed(self, message_id: str) -> LiveFeed:
         return LiveFeed(self, message_id)
 
-    def listen(self, message_id: str) -> asyncio.Queue[Frame]:
-        queue: asyncio.Queue[Frame] = asyncio.Queue()
+    def listen(self, message_id: str) -> FrameQueue:
+        queue = FrameQueue()
         self.listeners.setdefault(message_id, set()).add(queue)
         return queue
 
-    def unlisten(self, message_id: str, queue: asyncio.Queue[Frame]) -> None:
+    def unlisten(self, message_id: str, queue: FrameQueue) -> None:
         queues = self.listeners.get(message_id)
         if queues is not None:
             queues.discard(queue)

@@ -65,8 +65,8 @@ async def main(subscribers: int) -> None:
             f"| {subscribers} | {before / mib:.1f} | {during / mib:.1f} | "
             f"{(during - before) / subscribers / 1024:.1f} | {connections} |",
             "",
-            f"RSS of the API process with {subscribers} idle SSE subscribers: **{during / mib:.0f} MiB**"
-            " (target ≤ 150 MB).",
+            f"RSS of the API process with {subscribers} idle SSE subscribers:"
+            f" **{during / 1e6:.0f} MB** ({during / mib:.0f} MiB; target ≤ 150 MB).",
         ]
     )
     print(table)
