@@ -31,20 +31,22 @@ def test_no_comment_when_parts_keep_coming():
     assert asyncio.run(collect()) == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n"]
 
 
+async def endless(stopped: list[bool], pause: float):
+    """Frames for ever; notes in `stopped` when it is closed."""
+    try:
+        while True:
+            yield b"data: x\n\n"
+            await asyncio.sleep(pause)
+    finally:
+        stopped.append(True)
+
+
 def test_closing_the_stream_stops_its_source_at_once():
     """A follower that goes away stops listening then, not when its generator is collected."""
-    stopped = []
-
-    async def endless():
-        try:
-            while True:
-                yield b"data: x\n\n"
-                await asyncio.sleep(10)
-        finally:
-            stopped.append(True)
+    stopped: list[bool] = []
 
     async def scenario():
-        stream = with_heartbeat(endless(), every=0.05)
+        stream = with_heartbeat(endless(stopped, pause=10), every=0.05)
         assert await anext(stream) == b"data: x\n\n"
         await anext(stream)  # a keep-alive, while the source waits
         await stream.aclose()
@@ -76,15 +78,8 @@ def streaming_response(chunks):
 
 
 def test_a_client_that_leaves_ends_the_stream_and_its_source():
-    stopped, sent = [], []
-
-    async def endless():
-        try:
-            while True:
-                yield b"data: x\n\n"
-                await asyncio.sleep(0.01)
-        finally:
-            stopped.append(True)
+    stopped: list[bool] = []
+    sent = []
 
     async def scenario():
         left = asyncio.Event()
@@ -96,7 +91,7 @@ def test_a_client_that_leaves_ends_the_stream_and_its_source():
         async def send(message):
             sent.append(message)
 
-        response = streaming_response(with_heartbeat(endless(), every=1))
+        response = streaming_response(with_heartbeat(endless(stopped, pause=0.01), every=1))
         streaming = asyncio.ensure_future(response.send_body(send, receive))
         await asyncio.sleep(0.05)
         left.set()
