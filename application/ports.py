@@ -27,6 +27,11 @@ class EventStore(Protocol):
 
     def read_all(self, after: int, limit: int) -> list[Recorded]: ...
 
+    def latest_type(self, stream_id: str) -> type | None:
+        """The type of the stream's newest event (None for no stream), decoding nothing:
+        a conversation's newest event may be an import of a thousand messages."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

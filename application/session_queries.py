@@ -2,8 +2,9 @@
 
 from typing import Any, Protocol
 
-from application.chat import Caller, Chat, conversation_of
-from application.errors import ValidationFailed
+from application.chat import Caller, Chat, conversation_of, is_uuid
+from application.errors import NotFound, ValidationFailed
+from domain.conversation import ConversationDeleted, ConversationExpired
 
 Page = tuple[list[dict[str, Any]], int]
 
@@ -14,6 +15,10 @@ class ConversationViews(Protocol):
     def history(
         self, session_id: str, page: int, limit: int, before: str | None
     ) -> Page | None: ...
+
+    def owner(self, session_id: str) -> str | None:
+        """Who owns the conversation, if the read model has it."""
+        ...
 
 
 def check_page(page: int, limit: int) -> None:
@@ -28,6 +33,23 @@ def sessions_page(views: ConversationViews, caller: Caller, page: int, limit: in
     return views.sessions(caller.user_id, page, limit)
 
 
+def may_read(chat: Chat, views: ConversationViews, caller: Caller, session_id: str) -> None:
+    """NotFound unless the caller may read the conversation.
+
+    Replaying the conversation's events would decode every message it holds on every page:
+    its owner comes from the read model, and the event store only says whether its newest
+    event ends it (a deletion the read model may not show yet). A conversation the read
+    model does not have yet is replayed from the event store, which is current.
+    """
+    owner = views.owner(session_id) if is_uuid(session_id) else None
+    if owner is None:
+        conversation_of(chat.store, session_id, caller)
+        return
+    newest = chat.store.latest_type(session_id)
+    if newest in (None, ConversationDeleted, ConversationExpired) or not caller.may_see(owner):
+        raise NotFound("Session not found")
+
+
 def history_page(
     chat: Chat,
     views: ConversationViews,
@@ -38,7 +60,7 @@ def history_page(
     before: str | None,
 ) -> Page:
     check_page(page, limit)
-    conversation_of(chat.store, session_id, caller)
+    may_read(chat, views, caller, session_id)
     found = views.history(session_id, page, limit, before)
     if found is None:
         raise ValidationFailed("before: no such message in this session")

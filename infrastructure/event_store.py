@@ -64,6 +64,14 @@ class RecorderEventStore:
         stored = self.recorder.select_events(UUID(stream_id), gt=after or None)
         return [self.to_recorded(e, 0) for e in stored]
 
+    def latest_type(self, stream_id: str) -> type | None:
+        select_topic = getattr(self.recorder, "select_latest_topic", None)
+        if select_topic is not None:  # PostgreSQL: the topic alone, not the state
+            topic = select_topic(UUID(stream_id))
+            return None if topic is None else event_type(topic)
+        stored = self.recorder.select_events(UUID(stream_id), desc=True, limit=1)
+        return event_type(stored[0].topic) if stored else None
+
     def read_all(self, after: int, limit: int) -> list[Recorded]:
         notifications = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
         return [self.to_recorded(n, n.id) for n in notifications]

@@ -3,6 +3,7 @@
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -71,6 +72,17 @@ class EventRecorder(PostgresApplicationRecorder):
     @BRIEF_RETRY
     def select_events(self, *args: Any, **kwargs: Any) -> Any:
         return undecorated(PostgresApplicationRecorder.select_events)(self, *args, **kwargs)
+
+    @BRIEF_RETRY
+    def select_latest_topic(self, originator_id: UUID) -> str | None:
+        """The topic of the stream's newest event, leaving its state in the database."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT topic FROM {EVENTS_TABLE} WHERE originator_id = %s"
+                " ORDER BY originator_version DESC LIMIT 1",
+                (originator_id,),
+            ).fetchone()
+        return None if row is None else str(row["topic"])
 
     @BRIEF_RETRY
     def select_notifications(self, *args: Any, **kwargs: Any) -> Any:

@@ -54,6 +54,13 @@ class ConversationViews:
             ).fetchone()
         return int(row["n"]) if row else 0
 
+    def owner(self, session_id: str) -> str | None:
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT owner_id FROM llmchat_conversations WHERE session_id = %s", (session_id,)
+            ).fetchone()
+        return None if row is None else str(row["owner_id"])
+
     def history(
         self, session_id: str, page: int, limit: int, before: str | None
     ) -> tuple[list[dict[str, Any]], int] | None:
@@ -68,13 +75,16 @@ class ConversationViews:
                 if row is None:
                     return None
                 bound = row["seq"]
-            total = conn.execute(
-                "SELECT count(*) AS n FROM llmchat_messages WHERE session_id = %s AND seq < %s",
-                (session_id, bound),
-            ).fetchone()
-            rows = conn.execute(
-                "SELECT * FROM llmchat_messages WHERE session_id = %s AND seq < %s"
-                " ORDER BY seq DESC LIMIT %s OFFSET %s",
-                (session_id, bound, limit, (page - 1) * limit),
-            ).fetchall()
+            with conn.pipeline():  # both questions in one round trip
+                counted = conn.execute(
+                    "SELECT count(*) AS n FROM llmchat_messages"
+                    " WHERE session_id = %s AND seq < %s",
+                    (session_id, bound),
+                )
+                paged = conn.execute(
+                    "SELECT * FROM llmchat_messages WHERE session_id = %s AND seq < %s"
+                    " ORDER BY seq DESC LIMIT %s OFFSET %s",
+                    (session_id, bound, limit, (page - 1) * limit),
+                )
+            total, rows = counted.fetchone(), paged.fetchall()
         return [message_view(r) for r in reversed(rows)], int(total["n"]) if total else 0
