@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import msgspec
@@ -33,7 +33,7 @@ def with_keep_alive(frames: AsyncIterator[Frame]) -> AsyncIterator[bytes]:
 
 async def with_heartbeat(
     chunks: AsyncIterator[bytes], every: float = KEEP_ALIVE_SECONDS
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The chunks, with an SSE comment whenever nothing was said for `every` seconds.
 
     The next chunk is awaited in a task of its own, which the keep-alive's timeout does
