@@ -301,8 +301,11 @@ class ReplyRecorder:
 
     @property
     def others_waiting(self) -> bool:
-        """The turn is being stored, or a follower has a frame it has not yet taken."""
-        return not self.turn_settled.is_set() or self.live.behind(self.message_id)
+        """The turn is being stored, or a follower has yet to take the first frame. (Later
+        frames may wait: bursts then make fewer, larger batches.)"""
+        if not self.turn_settled.is_set():
+            return True
+        return self.version <= 2 and self.live.behind(self.message_id)
 
     async def stored(self) -> None:
         """Return once the turn is durable; raise what stopped it if it cannot be.
