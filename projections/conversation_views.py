@@ -4,7 +4,11 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 
+from application.session_queries import History
 from infrastructure.event_store import iso_millis
+
+# The place of the message a page ends before (NULL if it is no message of the session).
+BEFORE = "(SELECT seq FROM llmchat_messages WHERE message_id = %s AND session_id = %s)"
 
 
 def session_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -54,37 +58,37 @@ class ConversationViews:
             ).fetchone()
         return int(row["n"]) if row else 0
 
-    def owner(self, session_id: str) -> str | None:
+    def history(self, session_id: str, page: int, limit: int, before: str | None) -> History:
+        """A page of messages (newest first by page, oldest first within it) and who owns
+        them, every question in one round trip."""
+        bound_params: list[object]
+        if before is None:
+            bound, bound_params, ask = "%s", [2**62], "SELECT true AS known"
+        else:  # no such message: no rows, and `known` says why
+            bound, bound_params = f"COALESCE({BEFORE}, -1)", [before, session_id]
+            ask = f"SELECT {BEFORE} IS NOT NULL AS known"
         with self.datastore.get_connection() as conn:
-            row = conn.execute(
-                "SELECT owner_id FROM llmchat_conversations WHERE session_id = %s", (session_id,)
-            ).fetchone()
-        return None if row is None else str(row["owner_id"])
-
-    def history(
-        self, session_id: str, page: int, limit: int, before: str | None
-    ) -> tuple[list[dict[str, Any]], int] | None:
-        """Newest messages first by page, oldest first within it; None if `before` is unknown."""
-        with self.datastore.get_connection() as conn:
-            bound = 2**62
-            if before is not None:
-                row = conn.execute(
-                    "SELECT seq FROM llmchat_messages WHERE message_id = %s AND session_id = %s",
-                    (before, session_id),
-                ).fetchone()
-                if row is None:
-                    return None
-                bound = row["seq"]
-            with conn.pipeline():  # both questions in one round trip
+            with conn.pipeline():
+                owned = conn.execute(
+                    "SELECT owner_id FROM llmchat_conversations WHERE session_id = %s",
+                    (session_id,),
+                )
+                known = conn.execute(ask, bound_params if before is not None else ())
                 counted = conn.execute(
                     "SELECT count(*) AS n FROM llmchat_messages"
-                    " WHERE session_id = %s AND seq < %s",
-                    (session_id, bound),
+                    f" WHERE session_id = %s AND seq < {bound}",
+                    [session_id, *bound_params],
                 )
                 paged = conn.execute(
-                    "SELECT * FROM llmchat_messages WHERE session_id = %s AND seq < %s"
+                    f"SELECT * FROM llmchat_messages WHERE session_id = %s AND seq < {bound}"
                     " ORDER BY seq DESC LIMIT %s OFFSET %s",
-                    (session_id, bound, limit, (page - 1) * limit),
+                    [session_id, *bound_params, limit, (page - 1) * limit],
                 )
+            row, answer = owned.fetchone(), known.fetchone()
+            owner = None if row is None else str(row["owner_id"])
+            if not (answer and answer["known"]):
+                return History(owner, None)
             total, rows = counted.fetchone(), paged.fetchall()
-        return [message_view(r) for r in reversed(rows)], int(total["n"]) if total else 0
+        return History(
+            owner, ([message_view(r) for r in reversed(rows)], total["n"] if total else 0)
+        )

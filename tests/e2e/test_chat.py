@@ -134,6 +134,11 @@ def test_history_pages_back_with_before(client, auth):
         params={"limit": 2, "before": latest["items"][0]["id"]},
     ).json()["data"]
     assert older["items"] == everything[2:4]
+    for unknown in (str(uuid.uuid4()), "not-an-id"):
+        refused = client.get(
+            f"/api/chat/sessions/{session_id}/history", headers=auth, params={"before": unknown}
+        )
+        assert refused.status_code == 400 and refused.json()["code"] == "VALIDATION_ERROR"
 
 
 def test_save_creates_then_retitles_and_appends(client, auth):

@@ -8,7 +8,7 @@ import pytest
 from application.chat import Caller
 from application.errors import NotFound
 from application.ports import PendingEvent
-from application.session_queries import history_page
+from application.session_queries import History, history_page
 from domain.conversation import Conversation, ConversationDeleted
 from tests.unit.fakes import in_memory_store
 
@@ -26,10 +26,7 @@ class StaleViews:
         raise AssertionError("not asked")
 
     def history(self, session_id: str, page: int, limit: int, before: str | None):
-        return PAGE
-
-    def owner(self, session_id: str) -> str | None:
-        return self.owner_id
+        return History(self.owner_id, PAGE)
 
 
 class ChatWithStore:
