@@ -1,8 +1,9 @@
 """/api/ws: chat, cancel and resume over one WebSocket, several chats at once.
 
 Client → server: `{"type":"chat", ...completions body}`, `{"type":"cancel","messageId"}`,
-`{"type":"resume","messageId","lastEventId"}`; the token comes as `?token=` or as
-`{"type":"auth","token"}` first. Server → client: `chunk`, `end` and `error` messages; a
+`{"type":"resume","messageId","lastEventId"}`; the token (an access token or an API key,
+as on HTTP) comes as `?token=`, as `Authorization: Bearer`, or as `{"type":"auth","token"}`
+first. Server → client: `chunk`, `end` and `error` messages; a
 `requestId` sent with a request is echoed on everything that answers it.
 """
 
@@ -20,7 +21,8 @@ from api.bootstrap import Container
 from api.chat import CompletionBody, caller_of, command_of
 from api.dependencies import ContainerDep
 from api.envelope import CODES, STATUS_OF
-from application.authenticate import authenticate
+from api.key_principal import bearer
+from api.principal import claims_of
 from application.cancel_reply import cancel_reply
 from application.errors import ApplicationError, Unauthorized, ValidationFailed
 from application.follow_reply import follow_reply
@@ -78,7 +80,7 @@ class ChatSocket:
             await self.socket.send_text(msgspec.json.encode(message).decode())
 
     async def principal(self) -> AccessClaims:
-        token = self.socket.query_params.get("token")
+        token = self.socket.query_params.get("token") or bearer(self.socket.scope)
         if not token:
             first = msgspec.json.decode(await self.socket.receive_data("text"))
             token = (
@@ -88,9 +90,7 @@ class ChatSocket:
             )
         if not token:
             raise Unauthorized("Authentication required", "send ?token= or an auth message first")
-        return await authenticate(
-            self.container.accounts.tokens, self.container.revocation_check, str(token)
-        )
+        return await claims_of(self.socket.scope, self.container, str(token))
 
     async def serve(self) -> None:
         try:

@@ -3,7 +3,9 @@
 from typing import Any
 
 from litestar import Request
+from litestar.types import Scope
 
+from api.bootstrap import Container
 from api.dependencies import CallerDep, ContainerDep
 from api.key_principal import bearer, header, is_api_key, key_claims
 from api.network_policy import CLIENT_ADDRESS
@@ -23,10 +25,16 @@ async def provide_principal(
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Authentication required", "missing bearer token")
+    return await claims_of(request.scope, container, token)
+
+
+async def claims_of(scope: Scope, container: Container, token: str) -> AccessClaims:
+    """The caller a token names, an API key or an access token: the same on every door
+    (HTTP's bearer, the WebSocket's `?token=` or auth message)."""
     if is_api_key(token):
-        return await key_claims(request.scope, container, token)
+        return await key_claims(scope, container, token)
     # Taken, not read: the request keeps its state for as long as it streams.
-    early = request.scope.get("state", {}).pop(EARLY_REVOCATION, None)
+    early = scope.get("state", {}).pop(EARLY_REVOCATION, None)
     revocations = early or container.revocation_check
     return await authenticate(container.accounts.tokens, revocations, token)
 

@@ -6,8 +6,9 @@ from typing import Any
 import httpx
 from httpx_ws import WebSocketSession, connect_ws
 
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.fake_provider import REPLY_TEXT
-from tests.support.builders import signed_in
+from tests.support.builders import login, signed_in
 
 
 def token_of(base_url):
@@ -126,3 +127,30 @@ def test_bad_messages_get_error_messages_and_the_socket_stays_open(chat_server):
         assert refused["code"] == "NOT_FOUND" and refused["requestId"] == "q"
         ws.send_text(json.dumps({"type": "dance"}))
         assert json.loads(ws.receive_text())["code"] == "VALIDATION_ERROR"
+
+
+def test_an_api_key_opens_the_socket_as_it_opens_http(server, http):
+    admin = {"Authorization": "Bearer " + login(http, ADMIN_EMAIL, ADMIN_PASSWORD)["token"]}
+    created = http.post("/api/admin/api-keys", headers=admin, json={"name": "ws", "role": "user"})
+    assert created.status_code == 200, created.text
+    key, key_id = created.json()["data"]["key"], created.json()["data"]["id"]
+    chat = {"type": "chat", "agentId": "gpt", "messages": [{"role": "user", "content": "hi"}]}
+    ws_url = server.base_url.replace("http", "ws") + "/api/ws"
+
+    for url, headers, first in (
+        (f"{ws_url}?token={key}", {}, None),
+        (ws_url, {"Authorization": f"Bearer {key}"}, None),
+        (ws_url, {}, {"type": "auth", "token": key}),
+    ):
+        with httpx.Client(headers=headers) as client, connect_ws(url, client) as ws:
+            if first is not None:
+                ws.send_text(json.dumps(first))
+            ws.send_text(json.dumps({**chat, "requestId": "k"}))
+            messages = collect(ws, ["k"])["k"]
+        assert messages[-1]["type"] == "end", messages
+        assert "".join(m["content"] for m in messages if m["type"] == "chunk") == REPLY_TEXT
+
+    assert http.delete(f"/api/admin/api-keys/{key_id}", headers=admin).status_code == 200
+    with httpx.Client() as client, connect_ws(f"{ws_url}?token={key}", client) as ws:
+        refused = json.loads(ws.receive_text())
+    assert refused["type"] == "error" and refused["code"] == "UNAUTHORIZED"
