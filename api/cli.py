@@ -1,4 +1,4 @@
-"""The `llmchat` command: serve, worker, events export, and the read-model commands."""
+"""The `llmchat` command: serve, worker, events export, admin promote, the read-model commands."""
 
 import argparse
 import logging
@@ -14,6 +14,9 @@ from api.bootstrap import Container, build_container
 from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
 from api.cli_read_models import add_commands as add_read_model_commands
 from api.cli_read_models import run_command as run_read_model_command
+from application.ensure_admin import AdminAddressTaken
+from application.errors import NotFound
+from application.promote_admin import promote_admin
 from domain.events import Recorded, name_of
 from infrastructure.settings import Settings, SettingsError, read_settings
 
@@ -41,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add a `meta` key: who asked and from where (ip, userAgent, requestId)",
     )
+    admin = commands.add_parser("admin", help="administrators")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    promote = admin_commands.add_parser(
+        "promote", help="make an existing account administrator (the operator vouches for it)"
+    )
+    promote.add_argument("email", metavar="EMAIL")
     add_read_model_commands(commands)
     return root
 
@@ -58,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         container = build_container(settings, serving=args.command in ("serve", "worker"))
+    except AdminAddressTaken as error:  # says itself what to do
+        print(f"llmchat: cannot start: {error}", file=sys.stderr)
+        return 1
     except Exception as error:  # one clear line, not a traceback, for a failed start
         print(f"llmchat: cannot start: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
@@ -74,6 +86,8 @@ def run(args: argparse.Namespace, settings: Settings, container: Container) -> i
         return work(container)
     if args.command in READ_MODEL_COMMANDS:
         return run_read_model_command(args, container)
+    if args.command == "admin":
+        return promote(container, args.email)
     return export_events(container, args.since, args.stream, args.with_meta)
 
 
@@ -105,6 +119,16 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=int(container.settings.shutdown_grace_seconds),
     )
+    return 0
+
+
+def promote(container: Container, email: str) -> int:
+    try:
+        user = promote_admin(container.accounts, email)
+    except NotFound as error:
+        print(f"llmchat: {error.message}", file=sys.stderr)
+        return 1
+    print(f"{user.email} ({user.id}) is administrator; a new sign-in carries the role")
     return 0
 
 

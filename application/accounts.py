@@ -61,3 +61,12 @@ def append_or_conflict(store: EventStore, events: list[PendingEvent]) -> bool:
     except StreamConflict:
         return False
     return True
+
+
+def append_to_user(store: EventStore, user: User, event: object) -> bool:
+    """Append `event` as the user's next version and apply it; False if another writer
+    appended to the account first (read it again and decide again)."""
+    if not append_or_conflict(store, [PendingEvent(user.id, user.version + 1, event)]):
+        return False
+    user.apply(event)
+    return True

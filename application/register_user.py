@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from application.accounts import Accounts, append_or_conflict, load_user, new_id
 from application.errors import Conflict, ValidationFailed
 from application.ports import PendingEvent
-from domain.user import EmailClaimed, User, email_claim_id, normalise_email
+from domain.user import SELF, EmailClaimed, User, email_claim_id, normalise_email
 
 # Deliberately loose: one @, a dot in the domain, no spaces. Real validation is the
 # confirmation mail a deployment may add; this only refuses what cannot be an address.
@@ -22,6 +22,7 @@ class RegisterUser:
     password: str
     name: str
     role: str = "user"
+    registered_by: str = SELF
 
 
 def validate(command: RegisterUser) -> None:
@@ -41,7 +42,12 @@ def register_user(accounts: Accounts, command: RegisterUser) -> User:
     validate(command)
     user_id = new_id()
     registered = User.register(
-        user_id, command.email, command.name, command.role, accounts.hasher.hash(command.password)
+        user_id,
+        command.email,
+        command.name,
+        command.role,
+        accounts.hasher.hash(command.password),
+        command.registered_by,
     )
     claim = EmailClaimed(email=registered.email, user_id=user_id)
     # Both streams in one transaction: the claim's fixed id makes a second

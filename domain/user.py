@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from domain.events import stored_as
 
 ROLES = ("user", "enterprise", "admin")
+BOOTSTRAP = "bootstrap"
+SELF = "self"
+OPERATOR = "operator"
 
 # A fixed namespace: the claim's stream id is derived from the address, so two
 # registrations of one address collide on the same stream and the store refuses one.
@@ -20,6 +23,14 @@ def email_claim_id(email: str) -> str:
     return str(uuid.uuid5(EMAIL_NAMESPACE, normalise_email(email)))
 
 
+def made_by_bootstrap(registered: "UserRegistered") -> bool:
+    # Before `registered_by` existed only the bootstrap registered administrators:
+    # registration always made users.
+    if registered.registered_by:
+        return registered.registered_by == BOOTSTRAP
+    return registered.role == "admin"
+
+
 @stored_as("UserRegistered")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRegistered:
@@ -28,6 +39,9 @@ class UserRegistered:
     name: str
     role: str
     password_hash: str
+    # Who made the account: BOOTSTRAP (LLMCHAT_ADMIN_EMAIL at start, with the operator's
+    # password) or SELF (registration). Empty in events written before the field was.
+    registered_by: str = ""
 
 
 @stored_as("UserRoleChanged")
@@ -35,6 +49,8 @@ class UserRegistered:
 class UserRoleChanged:
     user_id: str
     role: str
+    # OPERATOR when an operator appointed the administrator by hand (`llmchat admin promote`).
+    by: str = ""
 
 
 @stored_as("EmailClaimed")
@@ -56,19 +72,31 @@ class User:
     password_hash: str
     created_at: str
     version: int
+    # The operator vouches for this account as administrator: the bootstrap made it (with
+    # the operator's password), or the operator appointed it by hand.
+    operator_appointed: bool = False
 
     @classmethod
     def register(
-        cls, user_id: str, email: str, name: str, role: str, password_hash: str
+        cls,
+        user_id: str,
+        email: str,
+        name: str,
+        role: str,
+        password_hash: str,
+        registered_by: str = SELF,
     ) -> UserRegistered:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        if registered_by not in (SELF, BOOTSTRAP):
+            raise ValueError(f"unknown registrar {registered_by!r}")
         return UserRegistered(
             user_id=user_id,
             email=normalise_email(email),
             name=name.strip(),
             role=role,
             password_hash=password_hash,
+            registered_by=registered_by,
         )
 
     @classmethod
@@ -85,6 +113,7 @@ class User:
             password_hash=first.password_hash,
             created_at=created_at,
             version=1,
+            operator_appointed=made_by_bootstrap(first),
         )
         for event, _ in history[1:]:
             user.apply(event)
@@ -93,9 +122,17 @@ class User:
     def apply(self, event: object) -> None:
         if isinstance(event, UserRoleChanged):
             self.role = event.role
+            if event.by == OPERATOR and event.role == "admin":
+                self.operator_appointed = True
         self.version += 1
 
     def change_role(self, role: str) -> UserRoleChanged | None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         return None if role == self.role else UserRoleChanged(user_id=self.id, role=role)
+
+    def appoint_admin(self) -> UserRoleChanged | None:
+        """The operator's explicit choice of this account as administrator (None: made)."""
+        if self.operator_appointed and self.role == "admin":
+            return None
+        return UserRoleChanged(user_id=self.id, role="admin", by=OPERATOR)

@@ -3,15 +3,19 @@ import asyncio
 import jwt
 import pytest
 
+from application.accounts import load_user, new_id
 from application.authenticate import authenticate as authenticate_now
-from application.ensure_admin import ensure_admin
+from application.ensure_admin import AdminAddressTaken, ensure_admin
 from application.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
+from application.ports import PendingEvent
+from application.promote_admin import promote_admin
 from application.refresh_tokens import RefreshTokens, refresh_tokens
 from application.register_user import RegisterUser, register_user
 from application.sign_in import ACCOUNT_FAILURES, SignIn, sign_in
 from application.sign_out import SignOut, sign_out
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
+from domain.user import EmailClaimed, UserRegistered, UserRoleChanged, email_claim_id
 from tests.unit.fakes import AwaitedRevocations, in_memory_accounts
 
 PASSWORD = "long-enough-1"
@@ -138,14 +142,51 @@ def test_sign_out_revokes_the_access_token_and_its_refresh_family():
     assert any(isinstance(e, SignedOut) for e in all_events(accounts))
 
 
-def test_ensure_admin_is_idempotent_and_promotes_an_existing_user():
+def test_ensure_admin_creates_the_admin_once_and_keeps_it_admin():
     accounts = in_memory_accounts()
-    user = registered(accounts, "boss@example.com")
-    assert user.role == "user"
-    first = ensure_admin(accounts, "boss@example.com", PASSWORD)
-    again = ensure_admin(accounts, "BOSS@example.com", PASSWORD)
-    assert first.id == again.id == user.id
-    assert again.role == "admin"
     fresh = ensure_admin(accounts, "root@example.com", PASSWORD)
     assert fresh.role == "admin"
-    assert ensure_admin(accounts, "root@example.com", PASSWORD).version == fresh.version
+    again = ensure_admin(accounts, "ROOT@example.com", PASSWORD)
+    assert (again.id, again.version) == (fresh.id, fresh.version)
+    assert sign_in(accounts, SignIn("root@example.com", PASSWORD, "ip", "ua")).user.id == fresh.id
+
+
+def test_ensure_admin_refuses_an_account_someone_else_registered_until_the_operator_promotes():
+    accounts = in_memory_accounts()
+    squatter = register_user(accounts, RegisterUser("boss@example.com", "their-own-1", "Boss"))
+    with pytest.raises(AdminAddressTaken, match=r"LLMCHAT_ADMIN_EMAIL.*llmchat admin promote"):
+        ensure_admin(accounts, "BOSS@example.com", PASSWORD)
+    unchanged = load_user(accounts.store, squatter.id)
+    assert unchanged is not None and unchanged.role == "user"
+
+    promoted = promote_admin(accounts, "boss@example.com")
+    assert promoted.role == "admin" and promote_admin(accounts, "boss@example.com").version == (
+        promoted.version
+    )
+    assert ensure_admin(accounts, "boss@example.com", PASSWORD).id == squatter.id
+
+
+def test_an_admin_made_by_the_bootstrap_before_registered_by_existed_is_still_recognised():
+    accounts = in_memory_accounts()
+    # Exactly what the bootstrap wrote before: an "admin" registration, no registrar.
+    legacy = UserRegistered(
+        user_id=new_id(),
+        email="old@example.com",
+        name="Administrator",
+        role="admin",
+        password_hash=accounts.hasher.hash(PASSWORD),
+    )
+    claim = EmailClaimed(email="old@example.com", user_id=legacy.user_id)
+    accounts.store.append(
+        [
+            PendingEvent(legacy.user_id, 1, legacy),
+            PendingEvent(email_claim_id("old@example.com"), 1, claim),
+        ]
+    )
+    assert ensure_admin(accounts, "old@example.com", PASSWORD).id == legacy.user_id
+    # ...while an account that bootstrap merely promoted (the flaw) is refused now.
+    promoted = registered(accounts, "taken@example.com")
+    change = UserRoleChanged(user_id=promoted.id, role="admin")
+    accounts.store.append([PendingEvent(promoted.id, 2, change)])
+    with pytest.raises(AdminAddressTaken):
+        ensure_admin(accounts, "taken@example.com", PASSWORD)
