@@ -37,6 +37,7 @@ from infrastructure.files.inspector import ContentChecks
 from infrastructure.group_commit import GroupCommitWriter
 from infrastructure.instances import PostgresOpenReplies, keep_alive
 from infrastructure.jobs import RedisJobs, ThreadJobs
+from infrastructure.known_users import KnownUsers, registered_in
 from infrastructure.log_format import use_json_logs
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import create_schema, open_datastore
@@ -101,6 +102,7 @@ class Container:
     files: Files
     jobs: JobRunner
     revocation_check: AsyncPostgresRevocations
+    known_users: KnownUsers
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -237,6 +239,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         metrics=PrometheusReplyMetrics(),
         attachments=FileAttachments(files),
     )
+    revocation_check = AsyncPostgresRevocations(url)
     return Container(
         settings=settings,
         datastore=datastore,
@@ -257,7 +260,8 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         rate_limiter=rate_limiter(settings),
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
-        revocation_check=AsyncPostgresRevocations(url),
+        revocation_check=revocation_check,
+        known_users=KnownUsers(registered_in(revocation_check.pool)),
         embedded=embedded,
     )
 

@@ -36,7 +36,7 @@ async def claims_of(scope: Scope, container: Container, token: str) -> AccessCla
     # Taken, not read: the request keeps its state for as long as it streams.
     early = scope.get("state", {}).pop(EARLY_REVOCATION, None)
     revocations = early or container.revocation_check
-    return await authenticate(container.accounts.tokens, revocations, token)
+    return await authenticate(container.accounts.tokens, revocations, container.known_users, token)
 
 
 async def provide_admin(principal: CallerDep) -> AccessClaims:

@@ -13,10 +13,20 @@ class RevocationCheck(Protocol):
     async def any_revoked(self, ids: Sequence[str]) -> bool: ...
 
 
+class UserCheck(Protocol):
+    """Whether an account exists, as every request asks it (so: cheaply, mostly cached)."""
+
+    async def exists(self, user_id: str) -> bool: ...
+
+
 async def authenticate(
-    tokens: TokenService, revocations: RevocationCheck, token: str
+    tokens: TokenService, revocations: RevocationCheck, users: UserCheck, token: str
 ) -> AccessClaims:
     claims = tokens.read_access(token)
     if await revocations.any_revoked([claims.jti, claims.family_id]):
         raise Unauthorized("Token revoked")
+    # A valid signature proves only that the secret signed it: a token for an account that
+    # never existed here (another deployment's, a restored backup's) is refused.
+    if not await users.exists(claims.user_id):
+        raise Unauthorized("Unknown account")
     return claims

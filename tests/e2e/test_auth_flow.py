@@ -91,3 +91,31 @@ def test_the_configured_admin_exists_with_the_admin_role(http):
     from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
     assert login(http, ADMIN_EMAIL, ADMIN_PASSWORD)["user"]["role"] == "admin"
+
+
+def test_a_token_signed_with_the_secret_for_an_account_that_does_not_exist_is_401(http):
+    import time
+    import uuid
+
+    import jwt
+
+    from tests.conftest import JWT_SECRET
+
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "fam": str(uuid.uuid4()),
+        "typ": "access",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 600,
+    }
+    forged = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    for path in ("/api/chat/sessions", "/api/admin/stats"):
+        answer = http.get(path, headers=bearer(forged))
+        assert answer.status_code == 401, (path, answer.text)
+        assert answer.json()["code"] == "UNAUTHORIZED"
+    # A real account's token still passes, on the same check.
+    _, auth = signed_in(http)
+    assert http.get("/api/chat/sessions", headers=auth).status_code == 200

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 from eventsourcing.popo import POPOApplicationRecorder
 
-from application.accounts import Accounts
+from application.accounts import Accounts, load_user
 from infrastructure.attempts import InMemoryAttempts
 from infrastructure.event_store import RecorderEventStore
+from infrastructure.known_users import KnownUsers
 from infrastructure.revocations import InMemoryRevocations
 from infrastructure.tokens import JwtTokens
 
@@ -58,3 +59,15 @@ class AwaitedRevocations:
 
     async def any_revoked(self, ids: Sequence[str]) -> bool:
         return self.revocations.any_revoked(ids)
+
+
+def known_users(accounts: Accounts) -> KnownUsers:
+    """Which accounts exist, asked of the in-memory log the way requests ask."""
+
+    async def registered(user_id: str) -> bool:
+        try:
+            return load_user(accounts.store, user_id) is not None
+        except ValueError:  # not a uuid, so no stream
+            return False
+
+    return KnownUsers(registered)

@@ -16,14 +16,15 @@ from application.sign_out import SignOut, sign_out
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import EmailClaimed, UserRegistered, UserRoleChanged, email_claim_id
-from tests.unit.fakes import AwaitedRevocations, in_memory_accounts
+from tests.unit.fakes import AwaitedRevocations, in_memory_accounts, known_users
 
 PASSWORD = "long-enough-1"
 
 
 def authenticate(accounts, token):
     revocations = AwaitedRevocations(accounts.revocations)
-    return asyncio.run(authenticate_now(accounts.tokens, revocations, token))
+    users = known_users(accounts)
+    return asyncio.run(authenticate_now(accounts.tokens, revocations, users, token))
 
 
 def registered(accounts, email="Someone@Example.com"):
@@ -127,6 +128,13 @@ def test_tokens_with_alg_none_or_another_key_are_refused():
     for token in (unsigned, resigned):
         with pytest.raises(Unauthorized):
             authenticate(accounts, token)
+
+
+def test_a_well_signed_token_for_an_account_that_does_not_exist_is_refused():
+    accounts = in_memory_accounts()
+    forged = accounts.tokens.issue_access(new_id(), "admin", new_id()).token
+    with pytest.raises(Unauthorized, match="Unknown account"):
+        authenticate(accounts, forged)
 
 
 def test_sign_out_revokes_the_access_token_and_its_refresh_family():
