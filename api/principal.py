@@ -7,7 +7,7 @@ from litestar.types import Scope
 
 from api.bootstrap import Container
 from api.dependencies import CallerDep, ContainerDep
-from api.key_principal import bearer, header, is_api_key, key_claims
+from api.key_principal import header, is_api_key, key_claims, presented_token
 from api.network_policy import CLIENT_ADDRESS
 from api.rate_limit import EARLY_REVOCATION
 from application.authenticate import authenticate
@@ -16,7 +16,7 @@ from application.ports import AccessClaims
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    return bearer(request.scope)
+    return presented_token(request.scope)
 
 
 async def provide_principal(

@@ -22,7 +22,7 @@ from litestar.utils import normalize_path
 
 from api.bootstrap import Container
 from api.envelope import send_error
-from api.key_principal import bearer, header, is_api_key, key_claims
+from api.key_principal import header, is_api_key, key_claims, presented_token
 from api.network_policy import CLIENT_ADDRESS
 from application.accounts import record
 from application.authenticate import RevocationCheck
@@ -107,7 +107,7 @@ async def identify(
 ) -> Caller:
     settings = container.settings
     anonymous = Caller(f"ip:{address}", settings.rate_limit_anonymous, None)
-    token = bearer(scope)
+    token = presented_token(scope)
     if token is None:
         return anonymous
     try:
