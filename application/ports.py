@@ -93,13 +93,17 @@ class RevocationList(Protocol):
 
 
 class AttemptCounter(Protocol):
-    """Counts failures per key within a fixed window, shared by every API instance."""
+    """Sign-in attempts per key within a fixed window, shared by every API instance."""
 
-    def failures(self, key: str) -> tuple[int, int]:
-        """(failures so far, seconds until the window resets)."""
+    def reserve(self, limits: Sequence[tuple[str, int]], window: int) -> int:
+        """Count one attempt against every (key, limit), atomically and only if each key is
+        under its limit: 0 when counted, else the seconds until the first full key's
+        window ends (and nothing is counted)."""
         ...
 
-    def record_failure(self, key: str, window: int) -> int: ...
+    def release(self, key: str) -> None:
+        """Take back one attempt counted on `key` (it turned out not to be a failure)."""
+        ...
 
     def clear(self, key: str) -> None: ...
 

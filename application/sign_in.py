@@ -39,28 +39,28 @@ def throttle_keys(command: SignIn) -> list[tuple[str, int]]:
     ]
 
 
-def refuse_if_throttled(accounts: Accounts, command: SignIn) -> None:
-    for key, limit in throttle_keys(command):
-        failures, reset_in = accounts.attempts.failures(key)
-        if failures >= limit:
-            retry_after = max(reset_in, 1)
-            user = find_user_by_email(accounts.store, command.email)
-            record(
-                accounts.store,
-                SignInThrottled(
-                    email=normalise_email(command.email),
-                    user_id=user.id if user else None,
-                    retry_after=retry_after,
-                    ip=command.ip,
-                    user_agent=command.user_agent,
-                ),
-            )
-            raise RateLimited("Too many failed sign-ins; try again later", retry_after)
+def reserve_attempt(accounts: Accounts, command: SignIn) -> None:
+    """Count this attempt before its password is checked, or refuse it: counting after the
+    check let concurrent guesses all be checked while the counters still read low."""
+    retry_after = accounts.attempts.reserve(throttle_keys(command), WINDOW)
+    if not retry_after:
+        return
+    user = find_user_by_email(accounts.store, command.email)
+    record(
+        accounts.store,
+        SignInThrottled(
+            email=normalise_email(command.email),
+            user_id=user.id if user else None,
+            retry_after=retry_after,
+            ip=command.ip,
+            user_agent=command.user_agent,
+        ),
+    )
+    raise RateLimited("Too many failed sign-ins; try again later", retry_after)
 
 
 def fail(accounts: Accounts, command: SignIn, user: User | None, reason: str) -> Unauthorized:
-    for key, _ in throttle_keys(command):
-        accounts.attempts.record_failure(key, WINDOW)
+    # The attempt reserved stays counted: it is the failure.
     record(
         accounts.store,
         SignInFailed(
@@ -72,6 +72,14 @@ def fail(accounts: Accounts, command: SignIn, user: User | None, reason: str) ->
         ),
     )
     return Unauthorized("Invalid email or password")
+
+
+def succeed(accounts: Accounts, command: SignIn) -> None:
+    """Only failures count: the account's slate is wiped, the address gets its attempt
+    back (others behind the address may still be guessing)."""
+    (account, _), (address, _) = throttle_keys(command)
+    accounts.attempts.clear(account)
+    accounts.attempts.release(address)
 
 
 def open_family(accounts: Accounts, user: User, ip: str, user_agent: str) -> TokenPair:
@@ -92,7 +100,22 @@ def open_family(accounts: Accounts, user: User, ip: str, user_agent: str) -> Tok
 
 
 def sign_in(accounts: Accounts, command: SignIn) -> TokenPair:
-    refuse_if_throttled(accounts, command)
+    reserve_attempt(accounts, command)
+    try:
+        user = checked_user(accounts, command)
+    except Unauthorized:
+        raise
+    except BaseException:
+        # The check never finished (the database is down, say): not a failure, so the
+        # attempt is given back rather than locking the account during an outage.
+        for key, _ in throttle_keys(command):
+            accounts.attempts.release(key)
+        raise
+    succeed(accounts, command)
+    return open_family(accounts, user, command.ip, command.user_agent)
+
+
+def checked_user(accounts: Accounts, command: SignIn) -> User:
     user = find_user_by_email(accounts.store, command.email)
     if user is None:
         # Hash anyway, so an unknown address takes as long as a wrong password.
@@ -100,8 +123,7 @@ def sign_in(accounts: Accounts, command: SignIn) -> TokenPair:
         raise fail(accounts, command, None, "unknown_email")
     if not accounts.hasher.verify(user.password_hash, command.password):
         raise fail(accounts, command, user, "wrong_password")
-    accounts.attempts.clear(throttle_keys(command)[0][0])
-    return open_family(accounts, user, command.ip, command.user_agent)
+    return user
 
 
 # argon2id hash of a random password nobody knows; only its verification time matters.

@@ -1,5 +1,6 @@
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -58,22 +59,38 @@ def test_revocations_hold_until_their_time(datastore):
     assert not revocations.any_revoked([lapsed, str(uuid.uuid4())])
 
 
-def test_redis_attempts_count_within_a_window_and_clear(redis_namespace):
+def test_redis_attempts_count_within_a_window_release_and_clear(redis_namespace):
+    client = redis.Redis.from_url(REDIS_URL)
+    attempts = RedisAttempts(client, redis_namespace)
+    key, other = f"login:account:{uuid.uuid4()}", f"login:address:{uuid.uuid4()}"
+    assert attempts.reserve([(key, 2), (other, 9)], 60) == 0
+    assert attempts.reserve([(key, 2), (other, 9)], 60) == 0
+    wait = attempts.reserve([(key, 2), (other, 9)], 60)
+    assert 0 < wait <= 60
+    # A refused attempt counts on no key: the other key still holds two.
+    assert int(client.get(attempts.key(other)) or 0) == 2
+    attempts.release(key)
+    assert attempts.reserve([(key, 2)], 60) == 0
+    attempts.clear(key)
+    assert client.get(attempts.key(key)) is None
+    attempts.release(key)  # after the window: nothing to take back, no key left behind
+    assert client.get(attempts.key(key)) is None
+    client.close()
+
+
+def test_concurrent_reservations_in_redis_never_pass_the_limit(redis_namespace):
     client = redis.Redis.from_url(REDIS_URL)
     attempts = RedisAttempts(client, redis_namespace)
     key = f"login:account:{uuid.uuid4()}"
-    assert attempts.failures(key) == (0, 0)
-    attempts.record_failure(key, 60)
-    assert attempts.record_failure(key, 60) == 2
-    count, reset_in = attempts.failures(key)
-    assert count == 2 and 0 < reset_in <= 60
-    attempts.clear(key)
-    assert attempts.failures(key)[0] == 0
+    with ThreadPoolExecutor(20) as pool:
+        waits = list(pool.map(lambda _: attempts.reserve([(key, 5)], 60), range(40)))
+    assert waits.count(0) == 5
     client.close()
 
 
 def test_redis_attempts_fail_open_when_redis_is_unreachable():
     client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     attempts = RedisAttempts(client, "x")
-    assert attempts.record_failure("k", 60) == 0
-    assert attempts.failures("k") == (0, 0)
+    assert attempts.reserve([("k", 1)], 60) == 0
+    attempts.release("k")
+    attempts.clear("k")

@@ -1,4 +1,8 @@
 import asyncio
+import dataclasses
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -11,12 +15,12 @@ from application.ports import PendingEvent
 from application.promote_admin import promote_admin
 from application.refresh_tokens import RefreshTokens, refresh_tokens
 from application.register_user import RegisterUser, register_user
-from application.sign_in import ACCOUNT_FAILURES, SignIn, sign_in
+from application.sign_in import ACCOUNT_FAILURES, ADDRESS_FAILURES, SignIn, sign_in
 from application.sign_out import SignOut, sign_out
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import EmailClaimed, UserRegistered, UserRoleChanged, email_claim_id
-from tests.unit.fakes import AwaitedRevocations, in_memory_accounts, known_users
+from tests.unit.fakes import AwaitedRevocations, PlainHasher, in_memory_accounts, known_users
 
 PASSWORD = "long-enough-1"
 
@@ -90,6 +94,53 @@ def test_repeated_failures_for_one_account_are_refused_with_429_and_recorded():
         signed_in(accounts)  # even the right password waits out the window
     assert refused.value.retry_after > 0
     assert any(isinstance(e, SignInThrottled) for e in all_events(accounts))
+
+
+class SlowHasher(PlainHasher):
+    """Takes as long as a real hash, so concurrent sign-ins overlap in their checks."""
+
+    def verify(self, password_hash, password):
+        time.sleep(0.05)
+        return super().verify(password_hash, password)
+
+
+def concurrent_sign_ins(accounts, commands):
+    def one(command):
+        try:
+            sign_in(accounts, command)
+        except (Unauthorized, RateLimited) as error:
+            return type(error)
+        return None
+
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return Counter(pool.map(one, commands))
+
+
+def test_concurrent_guesses_are_reserved_before_the_check_and_never_pass_the_limits():
+    accounts = dataclasses.replace(in_memory_accounts(), hasher=SlowHasher())
+    registered(accounts)
+    guess = SignIn("someone@example.com", "wrong-password", "10.0.0.1", "t")
+    outcomes = concurrent_sign_ins(accounts, [guess] * 20)
+    assert outcomes[Unauthorized] == ACCOUNT_FAILURES
+    assert outcomes[RateLimited] == 20 - ACCOUNT_FAILURES
+
+    spread = [SignIn(f"u{n}@example.com", "wrong-password", "10.0.0.2", "t") for n in range(60)]
+    outcomes = concurrent_sign_ins(accounts, spread)
+    assert outcomes[Unauthorized] == ADDRESS_FAILURES
+    assert outcomes[RateLimited] == 60 - ADDRESS_FAILURES
+
+
+def test_a_good_sign_in_wipes_the_accounts_failures_and_gives_the_address_its_attempt_back():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    for _ in range(ACCOUNT_FAILURES - 1):
+        with pytest.raises(Unauthorized):
+            sign_in(accounts, SignIn("someone@example.com", "wrong-password", "10.0.0.1", "t"))
+    for _ in range(ADDRESS_FAILURES + 5):
+        signed_in(accounts)
+    for _ in range(ACCOUNT_FAILURES):
+        with pytest.raises(Unauthorized):
+            sign_in(accounts, SignIn("someone@example.com", "wrong-password", "10.0.0.1", "t"))
 
 
 def test_refresh_rotates_and_reuse_of_the_old_token_revokes_the_family():
