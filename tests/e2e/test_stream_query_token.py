@@ -1,5 +1,7 @@
 """The stream routes take `?token=` (a browser's EventSource sends no headers), and only they do."""
 
+from typing import Any
+
 import httpx
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -20,7 +22,7 @@ def finished_reply(client: httpx.Client, auth: dict[str, str]) -> str:
     return str(response.json()["data"]["id"])
 
 
-def replayed(client: httpx.Client, message_id: str, token: str) -> list:
+def replayed(client: httpx.Client, message_id: str, token: str) -> list[Any]:
     path = f"/api/chat/streams/{message_id}"
     with client.stream("GET", path, params={"token": token}) as response:
         assert response.status_code == 200, response.read()
