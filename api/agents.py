@@ -52,7 +52,7 @@ class ReconfigureBody(StrictWire):
         )
 
 
-def agent_view(agent: Agent) -> dict[str, Any]:
+def agent_view(agent: Agent, status: str) -> dict[str, Any]:
     settings = agent.settings
     return {
         "id": agent.id,
@@ -61,7 +61,7 @@ def agent_view(agent: Agent) -> dict[str, Any]:
         "category": settings.category,
         "provider": settings.provider,
         "avatar": settings.avatar,
-        "status": agent.status,
+        "status": status,
         "capabilities": list(settings.capabilities),
         "config": {
             "model": settings.model,
@@ -71,11 +71,11 @@ def agent_view(agent: Agent) -> dict[str, Any]:
     }
 
 
-def status_view(status: AgentStatus, agent: Agent) -> dict[str, Any]:
+def status_view(status: AgentStatus, agent_status: str) -> dict[str, Any]:
     return {
         "id": status.agent_id,
         "provider": status.provider,
-        "status": agent.status,
+        "status": agent_status,
         "reachable": status.reachable,
         "latency": status.latency_ms,
         "checkedAt": iso_millis(status.checked_at),
@@ -115,7 +115,8 @@ class AgentsController(Controller):
         await to_thread.run_sync(container.agents.refresh_if_older_than, REFRESH_SECONDS)
         agents = container.agents.listed(category, provider)
         shown = agents[(page - 1) * limit : page * limit]
-        return paginated([agent_view(a) for a in shown], page, limit, len(agents))
+        views = [agent_view(a, container.agents.status_of(a)) for a in shown]
+        return paginated(views, page, limit, len(agents))
 
     @get("/{agent_id:str}")
     async def get_agent(
@@ -124,7 +125,8 @@ class AgentsController(Controller):
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
-        return success(agent_view(await fresh_agent(container, agent_id)))
+        agent = await fresh_agent(container, agent_id)
+        return success(agent_view(agent, container.agents.status_of(agent)))
 
     @put("/{agent_id:str}")
     async def reconfigure(
@@ -138,7 +140,7 @@ class AgentsController(Controller):
         agent = await to_thread.run_sync(
             reconfigure_agent, container.store, container.agents, command
         )
-        return success(agent_view(agent), "Agent updated")
+        return success(agent_view(agent, container.agents.status_of(agent)), "Agent updated")
 
     @get("/{agent_id:str}/status")
     async def status(
@@ -149,7 +151,7 @@ class AgentsController(Controller):
     ) -> dict[str, Any]:
         agent = await fresh_agent(container, agent_id)
         status = await container.agent_health.check(agent_id)
-        return success(status_view(status, agent))
+        return success(status_view(status, container.agents.status_of(agent)))
 
     @post("/reload", status_code=200)
     async def reload(self, container: ContainerDep, admin: CallerDep) -> dict[str, Any]:

@@ -5,6 +5,7 @@ deactivated; a file that changed nothing appends nothing. All of one reload's ev
 in one transaction, so a bad or concurrent reload never leaves half of a file applied.
 """
 
+import logging
 from dataclasses import dataclass, field
 
 from application.agents import (
@@ -27,6 +28,8 @@ from domain.agent import (
     InvalidAgent,
     agent_stream_id,
 )
+
+log = logging.getLogger(__name__)
 
 # Each attempt re-reads the streams; only instances starting together with one file collide.
 ATTEMPTS = 5
@@ -61,8 +64,14 @@ def follow_agents(
             continue  # another instance followed a file first; decide again on what it wrote
     else:
         raise ServiceUnavailable("Agents are being reloaded elsewhere", "try again shortly")
-    catalogue.use_keys(current.keys)
+    catalogue.use(current)
     catalogue.refresh()
+    if current.unavailable:
+        # One line for all of them: a user with one provider's key set starts at once.
+        log.warning(
+            "agents not served by this process: %s",
+            "; ".join(f"{agent_id} ({why})" for agent_id, why in current.unavailable.items()),
+        )
     return outcome
 
 

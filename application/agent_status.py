@@ -60,6 +60,9 @@ class AgentHealth:
         profile = self._directory.find(agent_id)
         if profile is None:
             raise NotFound("Agent not found", f"no agent with id {agent_id!r}")
+        why = self._directory.unavailable(agent_id)
+        if why is not None:
+            return self._unreachable(profile, self._clock.now(), why)
         # A new endpoint or key is a new target: the old answer says nothing about it.
         target = (profile.provider, profile.endpoint, self._directory.api_key(agent_id))
         # Concurrent requests for one agent share one probe instead of each sending one.

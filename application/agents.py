@@ -9,7 +9,7 @@ runs, and refreshed from the event store so that it follows other processes too.
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import msgspec
@@ -37,6 +37,8 @@ class AgentDirectory(Protocol):
 
     def api_key(self, agent_id: str) -> str: ...  # resolved secret ("" for demo)
 
+    def unavailable(self, agent_id: str) -> str | None: ...  # why this process cannot serve it
+
 
 class AgentsFileInvalid(ValidationFailed):
     """The agents file cannot be used; `details` names the problem (never a key)."""
@@ -54,6 +56,9 @@ class AgentSet:
 
     definitions: Mapping[str, AgentDefinition]
     keys: Mapping[str, str]
+    # Agents this process cannot serve, and why (a key's variable unset in its environment):
+    # a fact of one process, not of the file, so it never becomes an event.
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
 class AgentSource(Protocol):
@@ -74,7 +79,7 @@ def enrolled_ids(store: EventStore) -> list[str]:
     return [r.event.agent_id for r in store.read(ROSTER_ID) if isinstance(r.event, AgentEnrolled)]
 
 
-def profile_of(agent: Agent) -> AgentProfile:
+def profile_of(agent: Agent, status: str | None = None) -> AgentProfile:
     settings = agent.settings
     return AgentProfile(
         id=agent.id,
@@ -82,7 +87,7 @@ def profile_of(agent: Agent) -> AgentProfile:
         provider=settings.provider,
         endpoint=settings.endpoint,
         model=settings.model,
-        status=agent.status,
+        status=status or agent.status,
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
     )
@@ -98,6 +103,7 @@ class AgentCatalogue:
         self._store = store
         self._agents: Mapping[str, Agent] = {}
         self._keys: Mapping[str, str] = {}
+        self._unavailable: Mapping[str, str] = {}
         self._refreshed_at = float("-inf")
         self._refreshing = threading.Lock()
 
@@ -125,12 +131,21 @@ class AgentCatalogue:
         """Take in an agent a command on this process just changed."""
         self._agents = {**self._agents, agent.id: agent}
 
-    def use_keys(self, keys: Mapping[str, str]) -> None:
-        self._keys = dict(keys)
+    def use(self, current: AgentSet) -> None:
+        """Take the keys this process's agents file resolved, and the agents it cannot serve."""
+        self._keys = dict(current.keys)
+        self._unavailable = dict(current.unavailable)
+
+    def unavailable(self, agent_id: str) -> str | None:
+        """Why this process cannot serve the agent (its key is not set here), or None."""
+        return self._unavailable.get(agent_id)
+
+    def status_of(self, agent: Agent) -> str:
+        return "inactive" if agent.id in self._unavailable else agent.status
 
     def find(self, agent_id: str) -> AgentProfile | None:
         agent = self._agents.get(agent_id)
-        return None if agent is None else profile_of(agent)
+        return None if agent is None else profile_of(agent, self.status_of(agent))
 
     def api_key(self, agent_id: str) -> str:
         """The key this process's agents file resolved; "" for none or an unknown agent."""

@@ -103,7 +103,8 @@ def validate(command: SendMessage) -> None:
 def active_agent(chat: Chat, agent_id: str) -> AgentProfile:
     agent = chat.agents.find(agent_id)
     if agent is None or agent.status != "active":
-        raise NotFound("Agent not found", f"no active agent with id {agent_id!r}")
+        why = chat.agents.unavailable(agent_id) if agent is not None else None
+        raise NotFound("Agent not found", why or f"no active agent with id {agent_id!r}")
     if agent.provider not in chat.providers:
         raise ServiceUnavailable(f"Provider {agent.provider!r} is not available")
     return agent

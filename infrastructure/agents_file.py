@@ -83,25 +83,30 @@ class AgentsFile:
             raise AgentsFileInvalid(f"{self.path}: {error}") from None
         definitions: dict[str, AgentDefinition] = {}
         keys: dict[str, str] = {}
+        unavailable: dict[str, str] = {}
         for entry in body.agents:
             try:
                 check_agent_id(entry.id)
                 if entry.id in definitions:
                     raise InvalidAgent("id: appears more than once")
-                keys[entry.id] = self.resolve_key(entry.api_key)
                 definitions[entry.id] = checked_definition(definition_of(entry))
+                keys[entry.id], missing = self.resolve_key(entry.api_key)
             except InvalidAgent as error:
                 raise AgentsFileInvalid(f"{self.path}: agent {entry.id!r}: {error}") from None
-        return AgentSet(definitions, keys)
+            if missing is not None:
+                # One unset key must not stop the agents that can serve.
+                unavailable[entry.id] = f"environment variable {missing} is not set"
+        return AgentSet(definitions, keys, unavailable)
 
-    def resolve_key(self, api_key: str) -> str:
+    def resolve_key(self, api_key: str) -> tuple[str, str | None]:
+        """The key, and the variable it names when that is not set ("" and its name)."""
         if not api_key.startswith(ENV_PREFIX):
-            return api_key
+            return api_key, None
         name = api_key.removeprefix(ENV_PREFIX)
-        value = self.environ.get(name, "") if name else ""
-        if not value:
-            raise InvalidAgent(f"apiKey: environment variable {name!r} is not set")
-        return value
+        if not name:
+            raise InvalidAgent("apiKey: `env:` names no variable")
+        value = self.environ.get(name, "")
+        return value, None if value else name
 
 
 def definition_of(entry: AgentEntry) -> AgentDefinition:

@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -355,6 +356,33 @@ def test_without_an_agents_file_there_is_only_the_demo_agent(
         server.stop()
 
 
+def test_the_example_agents_file_starts_with_one_key_set(make_database, redis_namespace, tmp_path):
+    env = own_env(make_database, redis_namespace, tmp_path, "agents_example")
+    env["LLMCHAT_AGENTS_FILE"] = str(
+        Path(__file__).resolve().parents[2] / "config" / "agents.example.json"
+    )
+    env["OPENAI_API_KEY"] = "sk-only-this-one"
+    server = ServerProcess(env)
+    server.start()
+    try:
+        with as_admin(server) as http:
+            status = ok(http.get("/api/agents/claude-sonnet/status"))
+            assert status["status"] == "inactive" and status["reachable"] is False
+            assert "ANTHROPIC_API_KEY" in status["error"]
+            assert ok(http.get("/api/agents/gpt-4o"))["status"] == "active"
+            listed = {a["id"]: a["status"] for a in ok(http.get("/api/agents"))["items"]}
+            assert listed["dify-workflow"] == "inactive" and listed["demo"] == "active"
+            _, auth = signed_in(http)
+            body = {"agentId": "claude-sonnet", "messages": [{"role": "user", "content": "hi"}]}
+            refused = http.post("/api/chat/completions", headers=auth, json=body)
+            assert refused.status_code == 404 and "ANTHROPIC_API_KEY" in refused.text
+        [warning] = [line for line in server.log().splitlines() if "not served" in line]
+        for variable in ("FASTGPT_APP_KEY", "ANTHROPIC_API_KEY", "DIFY_APP_KEY"):
+            assert variable in warning
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -362,7 +390,7 @@ def test_without_an_agents_file_there_is_only_the_demo_agent(
         ("{broken", "malformed"),
         (json.dumps({"agents": [own_agent("x", provider="skynet")]}), "skynet"),
         (json.dumps({"agents": [{"id": "x", "name": "No provider"}]}), "missing required field"),
-        (json.dumps({"agents": [own_agent("x", apiKey="env:LLMCHAT_TEST_UNSET")]}), "UNSET"),
+        (json.dumps({"agents": [own_agent("x", apiKey="env:")]}), "names no variable"),
     ],
 )
 def test_a_bad_agents_file_stops_the_start_with_one_clear_line(

@@ -285,7 +285,7 @@ BAD_FILES = {
         json.dumps({"agents": [{k: v for k, v in entry().items() if k != "model"}]}),
         "model",
     ),
-    "unset env key": (json.dumps({"agents": [entry(apiKey="env:NOT_SET_ANYWHERE")]}), "NOT_SET"),
+    "env: naming no variable": (json.dumps({"agents": [entry(apiKey="env:")]}), "names no"),
     "duplicate id": (json.dumps({"agents": [entry(), entry()]}), "more than once"),
     "bad id": (json.dumps({"agents": [entry("has space")]}), "id"),
     "temperature out of range": (
@@ -469,3 +469,38 @@ def test_a_definition_no_source_checked_is_still_refused_before_anything_is_writ
     with pytest.raises(AgentsFileInvalid, match="skynet"):
         reload_agents(store, UncheckedSource(), AgentCatalogue(store))
     assert store.read_all(0, 10) == []
+
+
+async def test_an_agent_whose_key_is_unset_here_is_inactive_with_the_reason(setup):
+    outcome = setup.reload(entry("gpt"), entry("claude", apiKey="env:NOT_SET_ANYWHERE"))
+    assert outcome.registered == ["gpt", "claude"]
+    served, unserved = setup.catalogue.find("gpt"), setup.catalogue.find("claude")
+    assert served is not None and served.status == "active"
+    assert unserved is not None and unserved.status == "inactive"
+    assert (
+        setup.catalogue.unavailable("claude") == "environment variable NOT_SET_ANYWHERE is not set"
+    )
+    # A fact of this process only: the stored agent stays as the file defines it.
+    assert "inactive" not in msgspec.json.encode(setup.agent_events("claude")).decode()
+    provider = CountingProvider()
+    status = await health_for(setup, provider).check("claude")
+    assert not status.reachable and "NOT_SET_ANYWHERE" in (status.error or "")
+    assert provider.requests == [], "no provider is asked without its key"
+
+
+def test_the_shipped_example_file_starts_with_one_key_set_and_names_every_missing_one(caplog):
+    example = Path(__file__).resolve().parents[2] / "config" / "agents.example.json"
+    store = in_memory_store()
+    catalogue = AgentCatalogue(store)
+    with caplog.at_level("WARNING"):
+        reload_agents(store, AgentsFile(example, {"OPENAI_API_KEY": "sk-example"}), catalogue)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for variable in ("FASTGPT_APP_KEY", "ANTHROPIC_API_KEY", "DIFY_APP_KEY"):
+        assert variable in warning
+    assert "OPENAI_API_KEY" not in warning
+    assert catalogue.unavailable("gpt-4o") is None
+    assert [a.id for a in catalogue.listed() if catalogue.status_of(a) == "active"] == [
+        "demo",
+        "gpt-4o",
+        "local-llama",
+    ]

@@ -77,6 +77,9 @@ class Agents:
     def api_key(self, agent_id: str) -> str:
         return ""
 
+    def unavailable(self, agent_id: str) -> str | None:
+        return None
+
 
 class Metrics:
     def reply_started(self) -> None: ...
