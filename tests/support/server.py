@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -42,10 +42,17 @@ def run_cli(
 
 class ServerProcess:
     def __init__(
-        self, env: Mapping[str, str | None], args: tuple[str, ...] = ("--no-workers",)
+        self,
+        env: Mapping[str, str | None],
+        args: tuple[str, ...] = ("--no-workers",),
+        command: Sequence[str] = LLMCHAT,
+        cwd: Path = ROOT,
     ) -> None:
+        """`command` runs `llmchat`: by default this checkout's, with the test interpreter."""
         self.env = llmchat_env(env)
         self.args = args
+        self.command = command
+        self.cwd = cwd
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -57,9 +64,9 @@ class ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [*LLMCHAT, "serve", "--port", str(self.port), *self.args],
+            [*self.command, "serve", "--port", str(self.port), *self.args],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
