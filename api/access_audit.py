@@ -1,4 +1,5 @@
-"""Refused requests (401, 403) reach the audit trail as AccessDenied security events.
+"""Refused requests reach the audit trail as security events: AccessDenied for 401 and 403
+(the allow-lists' refusals included), CommandRefused for a write refused with 400, 404 or 409.
 
 Aggregated, so a client hammering a closed door cannot flood the log: each process records
 at most one event per (client address, path, status) a minute; the rest are only counted
@@ -8,13 +9,12 @@ by the HTTP metrics. Recording happens off the event loop and never changes the 
 import asyncio
 import logging
 import time
-from typing import Any
 
-from litestar import Request
+from litestar.types import Scope
 
 from application.accounts import record
 from application.ports import EventStore
-from domain.security import AccessDenied
+from domain.security import AccessDenied, CommandRefused
 from infrastructure import request_metadata
 
 log = logging.getLogger("llmchat.audit")
@@ -22,6 +22,10 @@ log = logging.getLogger("llmchat.audit")
 WINDOW_SECONDS = 60.0
 # Bounds this process's memory under a flood of distinct addresses or paths.
 MAX_REMEMBERED = 10_000
+
+DENIED = frozenset({401, 403})
+REFUSED_COMMANDS = frozenset({400, 404, 409})
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class RecentRefusals:
@@ -51,38 +55,62 @@ RECENT = RecentRefusals()
 SELF_AUDITED_PATHS = frozenset({"/api/auth/login"})
 
 
-def record_quietly(store: EventStore, event: AccessDenied) -> None:
+def record_quietly(store: EventStore, event: AccessDenied | CommandRefused) -> None:
     try:
         record(store, event)
     except Exception as error:  # the refusal stands; its audit entry is best effort
-        log.warning("AccessDenied not recorded: %s: %s", type(error).__name__, error)
+        log.warning("%s not recorded: %s: %s", type(event).__name__, type(error).__name__, error)
 
 
-def note_refusal(request: Request[Any, Any, Any], status: int, reason: str) -> None:
-    """Called by the error envelope for every 401 and 403 it answers."""
-    container = request.app.state.get("container")
-    if container is None:
-        return
+def refusal_of(
+    scope: Scope, status: int, reason: str, address: str | None = None
+) -> AccessDenied | CommandRefused | None:
+    """The security event a refusal makes, or None for one that is not audited (or not now)."""
+    method = str(scope.get("method", "GET"))
+    if status in DENIED:
+        kind: type[AccessDenied] | type[CommandRefused] = AccessDenied
+    elif status in REFUSED_COMMANDS and method in WRITES:
+        kind = CommandRefused
+    else:
+        return None
     meta = request_metadata.current() or {}
-    client = request.client.host if request.client else "unknown"
-    ip = meta.get("ip") or client
-    path = request.url.path[:512]
-    if path in SELF_AUDITED_PATHS or not RECENT.first((ip, path, status)):
-        return
-    event = AccessDenied(
-        user_id=meta.get("userId"),
+    state = scope.get("state", {})
+    client = scope.get("client")
+    ip = meta.get("ip") or address or (client[0] if client else "unknown")
+    path = str(scope.get("path", ""))[:512]
+    if path in SELF_AUDITED_PATHS and status in DENIED:
+        return None
+    if not RECENT.first((str(ip), path, status)):
+        return None
+    return kind(
+        user_id=meta.get("userId") or None,
         status=status,
-        method=request.method,
+        method=method,
         path=path,
         reason=reason[:200],
-        ip=ip,
-        user_agent=meta.get("userAgent") or request.headers.get("user-agent", "")[:256],
-        request_id=meta.get("requestId")
-        or str(request.scope.get("state", {}).get("request_id", "-")),
+        ip=str(ip),
+        user_agent=meta.get("userAgent") or user_agent_of(scope),
+        request_id=meta.get("requestId") or str(state.get("request_id", "-")),
     )
+
+
+def user_agent_of(scope: Scope) -> str:
+    agent = next((v for k, v in scope.get("headers", []) if k == b"user-agent"), b"")
+    return bytes(agent).decode("latin-1")[:256]
+
+
+def note_refusal(
+    scope: Scope, store: EventStore | None, status: int, reason: str, address: str | None = None
+) -> None:
+    """Called for every refusal the API answers (the envelope, the allow-lists)."""
+    if store is None:
+        return
+    event = refusal_of(scope, status, reason, address)
+    if event is None:
+        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        record_quietly(container.store, event)
+        record_quietly(store, event)
         return
-    loop.run_in_executor(None, record_quietly, container.store, event)
+    loop.run_in_executor(None, record_quietly, store, event)

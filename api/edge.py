@@ -24,7 +24,7 @@ def wrap_router(app: Litestar, container: Container) -> Litestar:
         http_metrics_middleware,  # refusals below are counted and timed too
         security_headers_middleware,
         versioning_middleware,  # the allow-lists see /api/admin, not /api/v1/admin
-        network_policy_middleware(NetworkPolicy.of(container.settings)),
+        network_policy_middleware(NetworkPolicy.of(container.settings), container.store),
         rate_limit_middleware(container),  # last: a refused address costs no Redis call
     ]
     handler = app.asgi_handler

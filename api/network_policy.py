@@ -13,7 +13,9 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils import normalize_path
 
+from api.access_audit import note_refusal
 from api.envelope import send_error
+from application.ports import EventStore
 from infrastructure.network import Networks, client_address, forwarded_chain
 from infrastructure.settings import Settings
 
@@ -52,7 +54,9 @@ def scope_client_address(scope: Scope, trusted_proxies: Networks) -> str:
     return client_address(peer, forwarded_chain(forwarded), trusted_proxies)
 
 
-def network_policy_middleware(policy: NetworkPolicy) -> Callable[[ASGIApp], ASGIApp]:
+def network_policy_middleware(
+    policy: NetworkPolicy, store: EventStore | None = None
+) -> Callable[[ASGIApp], ASGIApp]:
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] not in (ScopeType.HTTP, ScopeType.WEBSOCKET):
@@ -67,6 +71,7 @@ def network_policy_middleware(policy: NetworkPolicy) -> Callable[[ASGIApp], ASGI
                 and is_admin_route(method, scope["path"])
                 and not policy.admin_allow.contains(address)
             ):
+                note_refusal(scope, store, 403, "address not in the allow-list", address)
                 if scope["type"] == ScopeType.WEBSOCKET:
                     await send({"type": "websocket.close", "code": 1008, "reason": "address"})
                     return

@@ -28,9 +28,10 @@ class SignInThrottled:
     user_agent: str
 
 
-@stored_as("AccessDenied")
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AccessDenied:
+class RequestRefused:
+    """What every refusal records: who, what was asked, why it was refused, from where."""
+
     user_id: str | None
     status: int
     method: str
@@ -39,3 +40,15 @@ class AccessDenied:
     ip: str
     user_agent: str
     request_id: str
+
+
+@stored_as("AccessDenied")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessDenied(RequestRefused):
+    """A request refused with 401 or 403."""
+
+
+@stored_as("CommandRefused")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRefused(RequestRefused):
+    """A write the API refused (400, 404, 409): probing and abuse show here, not only 401s."""

@@ -23,7 +23,7 @@ from domain.conversation import (
 from domain.events import Recorded
 from domain.file import CadParsed, CadParseFailed, FileDeleted, FileUploaded
 from domain.rate_limit import RateLimited
-from domain.security import AccessDenied, SignInFailed, SignInThrottled
+from domain.security import AccessDenied, CommandRefused, SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import UserRegistered, UserRoleChanged
 
@@ -52,6 +52,7 @@ AUDITED = frozenset(
         "ApiKeyUsed",
         "CadParseFailed",
         "CadParsed",
+        "CommandRefused",
         "ConversationDeleted",
         "ConversationExpired",
         "ConversationStarted",
@@ -149,18 +150,8 @@ def account_fact(event: object) -> Fact | None:
             return Fact("auth.refresh_reuse", resource, FAILURE, user_id, details, ip, agent)
         case SignedOut(family_id=family, user_id=user_id, ip=ip, user_agent=agent):
             return Fact("auth.logout", f"sign-ins/{family}", SUCCESS, user_id, None, ip, agent)
-        case AccessDenied():
-            outcome = UNAUTHORIZED if event.status == 401 else FORBIDDEN
-            return Fact(
-                "access.denied",
-                f"{event.method} {event.path}",
-                outcome,
-                event.user_id,
-                event.reason,
-                event.ip,
-                event.user_agent,
-                event.request_id,
-            )
+        case AccessDenied() | CommandRefused():
+            return refusal_fact(event)
         case RateLimited():
             return Fact(
                 "rate.limited",
@@ -173,6 +164,25 @@ def account_fact(event: object) -> Fact | None:
                 event.request_id,
             )
     return None
+
+
+def refusal_fact(event: AccessDenied | CommandRefused) -> Fact:
+    if isinstance(event, AccessDenied):
+        outcome = UNAUTHORIZED if event.status == 401 else FORBIDDEN
+        action, details = "access.denied", event.reason
+    else:
+        outcome, action, details = FAILURE, "command.refused", f"{event.status}: {event.reason}"
+    resource = f"{event.method} {event.path}"
+    return Fact(
+        action,
+        resource,
+        outcome,
+        event.user_id,
+        details,
+        event.ip,
+        event.user_agent,
+        event.request_id,
+    )
 
 
 def chat_fact(event: object, owner_of: OwnerOf) -> Fact | None:
