@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import now, paginated, success
@@ -135,12 +136,16 @@ class ChatController(Controller):
         container: ContainerDep,
         principal: CallerDep,
         last_event_id: Annotated[str | None, QueryParameter(name="lastEventId")] = None,
-    ) -> Stream:
+    ) -> Stream | Response[None]:
         after_text = header(request.scope, b"last-event-id") or last_event_id or "0"
         if not after_text.isdigit():
             raise ValidationFailed("Last-Event-ID: must be a frame id (a whole number)")
         caller = caller_of(principal)
         frames = await follow_reply(container.chat, message_id, caller, int(after_text))
+        if frames is None:
+            # The reply is over and the client has all of it: 204 tells an EventSource
+            # (and the SDKs) to stop reconnecting.
+            return Response(None, status_code=HTTP_204_NO_CONTENT)
         return event_stream(frames)
 
     @post("/streams/{message_id:str}/cancel", status_code=200)

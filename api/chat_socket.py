@@ -145,7 +145,8 @@ class ChatSocket:
             if not after.isdigit():
                 raise ValidationFailed("lastEventId: must be a frame id (a whole number)")
             frames = await follow_reply(chat, resume.message_id, caller, int(after))
-            await self.relay(frames, request_id)
+            if frames is not None:  # None: the reply ended at `after`, nothing is to come
+                await self.relay(frames, request_id)
         else:
             raise ValidationFailed(f"type: unknown message type {kind!r}")
 

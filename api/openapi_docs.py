@@ -211,6 +211,9 @@ def document_success(method: str, path: str, operation: Operation) -> None:
     elif (method, path) == ("get", "/api/chat/streams/{message_id}"):
         ok["description"] = "The reply's frames after Last-Event-ID, then its live tail"
         ok["content"] = EVENT_STREAM
+        operation["responses"]["204"] = {
+            "description": "The reply has ended and nothing follows Last-Event-ID: stop"
+        }
     elif path.endswith("/preview.svg"):
         ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
     elif path.startswith("/uploads/"):

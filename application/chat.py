@@ -11,6 +11,7 @@ from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignal
 from application.provider import ChatProvider, ImagePart
 from application.replies import LiveReplies
 from domain.conversation import Conversation
+from domain.events import Recorded
 from domain.reply_stream import ReplyOpened
 
 
@@ -65,17 +66,18 @@ def conversation_of(store: EventStore, session_id: str, caller: Caller) -> Conve
 
 
 def reply_of(store: EventStore, message_id: str, caller: Caller) -> ReplyOpened:
-    history = (
-        store.read(
-            message_id,
-        )
-        if is_uuid(message_id)
-        else []
-    )
+    opened = reply_history(store, message_id, caller)[0].event
+    assert isinstance(opened, ReplyOpened)
+    return opened
+
+
+def reply_history(store: EventStore, message_id: str, caller: Caller) -> list[Recorded]:
+    """A reply's stored events, if the caller may see it; NotFound otherwise."""
+    history = store.read(message_id) if is_uuid(message_id) else []
     opened = history[0].event if history else None
     if not isinstance(opened, ReplyOpened) or not caller.may_see(opened.owner_id):
         raise NotFound("Stream not found")
-    return opened
+    return history
 
 
 def is_uuid(value: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from anyio import to_thread
 
-from application.chat import Caller, Chat, reply_of
+from application.chat import Caller, Chat, reply_history
 from application.replies import Frame, FrameQueue, final_frame, frames_of
 
 POLL_SECONDS = 0.25
@@ -19,13 +19,26 @@ def stored_frames(chat: Chat, message_id: str) -> list[Frame]:
     return frames_of(chat.store.read(message_id))
 
 
+def visible_frames(chat: Chat, message_id: str, caller: Caller) -> list[Frame]:
+    return frames_of(reply_history(chat.store, message_id, caller))
+
+
 async def follow_reply(
     chat: Chat, message_id: str, caller: Caller, after: int = 0
-) -> AsyncIterator[Frame]:
+) -> AsyncIterator[Frame] | None:
     """Check that the caller may follow the reply (NotFound before anything streams), then
-    return its frames after `after`."""
-    await to_thread.run_sync(reply_of, chat.store, message_id, caller)
+    return its frames after `after`; None when the reply has ended and nothing comes after
+    `after`, so the client knows it holds the whole reply (SSE's 204: stop reconnecting)."""
+    stored = await to_thread.run_sync(visible_frames, chat, message_id, caller)
+    if final_frame(stored) is not None:
+        rest = newer(stored, after)
+        return replayed(rest) if rest else None
     return frames_after(chat, message_id, after)
+
+
+async def replayed(frames: list[Frame]) -> AsyncIterator[Frame]:
+    for frame in frames:
+        yield frame
 
 
 async def frames_after(chat: Chat, message_id: str, after: int) -> AsyncIterator[Frame]:

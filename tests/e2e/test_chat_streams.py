@@ -83,7 +83,16 @@ def test_resume_after_the_end_is_a_pure_replay(chat_server, auth, client):
     replay = resume(chat_server.base_url, auth, message_id, 0)
     assert "".join(f.data["content"] for f in replay if f.event == "chunk") == REPLY_TEXT
     assert replay[-1].event == "end" and replay[-1].data["finishReason"] == "stop"
-    assert resume(chat_server.base_url, auth, message_id, replay[-1].id) == []
+    # Nothing after the end frame: 204, which tells a client (EventSource too) to stop.
+    for after in (replay[-1].id, replay[-1].id + 5):
+        done = client.get(
+            f"/api/chat/streams/{message_id}", headers={**auth, "Last-Event-ID": str(after)}
+        )
+        assert done.status_code == 204 and done.content == b"", done.text
+    # A reply still running at that id is not done: it streams its tail (200), not 204.
+    live = first_frames(chat_server.base_url, auth, 1)
+    tail = resume(chat_server.base_url, auth, live[0].data["messageId"], live[0].id)
+    assert tail[-1].event == "end"
 
 
 def test_cancel_ends_the_stream_within_a_second(chat_server, second_server, auth, client):

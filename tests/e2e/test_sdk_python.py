@@ -258,6 +258,45 @@ def test_a_finished_stream_can_be_replayed_from_any_frame(client):
     assert_whole_reply_once(first + rest)
 
 
+def finished_reply(client) -> tuple[str, int]:
+    """A reply read to its end: its message id and its end frame's id."""
+    stream = client.chat.completions(agent_id="openai", messages=SLOWLY, stream=True)
+    assert stream.until_done() == REPLY_TEXT and stream.finish_reason == "stop"
+    return stream.message_id, stream.state.last_event_id
+
+
+def test_resuming_a_finished_reply_after_its_end_frame_ends_at_once(api_url, client):
+    message_id, end_id = finished_reply(client)
+    asked: list[str] = []
+    hooks = {"request": [lambda request: asked.append(request.url.path)]}
+    with LLMChatClient(
+        base_url=api_url, token=client.token, http_client=httpx.Client(event_hooks=hooks)
+    ) as watched:
+        started = time.monotonic()
+        rest = list(watched.chat.streams.resume(message_id, last_event_id=end_id))
+        took = time.monotonic() - started
+    assert rest == [] and took < 1, took
+    assert asked == [f"/api/chat/streams/{message_id}"], "asked once: 204 means done"
+
+
+async def test_the_async_client_takes_204_as_the_end_too(api_url, client):
+    message_id, end_id = finished_reply(client)
+    asked: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        asked.append(request.url.path)
+
+    http = httpx.AsyncClient(event_hooks={"request": [record]})
+    async with AsyncLLMChatClient(base_url=api_url, token=client.token, http_client=http) as ac:
+        started = time.monotonic()
+        stream = await ac.chat.streams.resume(message_id, last_event_id=end_id)
+        rest = [chunk async for chunk in stream]
+        took = time.monotonic() - started
+    await http.aclose()
+    assert rest == [] and took < 1, took
+    assert asked == [f"/api/chat/streams/{message_id}"], "asked once: 204 means done"
+
+
 def test_a_stream_can_be_cancelled(client):
     with client.chat.completions(agent_id="slow", messages=SLOWLY, stream=True) as stream:
         next(stream)

@@ -9,7 +9,7 @@
 import { APIConnectionError, LLMChatError } from "./errors.js";
 import * as routes from "./routes.js";
 import { serverSentEvents } from "./sse.js";
-import { StreamState } from "./stream-state.js";
+import { NOTHING_AFTER, StreamState } from "./stream-state.js";
 import { type Transport, worthRetrying } from "./transport.js";
 import type { Cancelled, ChatChunk, StreamEnd, Usage } from "./types.js";
 
@@ -63,6 +63,11 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
     return this.state.end;
   }
 
+  /** The id of the last frame read: where `client.chat.streams.resume` would carry on. */
+  get lastEventId(): number {
+    return this.state.lastEventId;
+  }
+
   [Symbol.asyncIterator](): AsyncGenerator<ChatChunk, void, undefined> {
     if (this.iterated) throw new TypeError("a ChatStream can be iterated only once");
     this.iterated = true;
@@ -94,6 +99,7 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
   private async *readAll(): AsyncGenerator<ChatChunk, void, undefined> {
     let failures = 0;
     for (;;) {
+      if (this.response.status === NOTHING_AFTER) return;
       let cause: unknown;
       try {
         const body = this.response.body;

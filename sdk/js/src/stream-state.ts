@@ -8,6 +8,12 @@ import { APIConnectionError, LLMChatError, errorFromFrame } from "./errors.js";
 import type { ServerSentEvent } from "./sse.js";
 import type { ChatChunk, StreamEnd, Usage } from "./types.js";
 
+/**
+ * A resume's answer when the reply has ended and nothing follows the frame it names: the
+ * reply is complete (SSE's "stop reconnecting"), not a broken stream to retry.
+ */
+export const NOTHING_AFTER = 204;
+
 export type Accepted = { kind: "chunk"; chunk: ChatChunk } | { kind: "end"; end: StreamEnd };
 
 export class StreamState {

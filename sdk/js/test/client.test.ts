@@ -162,6 +162,35 @@ test("a finished stream can be replayed from any frame", async () => {
   assertWholeReplyOnce([...first, ...rest]);
 });
 
+test("resuming a finished reply after its end frame ends at once, without retrying", async () => {
+  const { client } = await newUser();
+  const stream = await client.chat.completions({
+    agentId: "openai",
+    messages: SLOWLY,
+    stream: true,
+  });
+  assert.equal(await stream.untilDone(), server.replyText);
+  const messageId = stream.messageId;
+  assert.ok(messageId);
+  const asked: string[] = [];
+  const watching: typeof fetch = (input, init) => {
+    asked.push(new URL(input instanceof Request ? input.url : String(input)).pathname);
+    return fetch(input, init);
+  };
+  const watched = new LLMChatClient({
+    baseURL: server.apiURL,
+    token: client.token,
+    fetch: watching,
+  });
+  const started = Date.now();
+  const rest: ChatChunk[] = [];
+  const resumed = await watched.chat.streams.resume(messageId, { lastEventId: stream.lastEventId });
+  for await (const chunk of resumed) rest.push(chunk);
+  assert.deepEqual(rest, []);
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  assert.deepEqual(asked, [`/api/chat/streams/${messageId}`], "asked once: 204 means done");
+});
+
 test("a stream can be cancelled", async () => {
   const { client } = await newUser();
   const stream = await client.chat.completions({ agentId: "slow", messages: SLOWLY, stream: true });

@@ -18,7 +18,7 @@ from llmchat.async_transport import AsyncTransport
 from llmchat.errors import APIConnectionError, LLMChatError
 from llmchat.models import Cancelled, ChatChunk, StreamEnd, Usage
 from llmchat.sse import ServerSentEvent, SSEDecoder
-from llmchat.stream_state import StreamState, worth_retrying
+from llmchat.stream_state import NOTHING_AFTER, StreamState, worth_retrying
 
 
 async def server_sent_events(response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
@@ -100,6 +100,9 @@ class AsyncChatStream:
     async def _read_all(self) -> AsyncGenerator[ChatChunk, None]:
         failures = 0
         while True:
+            if self._response.status_code == NOTHING_AFTER:
+                await self._response.aclose()
+                return
             cause: Exception | None = None
             try:
                 async for event in server_sent_events(self._response):

@@ -17,7 +17,7 @@ from llmchat import routes
 from llmchat.errors import APIConnectionError, LLMChatError
 from llmchat.models import Cancelled, ChatChunk, StreamEnd, Usage
 from llmchat.sse import ServerSentEvent, SSEDecoder
-from llmchat.stream_state import StreamState, worth_retrying
+from llmchat.stream_state import NOTHING_AFTER, StreamState, worth_retrying
 from llmchat.sync_transport import SyncTransport
 
 
@@ -99,6 +99,9 @@ class ChatStream:
     def _read_all(self) -> Generator[ChatChunk, None, None]:
         failures = 0
         while True:
+            if self._response.status_code == NOTHING_AFTER:
+                self._response.close()
+                return
             cause: Exception | None = None
             try:
                 for event in server_sent_events(self._response):

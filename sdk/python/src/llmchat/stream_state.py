@@ -16,6 +16,10 @@ from llmchat.models import ChatChunk, StreamEnd, Usage
 from llmchat.sse import ServerSentEvent
 from llmchat.transport_base import RETRYABLE_STATUSES
 
+NOTHING_AFTER = 204
+"""A resume's answer when the reply has ended and nothing follows the frame it names: the
+reply is complete (SSE's "stop reconnecting"), not a broken stream to retry."""
+
 
 class StreamState:
     def __init__(self, message_id: str | None = None, last_event_id: int = 0) -> None:
