@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
-from psycopg_pool import AsyncConnectionPool
 
 from application.errors import StreamConflict
 from application.ports import PendingEvent
 from infrastructure import metrics, request_metadata
+from infrastructure.pools import async_pool
 
 log = logging.getLogger("llmchat.writer")
 
@@ -38,9 +38,7 @@ class Submission:
 
 class GroupCommitWriter:
     def __init__(self, conninfo: str, to_stored: Callable[[PendingEvent], StoredEvent]) -> None:
-        self.pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-        )
+        self.pool = async_pool(conninfo, min_size=1, max_size=2)
         self.to_stored = to_stored
         self.pending: asyncio.Queue[Submission] | None = None
         self.committer: asyncio.Task[None] | None = None

@@ -10,6 +10,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg.conninfo import conninfo_to_dict
 
+from infrastructure.pools import CONNECT_TIMEOUT, RECONNECT_SECONDS, RecoveringPool
+
 EVENTS_TABLE = "llmchat_events"
 # Any fixed number: every instance takes the same lock before creating tables, since two
 # processes creating one table at once can fail with "tuple concurrently updated".
@@ -92,7 +94,7 @@ class EventRecorder(PostgresApplicationRecorder):
 
 def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
     params = conninfo_to_dict(url)
-    return PostgresDatastore(
+    datastore = PostgresDatastore(
         dbname=str(params.get("dbname", "postgres")),
         host=str(params.get("host", "127.0.0.1")),
         port=str(params.get("port", "5432")),
@@ -106,6 +108,22 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
         max_overflow=pool_size,
         pre_ping=False,
     )
+    # The library's pool, recovering after an outage (see infrastructure/pools.py), with
+    # a timeout for connecting (it sets none).
+    library_pool = datastore.pool
+    assert isinstance(library_pool.kwargs, dict)
+    datastore.pool = RecoveringPool(
+        connection_class=library_pool.connection_class,
+        kwargs={**library_pool.kwargs, "connect_timeout": CONNECT_TIMEOUT},
+        min_size=library_pool.min_size,
+        max_size=library_pool.max_size,
+        open=False,
+        configure=datastore.after_connect_func(),
+        timeout=POOL_WAIT,
+        max_lifetime=library_pool.max_lifetime,
+        reconnect_timeout=RECONNECT_SECONDS,
+    )
+    return datastore
 
 
 def create_schema(datastore: PostgresDatastore, more: Sequence[str] = ()) -> EventRecorder:

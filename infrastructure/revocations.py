@@ -5,7 +5,8 @@ import time
 from collections.abc import Sequence
 
 from eventsourcing.postgres import PostgresDatastore
-from psycopg_pool import AsyncConnectionPool
+
+from infrastructure.pools import async_pool
 
 REVOKED = "SELECT 1 FROM llmchat_revocations WHERE id = ANY(%s) AND until > now() LIMIT 1"
 
@@ -34,9 +35,7 @@ class AsyncPostgresRevocations:
     hand-off for one indexed lookup cost more than the lookup."""
 
     def __init__(self, conninfo: str) -> None:
-        self.pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
-        )
+        self.pool = async_pool(conninfo, min_size=1, max_size=4)
 
     async def start(self) -> None:
         await self.pool.open(wait=False)

@@ -30,6 +30,9 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            # The timeout was for connecting: left on, an idle connection would be cut after
+            # 5 s of quiet, as if the backend had gone.
+            upstream.settimeout(None)
             with self.lock:
                 self.connections += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
