@@ -1,15 +1,17 @@
 """A reply while it streams: its frames, who listens in this process, and how it is stored."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 
 from application.errors import StreamConflict
-from application.ports import EventWriter, PendingEvent, ReplySignals
+from application.ports import EventStore, EventWriter, PendingEvent, ReplySignals
+from application.recover_replies import interrupt as interrupt_in_store
 from domain.conversation import ReplyFinished
 from domain.events import Recorded
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
@@ -213,6 +215,26 @@ class ReplyOutcome:
 TURN_WAIT_SECONDS = 0.05
 
 
+@dataclass(frozen=True, slots=True)
+class Patience:
+    """How a reply rides out a database that is away: each write is tried again, waiting
+    `first` seconds, then twice as long each time up to `most`; a close that is still not
+    stored `close_within` seconds after the reply ended gives way to an interruption."""
+
+    first: float = 0.1
+    most: float = 2.0
+    close_within: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.most)
+
+
+PATIENCE = Patience()
+
+
 class ReplyRecorder:
     """Stores a reply's deltas in batches, each durable before its frame is published.
 
@@ -224,24 +246,35 @@ class ReplyRecorder:
     nothing of either has been acknowledged before that commit, and the first frame then
     waits for one commit instead of two. `turn_stored` resolves once the turn is durable
     (`stored()` waits for it); if it fails, nothing of the reply is written, ever.
+
+    Once the turn is stored, the reply always ends in the store: a batch or the close that
+    cannot be written (the database is away) is tried again until it is, and a close still
+    not stored after `patience.close_within` is replaced by an interruption of what the
+    stream holds. Nothing is published before it is stored, so text given up that way
+    was never sent.
     """
 
     def __init__(
         self,
         writer: EventWriter,
+        store: EventStore,
         live: LiveReplies,
         signals: ReplySignals,
         opened: ReplyOpened,
         turn: Sequence[PendingEvent] = (),
+        patience: Patience = PATIENCE,
     ) -> None:
-        self.writer, self.live, self.signals = writer, live, signals
+        self.writer, self.store, self.live, self.signals = writer, store, live, signals
         self.message_id, self.session_id = opened.message_id, opened.session_id
+        self.patience = patience
         self.version = 1  # ReplyOpened
         self.pending: list[str] = []
         self.parts: list[str] = []
         self.wake = asyncio.Event()
         self.closing = False
         self.abandoned = False
+        self.ended = False
+        """The reply stream holds its ReplyClosed (ours, or another instance's)."""
         self.turn = list(turn)
         loop = asyncio.get_running_loop()
         self.turn_stored: asyncio.Future[None] = loop.create_future()
@@ -271,11 +304,11 @@ class ReplyRecorder:
     async def flush_loop(self) -> None:
         if self.turn and not await self.store_turn():
             return
-        while True:
+        while not self.ended:
             await self.wake.wait()
             self.wake.clear()
             if self.pending:
-                await self.flush()
+                await self.flush_until_stored()
             if self.closing and not self.pending:
                 return
 
@@ -322,9 +355,51 @@ class ReplyRecorder:
             await self.writer.write(turn)
             return
         event = ChunksAppended(text="".join(batch), deltas=len(batch))
-        await self.writer.write([*turn, PendingEvent(self.message_id, self.version + 1, event)])
+        try:
+            await self.writer.write([*turn, PendingEvent(self.message_id, self.version + 1, event)])
+        except BaseException:
+            # Not stored, so not sent: the batch goes first in the next try.
+            self.pending[:0] = batch
+            raise
         self.version += 1
         self.emit(event)
+
+    async def flush_until_stored(self) -> None:
+        """Store what is pending, trying again (with what came meanwhile) while it fails."""
+        for delay in self.patience.delays():
+            if not self.pending:
+                return
+            try:
+                await self.flush()
+                return
+            except StreamConflict:
+                if await self.caught_up():
+                    return
+            except Exception as error:
+                log.warning(
+                    "reply %s: text not stored yet, trying again: %s", self.message_id, error
+                )
+            await asyncio.sleep(delay)
+
+    async def caught_up(self) -> bool:
+        """After a conflict on the reply stream: publish what it holds that we did not know
+        of, and say whether it is closed. A write whose answer was lost may have landed
+        (its batch leads what is pending), or another instance took the reply for dead and
+        interrupted it."""
+        try:
+            newer = await to_thread.run_sync(self.store.read, self.message_id, self.version)
+        except Exception as error:
+            log.warning("reply %s: stream not read: %s", self.message_id, error)
+            return False
+        for recorded in newer:
+            if isinstance(recorded.event, ChunksAppended):
+                del self.pending[: recorded.event.deltas]
+            self.version = recorded.version
+            self.emit(recorded.event)
+            if isinstance(recorded.event, ReplyClosed):
+                self.ended = True
+                self.pending.clear()
+        return self.ended
 
     def emit(self, event: object) -> None:
         frame = frame_of(self.version, event, self.session_id, self.message_id)
@@ -333,10 +408,18 @@ class ReplyRecorder:
             task = asyncio.ensure_future(self.signals.announce(self.message_id))
             task.add_done_callback(lambda t: t.exception())
 
-    async def drain(self) -> None:
+    async def drain(self, within: float | None = None) -> bool:
+        """Store what is pending; False if that took longer than `within` (it is dropped)."""
         self.closing = True
         self.wake.set()
-        await self.flusher
+        done, _ = await asyncio.wait({self.flusher}, timeout=within)
+        if not done:
+            self.flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.flusher
+            self.pending.clear()
+            return False
+        return not self.flusher.cancelled() and self.flusher.exception() is None
 
     async def close(
         self, outcome: ReplyOutcome, conversation_version: int, reread: Callable[[], int]
@@ -345,12 +428,30 @@ class ReplyRecorder:
 
         `conversation_version` is what the conversation stood at when the reply started;
         `reread` finds its current version if something else was appended meanwhile.
+        Returns once the reply is closed in the store: as `outcome` says, or interrupted
+        if that could not be stored within `patience.close_within`.
         """
         if self.abandoned:
             return
-        await self.drain()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.patience.close_within
+        if await self.drain(self.patience.close_within) and not self.ended:
+            await self.write_close(outcome, conversation_version, reread, deadline)
+        if not self.ended:
+            await self.interrupt_instead()
+
+    async def write_close(
+        self,
+        outcome: ReplyOutcome,
+        conversation_version: int,
+        reread: Callable[[], int],
+        deadline: float,
+    ) -> None:
+        loop = asyncio.get_running_loop()
         version = conversation_version
-        for _ in range(10):
+        for delay in self.patience.delays():
+            if loop.time() >= deadline:
+                return
             events = [
                 PendingEvent(self.message_id, self.version + 1, outcome.closed),
                 PendingEvent(self.session_id, version + 1, outcome.finished),
@@ -358,9 +459,32 @@ class ReplyRecorder:
             try:
                 await self.writer.write(events)
             except StreamConflict:
-                version = await to_thread.run_sync(reread)
-                continue  # the conversation moved on meanwhile (a title, an import)
-            self.version += 1
-            self.emit(outcome.closed)
-            return
-        raise RuntimeError(f"could not close reply {self.message_id}")
+                # An earlier try landed, another instance closed the reply, or the
+                # conversation moved on meanwhile (a title, an import).
+                if await self.caught_up():
+                    return
+                with contextlib.suppress(Exception):
+                    version = await to_thread.run_sync(reread)
+                    continue
+            except Exception as error:
+                log.warning("reply %s not closed yet, trying again: %s", self.message_id, error)
+            else:
+                self.version += 1
+                self.ended = True
+                self.emit(outcome.closed)
+                return
+            await asyncio.sleep(delay)
+
+    async def interrupt_instead(self) -> None:
+        """Close the reply as interrupted from what its stream holds, trying until it is."""
+        log.warning("reply %s: its close was not stored in time; interrupting it", self.message_id)
+        for delay in self.patience.delays():
+            try:
+                await to_thread.run_sync(interrupt_in_store, self.store, self.message_id)
+            except Exception as error:
+                log.warning(
+                    "reply %s not interrupted yet, trying again: %s", self.message_id, error
+                )
+            if await self.caught_up():
+                return
+            await asyncio.sleep(delay)

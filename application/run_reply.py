@@ -146,10 +146,32 @@ async def run_reply(
         chat.metrics.first_chunk(request.provider, progress.first_chunk)
     code = ended.closed.error_code
     chat.metrics.reply_ended(request.provider, ended.closed.outcome, code.lower() if code else None)
-    try:
-        await recorder.close(
+    await close_reply(chat, recorder, ended, conversation_version)
+
+
+async def close_reply(
+    chat: "Chat", recorder: ReplyRecorder, ended: ReplyOutcome, conversation_version: int
+) -> None:
+    """Store the end, which may wait for the database: a cancel asked for meanwhile asks
+    for nothing more, but a server that stops lets it go (its sweep interrupts the reply
+    once the instance is gone)."""
+    closing = asyncio.ensure_future(
+        recorder.close(
             ended, conversation_version, lambda: len(chat.store.read(recorder.session_id))
         )
-    except Exception:
-        # Left open: the interrupted-reply sweep closes it once this instance is gone.
-        log.exception("reply %s could not be closed", recorder.message_id)
+    )
+    while True:
+        try:
+            await asyncio.shield(closing)
+            return
+        except asyncio.CancelledError:
+            if chat.live.closing or closing.done():
+                closing.cancel()
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except Exception:
+            # Left open: the interrupted-reply sweep closes it once this instance is gone.
+            log.exception("reply %s could not be closed", recorder.message_id)
+            return

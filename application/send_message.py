@@ -255,7 +255,7 @@ def start_reply(
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
     message_id = posted.opened.message_id
     feed = chat.live.feed(message_id)
-    recorder = ReplyRecorder(chat.writer, chat.live, chat.signals, posted.opened, turn)
+    recorder = ReplyRecorder(chat.writer, chat.store, chat.live, chat.signals, posted.opened, turn)
     task = asyncio.create_task(
         run_reply(
             chat,

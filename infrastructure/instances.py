@@ -1,12 +1,15 @@
 """Signs of life: each serving instance says it is alive, and finds replies nobody runs."""
 
 import logging
+import math
 import threading
+import time
+from typing import Protocol
 
 from eventsourcing.postgres import PostgresDatastore
 
 from application.ports import EventStore
-from application.recover_replies import recover_replies
+from application.recover_replies import OpenReplies, recover_replies
 
 log = logging.getLogger("llmchat.instances")
 
@@ -42,18 +45,48 @@ class PostgresOpenReplies:
         return [str(row["message_id"]) for row in rows]
 
 
+class InstanceSigns(OpenReplies, Protocol):
+    def beat(self) -> None:
+        """Say this instance is alive, now."""
+        ...
+
+
+class Vigil:
+    """Beats, then sweeps abandoned replies, with one exception: after a beat of its own
+    failed, it sweeps again only once it has beaten for DEAD_AFTER_SECONDS. The database
+    was away, most likely for every instance, and the others need as long to beat again
+    before their silence means they are gone: sooner, their live replies would be taken
+    for abandoned and interrupted."""
+
+    def __init__(self, store: EventStore, open_replies: InstanceSigns) -> None:
+        self.store, self.open_replies = store, open_replies
+        self.beating_since = -math.inf
+
+    def step(self, now: float) -> None:
+        try:
+            self.open_replies.beat()
+        except Exception as error:  # the database may be down; try again next beat
+            log.warning("heartbeat failed: %s", error)
+            self.beating_since = math.inf
+            return
+        self.beating_since = min(self.beating_since, now)
+        if now - self.beating_since < DEAD_AFTER_SECONDS:
+            return
+        try:
+            recover_replies(self.store, self.open_replies)
+        except Exception as error:
+            log.warning("recovery sweep failed: %s", error)
+
+
 def keep_alive(
     store: EventStore, open_replies: PostgresOpenReplies, stop: threading.Event
 ) -> threading.Thread:
     """Beat, and sweep abandoned replies, until `stop` is set."""
+    vigil = Vigil(store, open_replies)
 
     def run() -> None:
         while not stop.is_set():
-            try:
-                open_replies.beat()
-                recover_replies(store, open_replies)
-            except Exception as error:  # the database may be down; try again next beat
-                log.warning("heartbeat or recovery sweep failed: %s", error)
+            vigil.step(time.monotonic())
             stop.wait(HEARTBEAT_SECONDS)
 
     thread = threading.Thread(target=run, name="instance-heartbeat", daemon=True)

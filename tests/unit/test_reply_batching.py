@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from application.replies import LiveReplies, ReplyRecorder
 from domain.reply_stream import ChunksAppended, ReplyOpened
+from tests.unit.fakes import in_memory_store
 
 OPENED = ReplyOpened(message_id="m", session_id="s", owner_id="u", instance_id="i")
 
@@ -40,7 +41,7 @@ async def feed(deltas: list[str], gaps: list[float], seed: int):
     writer = SlowWriter(seed)
     live = LiveReplies()
     queue = live.listen("m")
-    recorder = ReplyRecorder(writer, live, QuietSignals(), OPENED)
+    recorder = ReplyRecorder(writer, in_memory_store(), live, QuietSignals(), OPENED)
     for index, delta in enumerate(deltas):
         recorder.add(delta)
         if index < len(gaps) and gaps[index]:
