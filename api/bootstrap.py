@@ -191,7 +191,8 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     # Read first: a bad agents file stops the start before anything is started or written.
     defined_agents = source.read()
     data_dir = Path(settings.data_dir)
-    embedded = None if settings.database_url else start_embedded(data_dir)
+    # Only serve and worker may create the embedded database; a read elsewhere must not.
+    embedded = None if settings.database_url else start_embedded(data_dir, create=serving)
     url = settings.database_url or (embedded.url if embedded else "")
     datastore = open_datastore(url, settings.db_pool_size)
     clock = SystemClock()

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -9,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
+import psycopg
 
 from api.bootstrap import Container, build_container
 from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
@@ -18,6 +20,8 @@ from application.ensure_admin import AdminAddressTaken
 from application.errors import NotFound
 from application.promote_admin import promote_admin
 from domain.events import Recorded, name_of
+from infrastructure.database_errors import connection_failure
+from infrastructure.embedded_postgres import NoDatabaseHere
 from infrastructure.settings import Settings, SettingsError, read_settings
 
 log = logging.getLogger("llmchat")
@@ -30,8 +34,8 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="llmchat", description="LLMChat chat backend")
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the API (and, by default, the workers)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3001)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=3001, help="port to listen on (%(default)s)")
     serve.add_argument("--no-workers", action="store_true", help="run the API only")
     commands.add_parser("worker", help="run projection runners and jobs on their own")
     events = commands.add_parser("events", help="the event log")
@@ -70,13 +74,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdminAddressTaken as error:  # says itself what to do
         print(f"llmchat: cannot start: {error}", file=sys.stderr)
         return 1
+    except NoDatabaseHere as error:
+        print(f"llmchat: {error}", file=sys.stderr)
+        return 1
     except Exception as error:  # one clear line, not a traceback, for a failed start
-        print(f"llmchat: cannot start: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"llmchat: cannot start: {start_failure(settings, error)}", file=sys.stderr)
         return 1
     try:
         return run(args, settings, container)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): that ends the output, it is no failure.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         container.close()
+
+
+def start_failure(settings: Settings, error: Exception) -> str:
+    if settings.database_url and is_connection_failure(error):
+        return connection_failure(settings.database_url, "LLMCHAT_DATABASE_URL")
+    return f"{type(error).__name__}: {error}"
+
+
+def is_connection_failure(error: Exception) -> bool:
+    from eventsourcing.persistence import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    return isinstance(error, OperationalError | PoolTimeout | psycopg.OperationalError)
 
 
 def run(args: argparse.Namespace, settings: Settings, container: Container) -> int:

@@ -3,11 +3,12 @@ the operator's and the auditor's commands over read models and history."""
 
 import argparse
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
 from api.bootstrap import Container
+from api.bootstrap import projections as read_models
 from application.accounts import SystemClock
 from application.errors import ValidationFailed
 from application.moments import parse_moment
@@ -24,7 +25,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     projections = commands.add_parser("projections", help="read models: rebuild, status")
     actions = projections.add_subparsers(dest="projections_command", required=True)
     rebuilding = actions.add_parser("rebuild", help="rebuild read models from the event log")
-    rebuilding.add_argument("name", nargs="?", help="one projection (default: every one)")
+    names = ", ".join(p.name for p in read_models())
+    rebuilding.add_argument("name", nargs="?", help=f"one projection: {names} (default: every one)")
     actions.add_parser("status", help="each projection's position, the log head, lag")
     audit = commands.add_parser("audit", help="the audit trail")
     audit_actions = audit.add_subparsers(dest="audit_command", required=True)
@@ -120,13 +122,16 @@ def replay(container: Container, session_id: str, at_text: str | None, as_json: 
         at = parse_moment("--at", at_text, as_end=True) if at_text else None
         session = replay_session(container.store, session_id, at)
     except ValidationFailed as error:
-        print(f"llmchat: {error.message}: {error.details}", file=sys.stderr)
+        said = (
+            error.message if error.details == error.message else f"{error.message}: {error.details}"
+        )
+        print(f"llmchat: {said}", file=sys.stderr)
         return 2
     if session is None:
         print(f"llmchat: session {session_id} did not exist then", file=sys.stderr)
         return 1
     if as_json:
-        print(msgspec.json.encode(session).decode())
+        print(msgspec.json.encode(camel_case(msgspec.to_builtins(session))).decode())
     else:
         print(session_text(session, at_text or "now"))
     return 0
@@ -143,3 +148,17 @@ def session_text(session: ReplayedSession, as_of: str) -> str:
         status = f" [{message.status}]" if message.status else ""
         lines.append(f"{message.at}  {message.role}{status}: {message.content}")
     return "\n".join(lines)
+
+
+def camel_case(value: Any) -> Any:
+    """The API's key style (`ownerId`, `lastChange`), so one parser reads both."""
+    if isinstance(value, dict):
+        return {camel(key): camel_case(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camel_case(item) for item in value]
+    return value
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -11,6 +11,16 @@ import psycopg
 DATABASE = "llmchat"
 
 
+class NoDatabaseHere(Exception):
+    """A command that must not create a database found none where it looked."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            f"no database in {data_dir.resolve()} (LLMCHAT_DATA_DIR); point LLMCHAT_DATA_DIR at"
+            " the server's data dir, or set LLMCHAT_DATABASE_URL"
+        )
+
+
 class EmbeddedPostgres:
     """A handle on the server; it stops when the last process using it lets go."""
 
@@ -22,8 +32,11 @@ class EmbeddedPostgres:
         self.server.cleanup()
 
 
-def start_embedded(data_dir: Path) -> EmbeddedPostgres:
-    """Start (or join) the server under data_dir/postgres, with our database in it."""
+def start_embedded(data_dir: Path, create: bool = True) -> EmbeddedPostgres:
+    """Start (or join) the server under data_dir/postgres, with our database in it; with
+    `create` False (an operator's or auditor's command) only one that is already there."""
+    if not create and not (data_dir / "postgres" / "PG_VERSION").exists():
+        raise NoDatabaseHere(data_dir)
     # It looks up a runtime dir it does not need, warning when XDG_RUNTIME_DIR is unset.
     warnings.filterwarnings("ignore", module="platformdirs")
     # Imported here: it is only needed when no database is configured.

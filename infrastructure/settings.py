@@ -12,6 +12,9 @@ from infrastructure.network import BadNetwork, parse_networks
 PREFIX = "LLMCHAT_"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the variable."""
 
@@ -126,6 +129,8 @@ def check_policies(settings: Settings) -> None:
             parse_networks(getattr(settings, field))
         except BadNetwork as error:
             raise SettingsError(f"{env_name(field)}: {error}") from None
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(f"{env_name('log_level')}: expected one of {', '.join(LOG_LEVELS)}")
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"{env_name('log_format')}: expected text or json")
     if settings.encryption_key is not None:
