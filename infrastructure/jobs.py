@@ -24,6 +24,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from application.jobs import JobWork, QueueState
+from infrastructure.job_logs import quiet_consumer_retries
 
 log = logging.getLogger("llmchat.jobs")
 
@@ -121,6 +122,7 @@ class RedisJobs:
 
     def start_worker(self) -> None:
         if self._worker is None:
+            quiet_consumer_retries((QUEUE, f"{QUEUE}.DQ"))
             self._worker = dramatiq.Worker(self.broker, worker_threads=WORKER_THREADS)
             self._worker.start()
             log.info("job worker consuming %s:%s", self.namespace, QUEUE)
