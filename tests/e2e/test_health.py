@@ -1,5 +1,6 @@
 """Health reports real checks, and `unhealthy` with 503 when the database is unreachable."""
 
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -18,9 +19,16 @@ def test_health_shapes(http):
     assert health["version"]
     detailed = http.get("/health/detailed").json()
     database = detailed["checks"]["database"]
-    assert database["status"] == "connected" and database["responseTime"] >= 0
+    assert detailed["status"] == "healthy"
+    assert {name: check["status"] for name, check in detailed["checks"].items()} == {
+        "database": "healthy",
+        "redis": "healthy",
+        "queue": "healthy",
+    }
+    assert database["responseTime"] >= 0
     assert set(database["connections"]) == {"active", "idle", "total"}
-    assert detailed["checks"]["redis"]["memory"]["used"] > 0
+    memory = detailed["checks"]["redis"]["memory"]
+    assert all(re.fullmatch(r"\d+MB", memory[key]) for key in ("used", "total")), memory
     assert set(detailed["checks"]["queue"]["jobs"]) == {"waiting", "active", "completed"}
 
 
@@ -48,6 +56,8 @@ def test_database_outage_makes_health_503_and_requests_503_then_recovers(server_
             down = client.get("/health")
             assert down.status_code == 503 and down.json()["status"] == "unhealthy"
             assert down.json()["services"]["database"] == "disconnected"
+            detailed = client.get("/health/detailed").json()
+            assert detailed["checks"]["database"]["status"] == "unhealthy"
             login = client.post(
                 "/api/auth/login", json={"email": "a@b.io", "password": "whatever1"}
             )

@@ -72,7 +72,7 @@ class WorkerProcess:
 
 def queue_jobs(api: httpx.Client) -> dict[str, int]:
     queue = api.get("/health/detailed").json()["checks"]["queue"]
-    assert queue["status"] == "running"
+    assert queue["status"] == "healthy"
     jobs: dict[str, int] = queue["jobs"]
     return jobs
 
