@@ -18,7 +18,6 @@ The client side is this (test) venv's httpx and httpx-ws. Exits 1 naming the fir
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from httpx_ws import WebSocketUpgradeError, connect_ws
 
 from tests.conftest import PG_ADMIN_URL, REDIS_URL, database_url
 from tests.support.builders import signed_in
+from tests.support.checkout import copy_of_checkout
 from tests.support.server import ROOT, ServerProcess, llmchat_env
 from tests.support.sse import events
 
@@ -77,22 +77,9 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeou
     )
 
 
-def copy_of_the_tree(into: Path) -> Path:
-    """The files git would commit (tracked, and new ones not ignored), nothing else."""
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
-    check(listed.returncode == 0, f"git ls-files failed: {listed.stderr}")
-    source = into / "source"
-    for name in filter(None, listed.stdout.split("\0")):
-        path = ROOT / name
-        if path.is_file():  # a tracked file deleted in the work tree is not there to copy
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, source / name)
-    return source
-
-
 def bare_install(folder: Path) -> Path:
     """A venv with `pip install .` alone; returns its bin directory."""
-    source = copy_of_the_tree(folder)
+    source = copy_of_checkout(folder / "source")
     venv = folder / "venv"
     made = run([sys.executable, "-m", "venv", str(venv)], folder)
     check(made.returncode == 0, f"venv failed: {made.stderr}")
