@@ -208,6 +208,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         revocations=PostgresRevocations(datastore),
         attempts=attempt_counter(client, settings),
         clock=clock,
+        refresh_grace=settings.refresh_grace_seconds,
     )
     serving_admin = serving and settings.admin_email is not None
     if serving_admin and settings.admin_email and settings.admin_password:

@@ -30,6 +30,9 @@ class Accounts:
     revocations: RevocationList
     attempts: AttemptCounter
     clock: Clock
+    # Seconds during which a just-rotated refresh token, presented again, gets the pair
+    # its rotation issued (a client's concurrent refreshes) rather than revoking the family.
+    refresh_grace: int = 10
 
 
 def new_id() -> str:

@@ -71,9 +71,22 @@ class TokenService(Protocol):
     access_ttl: int
     refresh_ttl: int
 
-    def issue_access(self, user_id: str, role: str, family_id: str) -> IssuedToken: ...
+    def issue_access(
+        self,
+        user_id: str,
+        role: str,
+        family_id: str,
+        jti: str | None = None,
+        issued_at: int | None = None,
+    ) -> IssuedToken:
+        """A new access token; with `jti` and `issued_at`, the same token every time."""
+        ...
 
-    def issue_refresh(self, user_id: str, family_id: str) -> IssuedToken: ...
+    def issue_refresh(
+        self, user_id: str, family_id: str, jti: str | None = None, issued_at: int | None = None
+    ) -> IssuedToken:
+        """A new refresh token; with `jti` and `issued_at`, the same token every time."""
+        ...
 
     def read_access(self, token: str) -> AccessClaims:
         """Raise Unauthorized unless this is a valid, unexpired access token."""

@@ -2,6 +2,9 @@
 
 Refresh tokens rotate on every use. Only the newest one is live; presenting an older one
 means it leaked, so the whole family is revoked (OAuth 2.0 Security BCP, section 4.14).
+One exception: the token the latest rotation replaced, presented again within a short
+grace window, is a client's concurrent use (two tabs refreshing at once), not a leak; it
+gets that rotation's pair again instead of revoking the family.
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +33,11 @@ class TokenRefreshed:
     access_jti: str
     ip: str
     user_agent: str
+    # What the new pair was issued with (unix seconds, the role it carries), so the same
+    # pair can be issued again, byte for byte, to a concurrent use of the old token. Zero
+    # and empty in events written before: those rotations get no grace.
+    issued_at: int = 0
+    role: str = ""
 
 
 @stored_as("RefreshReuseDetected")
@@ -63,6 +71,7 @@ class TokenFamily:
     access_jtis: list[str] = field(default_factory=list)
     revoked: bool = False
     version: int = 0
+    latest_rotation: TokenRefreshed | None = None
 
     @classmethod
     def replay(cls, events: list[object]) -> "TokenFamily":
@@ -76,18 +85,36 @@ class TokenFamily:
 
     def apply(self, event: object) -> None:
         match event:
-            case (
-                SignedIn(refresh_jti=jti, access_jti=access)
-                | TokenRefreshed(refresh_jti=jti, access_jti=access)
-            ):
+            case SignedIn(refresh_jti=jti, access_jti=access):
                 self.live_refresh_jti = jti
                 self.access_jtis.append(access)
+            case TokenRefreshed(refresh_jti=jti, access_jti=access):
+                self.live_refresh_jti = jti
+                self.access_jtis.append(access)
+                self.latest_rotation = event
             case RefreshReuseDetected() | SignedOut():
                 self.revoked = True
         self.version += 1
 
+    def concurrent_rotation(
+        self, presented_jti: str, now: int, grace: int
+    ) -> TokenRefreshed | None:
+        """The rotation a concurrent use of `presented_jti` shares: the latest one, if it
+        replaced that token no more than `grace` seconds ago."""
+        latest = self.latest_rotation
+        if self.revoked or latest is None or latest.previous_jti != presented_jti:
+            return None
+        return latest if latest.issued_at and now - latest.issued_at <= grace else None
+
     def refresh(
-        self, presented_jti: str, refresh_jti: str, access_jti: str, ip: str, user_agent: str
+        self,
+        presented_jti: str,
+        refresh_jti: str,
+        access_jti: str,
+        ip: str,
+        user_agent: str,
+        issued_at: int = 0,
+        role: str = "",
     ) -> TokenRefreshed | RefreshReuseDetected | None:
         """Rotate, or report reuse; None when the family is already revoked."""
         if self.revoked:
@@ -108,6 +135,8 @@ class TokenFamily:
             access_jti=access_jti,
             ip=ip,
             user_agent=user_agent,
+            issued_at=issued_at,
+            role=role,
         )
 
     def sign_out(self, access_jti: str, ip: str, user_agent: str) -> SignedOut | None:

@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # request waits for the result at most cad_job_wait_seconds, then answers 202.
     cad_job_bytes: int = 2 * 1024 * 1024
     cad_job_wait_seconds: float = 30.0
+    # A just-rotated refresh token presented again this soon gets its rotation's pair (two
+    # tabs refreshing at once) instead of revoking the sign-in; 0 turns the grace off.
+    refresh_grace_seconds: int = 10
 
 
 def env_name(field: str) -> str:
@@ -109,6 +112,8 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('retention_days')}: must be more than 0 days")
     if not 0 <= settings.shutdown_grace_seconds <= 3600:
         raise SettingsError(f"{env_name('shutdown_grace_seconds')}: must be 0 to 3600 seconds")
+    if not 0 <= settings.refresh_grace_seconds <= 300:
+        raise SettingsError(f"{env_name('refresh_grace_seconds')}: must be 0 to 300 seconds")
     if settings.max_body_bytes < 1024:
         raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
     check_policies(settings)

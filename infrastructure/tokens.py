@@ -24,18 +24,32 @@ class JwtTokens:
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
-    def issue(self, claims: dict[str, Any], ttl: int) -> IssuedToken:
-        now = int(time.time())
-        jti = str(uuid.uuid4())
+    def issue(
+        self, claims: dict[str, Any], ttl: int, jti: str | None, issued_at: int | None
+    ) -> IssuedToken:
+        # Given the same jti and time, the same token: HS256 over the same claims, in the
+        # same order, is deterministic. A rotation's pair is issued again that way.
+        now = int(time.time()) if issued_at is None else issued_at
+        jti = jti or str(uuid.uuid4())
         payload = {**claims, "jti": jti, "iat": now, "exp": now + ttl}
         return IssuedToken(jwt.encode(payload, self.secret, algorithm="HS256"), jti, now + ttl)
 
-    def issue_access(self, user_id: str, role: str, family_id: str) -> IssuedToken:
+    def issue_access(
+        self,
+        user_id: str,
+        role: str,
+        family_id: str,
+        jti: str | None = None,
+        issued_at: int | None = None,
+    ) -> IssuedToken:
         claims = {"sub": user_id, "role": role, "fam": family_id, "typ": "access"}
-        return self.issue(claims, self.access_ttl)
+        return self.issue(claims, self.access_ttl, jti, issued_at)
 
-    def issue_refresh(self, user_id: str, family_id: str) -> IssuedToken:
-        return self.issue({"sub": user_id, "fam": family_id, "typ": "refresh"}, self.refresh_ttl)
+    def issue_refresh(
+        self, user_id: str, family_id: str, jti: str | None = None, issued_at: int | None = None
+    ) -> IssuedToken:
+        claims = {"sub": user_id, "fam": family_id, "typ": "refresh"}
+        return self.issue(claims, self.refresh_ttl, jti, issued_at)
 
     def decode(self, token: str, kind: str) -> dict[str, Any]:
         try:

@@ -127,6 +127,9 @@ def test_the_audit_trail_records_commands_and_refusals_with_their_origin(admin_c
         "/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]}
     )
     assert refreshed.status_code == 200
+    # Rotated twice, so the first token is reuse, not a concurrent use within the grace.
+    newer = {"refreshToken": refreshed.json()["data"]["refreshToken"]}
+    assert admin_client.post("/api/auth/refresh", json=newer).status_code == 200
     reused = admin_client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
     assert reused.status_code == 401
     fresh = admin_client.post("/api/auth/login", json={"email": email, "password": PASSWORD})

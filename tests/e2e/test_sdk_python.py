@@ -326,6 +326,7 @@ def test_a_401_refreshes_the_tokens_once_and_retries(api_url, client):
 def test_a_revoked_refresh_token_raises_unauthorized(api_url, client):
     refresh_token = client.refresh_token
     client.auth.refresh()  # rotates: the old refresh token is spent
+    client.auth.refresh()  # and again: past its grace as a concurrent use
     stale = LLMChatClient(base_url=api_url, token="expired", refresh_token=refresh_token)
     with pytest.raises(UnauthorizedError) as raised:
         stale.agents.list()

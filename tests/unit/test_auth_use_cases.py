@@ -20,7 +20,13 @@ from application.sign_out import SignOut, sign_out
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import EmailClaimed, UserRegistered, UserRoleChanged, email_claim_id
-from tests.unit.fakes import AwaitedRevocations, PlainHasher, in_memory_accounts, known_users
+from tests.unit.fakes import (
+    AwaitedRevocations,
+    FixedClock,
+    PlainHasher,
+    in_memory_accounts,
+    known_users,
+)
 
 PASSWORD = "long-enough-1"
 
@@ -149,6 +155,9 @@ def test_refresh_rotates_and_reuse_of_the_old_token_revokes_the_family():
     first = signed_in(accounts)
     second = refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
     assert second.refresh_token != first.refresh_token
+    clock = accounts.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(accounts.refresh_grace + 1)  # past the grace window
     with pytest.raises(Unauthorized, match="reuse"):
         refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
     # The whole family is gone: the newest refresh token and every access token.
@@ -158,6 +167,26 @@ def test_refresh_rotates_and_reuse_of_the_old_token_revokes_the_family():
         authenticate(accounts, second.token)
     kinds = [type(e) for e in all_events(accounts)]
     assert TokenRefreshed in kinds and RefreshReuseDetected in kinds
+
+
+def test_concurrent_refreshes_of_one_token_all_get_the_same_new_pair():
+    accounts = in_memory_accounts()
+    registered(accounts)
+    first = signed_in(accounts)
+    command = RefreshTokens(first.refresh_token, "ip", "ua")
+    with ThreadPoolExecutor(8) as pool:
+        pairs = list(pool.map(lambda _: refresh_tokens(accounts, command), range(8)))
+    assert len({(p.token, p.refresh_token) for p in pairs}) == 1
+    rotations = [e for e in all_events(accounts) if isinstance(e, TokenRefreshed)]
+    assert len(rotations) == 1
+    assert not any(isinstance(e, RefreshReuseDetected) for e in all_events(accounts))
+    assert authenticate(accounts, pairs[0].token).user_id == first.user.id
+    third = refresh_tokens(accounts, RefreshTokens(pairs[0].refresh_token, "ip", "ua"))
+    # Once the new token has rotated, the first one is reuse even within the window.
+    with pytest.raises(Unauthorized, match="reuse"):
+        refresh_tokens(accounts, command)
+    with pytest.raises(Unauthorized):
+        authenticate(accounts, third.token)
 
 
 def test_access_and_refresh_tokens_are_not_interchangeable():

@@ -16,6 +16,8 @@ def test_defaults_need_no_environment():
         ({"LLMCHAT_DB_POOL_SIZE": "many"}, "LLMCHAT_DB_POOL_SIZE"),
         ({"LLMCHAT_ADMIN_EMAIL": "a@b.io"}, "LLMCHAT_ADMIN_PASSWORD"),
         ({"LLMCHAT_JWT_SECRET": "short"}, "LLMCHAT_JWT_SECRET"),
+        ({"LLMCHAT_REFRESH_GRACE_SECONDS": "-1"}, "LLMCHAT_REFRESH_GRACE_SECONDS"),
+        ({"LLMCHAT_REFRESH_GRACE_SECONDS": "soon"}, "LLMCHAT_REFRESH_GRACE_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(environ, variable):
