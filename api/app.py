@@ -18,7 +18,7 @@ from api.files import DownloadController, UploadController
 from api.health import HealthController
 from api.metrics import read_metrics
 from api.openai_door import OpenAIController
-from api.openapi_docs import openapi_config
+from api.openapi_docs import documentation_assets, openapi_config
 from api.principal import provide_admin, provide_principal
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
@@ -38,6 +38,7 @@ def create_app(container: Container) -> Litestar:
             CadController,
             ChatController,
             chat_socket,
+            documentation_assets(),
             DownloadController,
             HealthController,
             OpenAIController,
@@ -50,7 +51,8 @@ def create_app(container: Container) -> Litestar:
             "admin": Provide(provide_admin),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        # /schema (Scalar), /schema/swagger and /schema/openapi.json: see api/openapi_docs.py.
+        # /schema (Swagger UI, also at /schema/swagger), /schema/openapi.json and the UI's
+        # files under /schema/assets: see api/openapi_docs.py.
         openapi_config=openapi_config(container.version),
         # Who asked and from where, stored beside every event this request appends.
         before_request=note_request_origin(container),

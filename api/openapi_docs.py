@@ -10,17 +10,21 @@ every route at once, when /schema/openapi.json is first served:
 - request bodies read by the handler itself (multipart uploads, the drawing parser);
 - the bearer scheme, and which routes are public.
 
-Interactive pages: Scalar at /schema, Swagger UI at /schema/swagger.
+Interactive pages: Swagger UI at /schema and /schema/swagger, from the files of the installed
+swagger-ui-bundle-v2 (served under /schema/assets, so the pages work with no internet), showing
+the same completed document as /schema/openapi.json.
 """
 
 import copy
 import re
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Router
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 Operation = dict[str, Any]
 
@@ -263,20 +267,58 @@ def completed(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-class CompletedJsonRenderPlugin(JsonRenderPlugin):
-    """/schema/openapi.json: the completed document, made once."""
+class CompletedDocument:
+    """The completed document, made once and shared by every page that shows it."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.document: dict[str, Any] | None = None
 
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+    def of(self, openapi_schema: dict[str, Any]) -> dict[str, Any]:
         if self.document is None:
             self.document = completed(openapi_schema)
-        return self.render_json(request, self.document)
+        return self.document
+
+
+class CompletedJsonRenderPlugin(JsonRenderPlugin):
+    """/schema/openapi.json: the completed document."""
+
+    def __init__(self, document: CompletedDocument) -> None:
+        super().__init__()
+        self.document = document
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return self.render_json(request, self.document.of(openapi_schema))
+
+
+DOCS_PATH = "/schema"
+ASSETS = f"{DOCS_PATH}/assets"
+
+
+class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
+    """Swagger UI from the installed bundle, never a CDN, showing the completed document
+    (Litestar's plugin would embed its own, uncompleted one)."""
+
+    def __init__(self, document: CompletedDocument, path: list[str]) -> None:
+        super().__init__(
+            js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            css_url=f"{ASSETS}/swagger-ui.css",
+            standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+            favicon=f"<link rel='icon' type='image/png' href='{ASSETS}/favicon-32x32.png'>",
+            path=path,
+        )
+        self.document = document
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, self.document.of(openapi_schema))
+
+
+def documentation_assets() -> Router:
+    """Swagger UI's scripts, styles and icons, from the installed swagger-ui-bundle-v2."""
+    return create_static_files_router(path=ASSETS, directories=[swagger_ui_path], name="docs")
 
 
 def openapi_config(version: str) -> OpenAPIConfig:
+    document = CompletedDocument()
     return OpenAPIConfig(
         title="LLMChat API",
         version=version,
@@ -284,11 +326,10 @@ def openapi_config(version: str) -> OpenAPIConfig:
         description="Every /api answer is the envelope (`code`, `message`, `data` or `error`, "
         "`timestamp`). /v1 speaks OpenAI's chat-completions format. Authenticate with "
         "`Authorization: Bearer <access token or llmk_ API key>`.",
-        path="/schema",
+        path=DOCS_PATH,
         render_plugins=[
-            ScalarRenderPlugin(path="/"),
-            SwaggerRenderPlugin(path="/swagger"),
-            CompletedJsonRenderPlugin(),
+            LocalSwaggerRenderPlugin(document, path=["/", "/swagger"]),
+            CompletedJsonRenderPlugin(document),
         ],
         components=Components(
             security_schemes={

@@ -1,7 +1,10 @@
 """The OpenAPI document at /schema, and the live server held to it by schemathesis."""
 
+import json
+import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -69,6 +72,32 @@ def test_the_document_covers_streams_uploads_and_errors(http):
         assert history[status]["content"]["application/json"]["schema"]["$ref"] == envelope
     assert paths["/api/auth/register"]["post"]["security"] == []
     assert "409" in paths["/api/auth/register"]["post"]["responses"]
+
+
+LINKED = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
+
+
+def embedded_document(page: str) -> Any:
+    """The document a Swagger UI page renders: the JSON after `spec:`."""
+    start = page.index("spec:") + len("spec:")
+    return json.JSONDecoder().raw_decode(page[start:].lstrip())[0]
+
+
+def test_the_docs_work_offline_and_show_the_one_document(http):
+    document = http.get("/schema/openapi.json").json()
+    for page_path in ("/schema", "/schema/swagger"):
+        page = http.get(page_path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        linked = LINKED.findall(page.text)
+        assert any(url.endswith(".js") for url in linked) and any(".css" in u for u in linked)
+        for url in linked:
+            # Nothing from another host: a server without internet shows the same page.
+            assert url.startswith("/") and not url.startswith("//"), f"{page_path} loads {url}"
+            asset = http.get(url)
+            assert asset.status_code == 200 and asset.content, url
+        assert embedded_document(page.text) == document, f"{page_path} shows another document"
+    script = http.get("/schema/assets/swagger-ui-bundle.js")
+    assert "javascript" in script.headers["content-type"]
 
 
 def test_the_server_answers_as_its_schema_says(http, schema_server):
