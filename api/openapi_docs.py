@@ -5,7 +5,8 @@ every route at once, when /schema/openapi.json is first served:
 
 - the error envelope for each status a route can answer (OpenAI's error shape under /v1),
   instead of Litestar's own validation-error shape, which this API never sends;
-- the success envelope where a handler returns a plain dict;
+- the success envelope where a handler returns a plain dict, with its `data`'s schema for
+  the routes in DATA (so schemathesis checks their bodies, not only their statuses);
 - SSE (`text/event-stream`) for the completions and the stream-resume routes;
 - request bodies read by the handler itself (multipart uploads, the drawing parser);
 - the bearer scheme, and which routes are public.
@@ -111,6 +112,64 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+STRING = {"type": "string"}
+NUMBER = {"type": "integer", "minimum": 0}
+TIME = {"type": "string", "format": "date-time"}
+
+
+def shape(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """An object with these fields (more may come: clients ignore what they do not know)."""
+    return {"type": "object", "required": list(required), "properties": {**required, **optional}}
+
+
+SESSION_USER = shape({"id": STRING, "email": STRING, "role": STRING})
+TOKEN_PAIR = shape(
+    {"token": STRING, "refreshToken": STRING, "expiresIn": NUMBER, "user": SESSION_USER}
+)
+USAGE = shape({}, promptTokens=NUMBER, completionTokens=NUMBER, totalTokens=NUMBER)
+PAGE = shape(
+    {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "pagination": shape(
+            {"page": NUMBER, "limit": NUMBER, "total": NUMBER, "totalPages": NUMBER}
+        ),
+    }
+)
+# Each route's `data`, where it is known here; the rest stay the bare envelope for now.
+DATA: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/api/auth/register"): shape(
+        {"user": shape({"id": STRING, "email": STRING, "name": STRING, "createdAt": TIME})}
+    ),
+    ("post", "/api/auth/login"): TOKEN_PAIR,
+    ("post", "/api/auth/refresh"): TOKEN_PAIR,
+    ("post", "/api/auth/logout"): {"type": "null"},
+    ("post", "/api/chat/completions"): shape(
+        {
+            "id": STRING,
+            "sessionId": STRING,
+            "message": shape({"role": {"const": "assistant"}, "content": STRING}),
+            "finishReason": {"type": ["string", "null"]},
+            "createdAt": TIME,
+        },
+        usage=USAGE,
+    ),
+    ("post", "/api/chat/streams/{message_id}/cancel"): shape(
+        {"messageId": STRING, "finishReason": STRING}
+    ),
+    ("get", "/api/chat/sessions"): PAGE,
+    ("get", "/api/chat/sessions/{session_id}/history"): PAGE,
+    ("delete", "/api/chat/sessions/{session_id}"): {"type": "null"},
+    ("get", "/api/agents"): PAGE,
+    ("delete", "/api/upload/{file_id}"): {"type": "null"},
+    ("get", "/api/admin/audit"): PAGE,
+    ("get", "/api/admin/api-keys"): PAGE,
+}
+
+
+def success_with(data: dict[str, Any]) -> dict[str, Any]:
+    return {"allOf": [ref("SuccessEnvelope"), {"type": "object", "properties": {"data": data}}]}
+
+
 EVENT_STREAM = {
     "text/event-stream": {
         "schema": {
@@ -205,7 +264,8 @@ def document_success(method: str, path: str, operation: Operation) -> None:
     content = ok.get("content") or {}
     json_body = content.get("application/json")
     if path.startswith("/api/") and json_body and is_generic_object(json_body.get("schema", {})):
-        json_body["schema"] = ref("SuccessEnvelope")
+        data = DATA.get((method, path))
+        json_body["schema"] = success_with(data) if data else ref("SuccessEnvelope")
     if (method, path) == ("post", "/api/chat/completions"):
         ok["description"] = "The reply: JSON, or SSE when `stream` is true"
         content.update(EVENT_STREAM)

@@ -100,6 +100,29 @@ def test_the_docs_work_offline_and_show_the_one_document(http):
     assert "javascript" in script.headers["content-type"]
 
 
+def data_schema(document: dict[str, Any], method: str, path: str) -> Any:
+    """The `data` a route's 200 envelope promises ({} when it promises nothing)."""
+    ok = document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+    parts = ok["schema"].get("allOf", [])
+    return next((p["properties"]["data"] for p in parts if "data" in p.get("properties", {})), {})
+
+
+def test_success_envelopes_give_data_its_real_schema(http):
+    document = http.get("/schema/openapi.json").json()
+    login = data_schema(document, "post", "/api/auth/login")
+    assert {"token", "refreshToken", "expiresIn", "user"} <= set(login["required"])
+    sessions = data_schema(document, "get", "/api/chat/sessions")
+    assert set(sessions["properties"]["pagination"]["required"]) == {
+        "page",
+        "limit",
+        "total",
+        "totalPages",
+    }
+    reply = data_schema(document, "post", "/api/chat/completions")
+    assert reply["properties"]["message"]["properties"]["role"] == {"const": "assistant"}
+    assert data_schema(document, "delete", "/api/chat/sessions/{session_id}") == {"type": "null"}
+
+
 def test_the_server_answers_as_its_schema_says(http, schema_server):
     # The token first: fuzzing /api/auth/login soon throttles sign-ins from this address.
     admin = {"Authorization": f"Bearer {login(http, ADMIN_EMAIL, ADMIN_PASSWORD)['token']}"}
