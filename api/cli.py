@@ -4,9 +4,11 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import msgspec
@@ -16,6 +18,7 @@ from api.bootstrap import Container, build_container
 from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
 from api.cli_read_models import add_commands as add_read_model_commands
 from api.cli_read_models import run_command as run_read_model_command
+from api.listener import CannotListen, listen
 from application.ensure_admin import AdminAddressTaken
 from application.errors import NotFound
 from application.promote_admin import promote_admin
@@ -69,6 +72,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    with ExitStack() as held:
+        listener = None
+        if args.command == "serve":
+            # Before the database, the workers and the "serving on" line: a taken port is
+            # the whole answer, not something uvicorn finds out once everything runs.
+            try:
+                listener = held.enter_context(listen(args.host, args.port))
+            except CannotListen as error:
+                print(f"llmchat: {error}", file=sys.stderr)
+                return 1
+        return start_and_run(args, settings, listener)
+
+
+def start_and_run(
+    args: argparse.Namespace, settings: Settings, listener: socket.socket | None
+) -> int:
     try:
         container = build_container(settings, serving=args.command in ("serve", "worker"))
     except AdminAddressTaken as error:  # says itself what to do
@@ -81,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"llmchat: cannot start: {start_failure(settings, error)}", file=sys.stderr)
         return 1
     try:
-        return run(args, settings, container)
+        return run(args, settings, container, listener)
     except BrokenPipeError:
         # The reader stopped early (`| head`): that ends the output, it is no failure.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -103,9 +122,15 @@ def is_connection_failure(error: Exception) -> bool:
     return isinstance(error, OperationalError | PoolTimeout | psycopg.OperationalError)
 
 
-def run(args: argparse.Namespace, settings: Settings, container: Container) -> int:
+def run(
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Container,
+    listener: socket.socket | None = None,
+) -> int:
     if args.command == "serve":
-        return serve(container, args.host, args.port, workers=not args.no_workers)
+        assert listener is not None
+        return serve(container, listener, workers=not args.no_workers)
     if args.command == "worker":
         return work(container)
     if args.command in READ_MODEL_COMMANDS:
@@ -115,7 +140,7 @@ def run(args: argparse.Namespace, settings: Settings, container: Container) -> i
     return export_events(container, args.since, args.stream, args.with_meta)
 
 
-def serve(container: Container, host: str, port: int, workers: bool) -> int:
+def serve(container: Container, listener: socket.socket, workers: bool) -> int:
     import uvicorn
 
     from api.app import create_app
@@ -129,21 +154,24 @@ def serve(container: Container, host: str, port: int, workers: bool) -> int:
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # it unwinds through our cleanup (and the embedded database's) instead of killing us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log.info("serving on http://%s:%d (workers in process: %s)", host, port, workers)
+    host, port = listener.getsockname()[:2]
+    address = f"[{host}]" if ":" in host else host
+    log.info("serving on http://%s:%d (workers in process: %s)", address, port, workers)
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 on its own;
     # we trust only LLMCHAT_TRUSTED_PROXIES (api/network_policy.py).
     # Open responses (SSE followers included) get the grace period to end on their own; the
     # replies behind them get it again in the app's shutdown (Container.stop).
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         log_level="warning",
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=int(container.settings.shutdown_grace_seconds),
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    # As uvicorn.run: a server that never started (its lifespan failed) is a failed start.
+    return 0 if server.started else 3
 
 
 def promote(container: Container, email: str) -> int:
