@@ -15,6 +15,9 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("llmchat.signals")
 
+RECANCEL_AFTER = 0.1  # seconds a cancelled reader gets before it is cancelled again
+STOP_WITHIN = 5.0
+
 
 class Waiters:
     """Local tasks waiting for news of a reply."""
@@ -92,9 +95,7 @@ class RedisSignals:
 
     async def stop(self) -> None:
         if self.reader is not None:
-            self.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.reader
+            await cancel_until_done(self.reader)
         await self.client.aclose()
 
     async def read_forever(self) -> None:
@@ -119,3 +120,19 @@ class RedisSignals:
             self.cancel_local(data.decode())
         elif channel.startswith(self.reply_prefix):
             self.waiters.wake(channel.removeprefix(self.reply_prefix))
+
+
+async def cancel_until_done(task: asyncio.Task[None]) -> None:
+    """redis-py's pub/sub can absorb a cancellation that lands while it sets up (seen under
+    uvloop a few milliseconds after start): the reader would read on and the shutdown that
+    awaits it never end. Cancel again until it has ended, within a bound."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_WITHIN
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=RECANCEL_AFTER)
+    if not task.done():
+        log.warning("reply signals reader did not stop within %.0fs", STOP_WITHIN)
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
