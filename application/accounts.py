@@ -14,7 +14,7 @@ from application.ports import (
     RevocationList,
     TokenService,
 )
-from domain.user import EmailClaimed, User, email_claim_id
+from domain.user import EmailClaimed, User, email_claim_id, legacy_email_claim_id
 
 
 class SystemClock:
@@ -46,11 +46,24 @@ def load_user(store: EventStore, user_id: str) -> User | None:
     return User.replay([(r.event, r.timestamp) for r in history])
 
 
-def find_user_by_email(store: EventStore, email: str) -> User | None:
-    claim = store.read(email_claim_id(email))
+def claimed_by(store: EventStore, claim_id: str) -> str | None:
+    claim = store.read(claim_id)
     if not claim or not isinstance(claim[0].event, EmailClaimed):
         return None
-    return load_user(store, claim[0].event.user_id)
+    return claim[0].event.user_id
+
+
+def email_owner(store: EventStore, email: str) -> str | None:
+    """Whose address this is: under its claim, or under the claim it had when addresses
+    were only lower-cased (no claim is written that way any more, so a read suffices)."""
+    owner = claimed_by(store, email_claim_id(email))
+    legacy = legacy_email_claim_id(email)
+    return owner if owner is not None or legacy is None else claimed_by(store, legacy)
+
+
+def find_user_by_email(store: EventStore, email: str) -> User | None:
+    owner = email_owner(store, email)
+    return None if owner is None else load_user(store, owner)
 
 
 def record(store: EventStore, event: object) -> None:

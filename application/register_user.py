@@ -3,10 +3,18 @@
 import re
 from dataclasses import dataclass
 
-from application.accounts import Accounts, append_or_conflict, load_user, new_id
+from application.accounts import Accounts, append_or_conflict, email_owner, load_user, new_id
 from application.errors import Conflict, ValidationFailed
 from application.ports import PendingEvent
-from domain.user import SELF, EmailClaimed, User, email_claim_id, normalise_email
+from domain.user import (
+    SELF,
+    EmailClaimed,
+    User,
+    email_claim_id,
+    invisible_in_email,
+    legacy_email_claim_id,
+    normalise_email,
+)
 
 # Deliberately loose: one @, a dot in the domain, no spaces. Real validation is the
 # confirmation mail a deployment may add; this only refuses what cannot be an address.
@@ -25,13 +33,23 @@ class RegisterUser:
     registered_by: str = SELF
 
 
+def email_taken() -> Conflict:
+    return Conflict("Email already registered", "email: an account with this address exists")
+
+
 def validate(command: RegisterUser) -> None:
+    invisible = invisible_in_email(command.email)
+    if invisible is not None:
+        raise ValidationFailed(
+            "Invalid email address", f"email: must not contain U+{ord(invisible):04X}"
+        )
     email = normalise_email(command.email)
     if len(email) > 254 or not EMAIL_PATTERN.match(email):
         raise ValidationFailed("Invalid email address", "email: not a valid address")
     if not MIN_PASSWORD <= len(command.password) <= MAX_PASSWORD:
+        problem = "short" if len(command.password) < MIN_PASSWORD else "long"
         raise ValidationFailed(
-            "Password too short",
+            f"Password too {problem}",
             f"password: must be {MIN_PASSWORD} to {MAX_PASSWORD} characters",
         )
     if not 1 <= len(command.name.strip()) <= 100:
@@ -40,6 +58,10 @@ def validate(command: RegisterUser) -> None:
 
 def register_user(accounts: Accounts, command: RegisterUser) -> User:
     validate(command)
+    # An address registered before normalisation was claimed under its old spelling.
+    legacy = legacy_email_claim_id(command.email) is not None
+    if legacy and email_owner(accounts.store, command.email) is not None:
+        raise email_taken()
     user_id = new_id()
     registered = User.register(
         user_id,
@@ -60,7 +82,7 @@ def register_user(accounts: Accounts, command: RegisterUser) -> User:
         ],
     )
     if not appended:
-        raise Conflict("Email already registered", "email: an account with this address exists")
+        raise email_taken()
     user = load_user(accounts.store, user_id)
     assert user is not None
     return user

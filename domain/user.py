@@ -1,5 +1,6 @@
 """A user account and the claim on its e-mail address that keeps addresses unique."""
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -16,7 +17,24 @@ EMAIL_NAMESPACE = uuid.UUID("5b0f3c1e-9a51-4c0e-8d8e-6f1d2f6c9a10")
 
 
 def normalise_email(email: str) -> str:
+    """One spelling per address as people read it: compatibility forms folded (fullwidth
+    letters, NFD accents), case folded. An address already in lower-case ASCII is itself,
+    so the claims of accounts registered before this normalisation are unchanged."""
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    # Case folding can leave text that is no longer NFKC (e.g. U+0345), so normalise again.
+    return unicodedata.normalize("NFKC", folded)
+
+
+def legacy_email(email: str) -> str:
+    """How addresses were normalised before `normalise_email` (lower case only): the claims
+    of non-ASCII addresses registered then are under this spelling."""
     return email.strip().lower()
+
+
+def invisible_in_email(email: str) -> str | None:
+    """The first control or format character in an address (zero-width joiners, bidi
+    marks...), which make different addresses look alike; None if there is none."""
+    return next((c for c in email if unicodedata.category(c) in ("Cc", "Cf")), None)
 
 
 def email_claim_id(email: str) -> str:
@@ -29,6 +47,14 @@ def made_by_bootstrap(registered: "UserRegistered") -> bool:
     if registered.registered_by:
         return registered.registered_by == BOOTSTRAP
     return registered.role == "admin"
+
+
+def legacy_email_claim_id(email: str) -> str | None:
+    """The claim an address had before `normalise_email`, if that differs from its own."""
+    legacy = legacy_email(email)
+    if legacy == normalise_email(email):
+        return None
+    return str(uuid.uuid5(EMAIL_NAMESPACE, legacy))
 
 
 @stored_as("UserRegistered")
