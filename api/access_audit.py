@@ -12,9 +12,11 @@ import time
 
 from litestar.types import Scope
 
+from api.scope import path_of, user_agent_of
 from application.accounts import record
 from application.ports import EventStore
 from domain.security import AccessDenied, CommandRefused
+from domain.text import storable
 from infrastructure import request_metadata
 
 log = logging.getLogger("llmchat.audit")
@@ -77,7 +79,7 @@ def refusal_of(
     state = scope.get("state", {})
     client = scope.get("client")
     ip = meta.get("ip") or address or (client[0] if client else "unknown")
-    path = str(scope.get("path", ""))[:512]
+    path = path_of(scope)
     if path in SELF_AUDITED_PATHS and status in DENIED:
         return None
     if not RECENT.first((str(ip), path, status)):
@@ -87,16 +89,11 @@ def refusal_of(
         status=status,
         method=method,
         path=path,
-        reason=reason[:200],
+        reason=storable(reason, 200),
         ip=str(ip),
         user_agent=meta.get("userAgent") or user_agent_of(scope),
         request_id=meta.get("requestId") or str(state.get("request_id", "-")),
     )
-
-
-def user_agent_of(scope: Scope) -> str:
-    agent = next((v for k, v in scope.get("headers", []) if k == b"user-agent"), b"")
-    return bytes(agent).decode("latin-1")[:256]
 
 
 def note_refusal(

@@ -18,6 +18,7 @@ from application.agent_reconfigure import ReconfigureAgent, reconfigure_agent
 from application.agent_reload import AgentsReloaded, reload_agents
 from application.agent_status import AgentStatus
 from application.errors import NotFound
+from application.paging import MAX_PAGE
 from domain.agent import Agent, AgentOverrides
 from infrastructure.event_store import iso_millis
 
@@ -107,7 +108,7 @@ class AgentsController(Controller):
         self,
         container: ContainerDep,
         principal: CallerDep,
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 20,
         category: FromQuery[str | None] = None,
         provider: FromQuery[str | None] = None,

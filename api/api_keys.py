@@ -14,6 +14,7 @@ from api.dependencies import CallerDep, ContainerDep
 from api.envelope import paginated, success
 from application.create_api_key import CreateApiKey, create_api_key
 from application.list_api_keys import list_api_keys
+from application.paging import MAX_PAGE
 from application.revoke_api_key import RevokeApiKey, revoke_api_key
 from domain.api_key import PREFIX, ApiKey
 
@@ -57,7 +58,7 @@ class ApiKeysController(Controller):
         self,
         container: ContainerDep,
         admin: CallerDep,
-        page: int = Parameter(default=1, ge=1),
+        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
         found = await to_thread.run_sync(list_api_keys, container.api_keys, page, limit)

@@ -1,6 +1,9 @@
 """create_app: the fully wired Litestar application, the same for the server and the tests."""
 
-from litestar import Litestar
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
@@ -20,9 +23,23 @@ from api.metrics import read_metrics
 from api.openai_door import OpenAIController
 from api.openapi_docs import documentation_assets, openapi_config
 from api.principal import provide_admin, provide_principal
+from api.request_body import CheckedRequest, refuse_unstorable_query
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
 from infrastructure.metrics import forget_this_process
+
+Hook = Callable[[Request[Any, Any, Any]], Awaitable[None]]
+
+
+def before_each_request(container: Container) -> Hook:
+    """Litestar takes one hook before each handler; these are two."""
+    note_origin = note_request_origin(container)
+
+    async def before_request(request: Request[Any, Any, Any]) -> None:
+        await note_origin(request)
+        await refuse_unstorable_query(request)
+
+    return before_request
 
 
 def create_app(container: Container) -> Litestar:
@@ -54,8 +71,11 @@ def create_app(container: Container) -> Litestar:
         # /schema (Swagger UI, also at /schema/swagger), /schema/openapi.json and the UI's
         # files under /schema/assets: see api/openapi_docs.py.
         openapi_config=openapi_config(container.version),
-        # Who asked and from where, stored beside every event this request appends.
-        before_request=note_request_origin(container),
+        # Every JSON body is checked as it is decoded (api/request_body.py).
+        request_class=CheckedRequest,
+        # Who asked and from where, stored beside every event this request appends; and a
+        # query string no event could hold is refused.
+        before_request=before_each_request(container),
         # For the error envelope, which records refusals (api/access_audit.py).
         state=State({"container": container}),
         # Request ids, metrics, versions, allow-lists, rate limits: see api/edge.py.

@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import success
 from api.files import UPLOAD_BODY_LIMIT, close_files, read_form, the_file
+from api.request_body import decoded_json
 from application.errors import ValidationFailed
 from application.files import UnsupportedFormat
 from application.parse_drawing import (
@@ -54,8 +55,8 @@ async def parse_uploaded(container: ContainerDep, command: ParseUploadedDrawing)
 
 async def parse_request(request: Request[Any, Any, Any]) -> ParseRequest:
     try:
-        return msgspec.json.decode(await request.body(), type=ParseRequest)
-    except msgspec.DecodeError as error:
+        return msgspec.convert(decoded_json(await request.body()), ParseRequest)
+    except msgspec.ValidationError as error:
         raise ValidationFailed("Request validation failed", str(error)) from None
 
 

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import now, paginated, success
-from api.key_principal import header
+from api.scope import header
 from api.sse import event_stream
 from application.cancel_reply import cancel_reply
 from application.chat import Caller, Chat

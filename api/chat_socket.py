@@ -23,6 +23,7 @@ from api.dependencies import ContainerDep
 from api.envelope import CODES, STATUS_OF
 from api.key_principal import bearer
 from api.principal import claims_of
+from api.request_body import decoded_json, parsed_json, refuse_unstorable
 from application.cancel_reply import cancel_reply
 from application.errors import ApplicationError, Unauthorized, ValidationFailed
 from application.follow_reply import follow_reply
@@ -82,7 +83,7 @@ class ChatSocket:
     async def principal(self) -> AccessClaims:
         token = self.socket.query_params.get("token") or bearer(self.socket.scope)
         if not token:
-            first = msgspec.json.decode(await self.socket.receive_data("text"))
+            first = decoded_json(await self.socket.receive_data("text"))
             token = (
                 first.get("token")
                 if isinstance(first, dict) and first.get("type") == "auth"
@@ -117,9 +118,11 @@ class ChatSocket:
     async def handle(self, raw: str | bytes, claims: AccessClaims) -> None:
         request_id = None
         try:
-            envelope = msgspec.json.decode(raw, type=Envelope)
-            request_id = envelope.request_id
-            await self.dispatch(envelope.type, raw, claims, request_id)
+            message = parsed_json(raw)
+            envelope = msgspec.convert(message, Envelope)
+            request_id = envelope.request_id  # known first, so that a refusal is answered
+            refuse_unstorable(message)
+            await self.dispatch(envelope.type, message, claims, request_id)
         except (ApplicationError, msgspec.ValidationError, msgspec.DecodeError) as error:
             with contextlib.suppress(Exception):
                 await self.send(error_message(error), request_id)
@@ -129,18 +132,18 @@ class ChatSocket:
                 await self.send(error_message(error), request_id)
 
     async def dispatch(
-        self, kind: str, raw: str | bytes, claims: AccessClaims, request_id: str | None
+        self, kind: str, message: object, claims: AccessClaims, request_id: str | None
     ) -> None:
         chat, caller = self.container.chat, caller_of(claims)
         if kind == "chat":
-            body = msgspec.json.decode(raw, type=ChatRequest)
+            body = msgspec.convert(message, ChatRequest)
             await self.relay(self.chat_frames(body, claims), request_id)
         elif kind == "cancel":
-            cancel = msgspec.json.decode(raw, type=CancelRequest)
+            cancel = msgspec.convert(message, CancelRequest)
             final = await cancel_reply(chat, cancel.message_id, caller)
             await self.send(message_of(final), request_id)
         elif kind == "resume":
-            resume = msgspec.json.decode(raw, type=ResumeRequest)
+            resume = msgspec.convert(message, ResumeRequest)
             after = str(resume.last_event_id)
             if not after.isdigit():
                 raise ValidationFailed("lastEventId: must be a frame id (a whole number)")

@@ -15,6 +15,7 @@ from litestar.response import Stream
 
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import error_response, success
+from api.request_body import refuse_unstorable_fields
 from application.delete_file import DeleteFile, delete_file
 from application.errors import ValidationFailed
 from application.file_queries import file_by_stored_name, file_content, file_info
@@ -69,6 +70,7 @@ def text_field(form: FormMultiDict, name: str) -> str:
     value = form.get(name, "")
     if not isinstance(value, str):
         raise ValidationFailed("Invalid form field", f"{name}: must be text, not a file")
+    refuse_unstorable_fields([(name, value)])
     return value.strip()
 
 

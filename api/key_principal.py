@@ -13,6 +13,7 @@ from litestar.types import Scope
 
 from api.bootstrap import Container
 from api.network_policy import CLIENT_ADDRESS
+from api.scope import header, user_agent_of
 from application.api_keys import ApiKeyClaims
 from application.authenticate_api_key import AuthenticateApiKey, authenticate_api_key
 from domain.api_key import PREFIX
@@ -22,13 +23,6 @@ CHECKED_KEY = "api_key_claims"
 
 def is_api_key(token: str) -> bool:
     return token.startswith(PREFIX)
-
-
-def header(scope: Scope, name: bytes) -> str:
-    """A request header straight from the ASGI scope (`name` in lower case): Litestar's
-    `request.headers` builds a multidict that stays with the request, for minutes when
-    it is a stream."""
-    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")
 
 
 # A browser's EventSource sends no headers: the stream routes also take `?token=`, as the
@@ -64,7 +58,7 @@ async def key_claims(scope: Scope, container: Container, token: str) -> ApiKeyCl
         return claims
     client = scope.get("client")
     address = state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown")
-    command = AuthenticateApiKey(token, address, header(scope, b"user-agent")[:256])
+    command = AuthenticateApiKey(token, address, user_agent_of(scope))
     claims = await to_thread.run_sync(authenticate_api_key, container.api_keys, command)
     state[CHECKED_KEY] = (token, claims)
     return claims

@@ -41,6 +41,7 @@ from api.openai_wire import (
     usage_chunk,
     usage_of,
 )
+from api.request_body import UnstorableText
 from api.sse import HEADERS, EventStream, with_heartbeat
 from application.errors import NotFound
 from application.ports import AccessClaims
@@ -83,6 +84,8 @@ def on_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]
     """The envelope's answer, said the way OpenAI says it."""
     answer = envelope_answer(request, error)
     param = error.param if isinstance(error, OpenAIRequestError) else None
+    if isinstance(error, UnstorableText):
+        param = error.field
     if isinstance(error, ModelNotFound):
         param = "model"
     status = answer.status_code or 500

@@ -7,9 +7,10 @@ from litestar.types import Scope
 
 from api.bootstrap import Container
 from api.dependencies import CallerDep, ContainerDep
-from api.key_principal import header, is_api_key, key_claims, presented_token
+from api.key_principal import is_api_key, key_claims, presented_token
 from api.network_policy import CLIENT_ADDRESS
 from api.rate_limit import EARLY_REVOCATION
+from api.scope import user_agent_of
 from application.authenticate import authenticate
 from application.errors import Forbidden, Unauthorized
 from application.ports import AccessClaims
@@ -54,4 +55,4 @@ def client_address(request: Request[Any, Any, Any]) -> str:
 
 
 def user_agent(request: Request[Any, Any, Any]) -> str:
-    return header(request.scope, b"user-agent")[:256]
+    return user_agent_of(request.scope)

@@ -22,8 +22,9 @@ from litestar.utils import normalize_path
 
 from api.bootstrap import Container
 from api.envelope import send_error
-from api.key_principal import header, is_api_key, key_claims, presented_token
+from api.key_principal import is_api_key, key_claims, presented_token
 from api.network_policy import CLIENT_ADDRESS
+from api.scope import path_of, user_agent_of
 from application.accounts import record
 from application.authenticate import RevocationCheck
 from application.errors import Unauthorized
@@ -141,8 +142,8 @@ async def audit_refusal(scope: Scope, container: Container, caller: Caller, addr
         window_seconds=WINDOW_SECONDS,
         ip=address,
         method=str(scope.get("method", "")),
-        path=str(scope.get("path", ""))[:512],
-        user_agent=header(scope, b"user-agent")[:256],
+        path=path_of(scope),
+        user_agent=user_agent_of(scope),
         request_id=str(scope.get("state", {}).get("request_id", "-")),
     )
     try:

@@ -7,7 +7,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -16,7 +16,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if SANE.match(given) else uuid.uuid4().hex
+        rid = given if SANE.fullmatch(given) else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = rid
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from application.ports import AccessClaims, EventStore
 from domain.api_key import ApiKey, ApiKeyCreated
+from domain.ids import is_uuid
 
 # The family a key's principal belongs to: a stream that never exists, so signing out
 # with a key is harmless (it neither touches the key nor another user's sign-in).
@@ -46,10 +47,9 @@ class ApiKeys:
 
 def load_key(store: EventStore, key_id: str) -> ApiKey | None:
     """The key, or None when the id is malformed or names no key (maybe another stream)."""
-    try:
-        history = store.read(str(uuid.UUID(key_id)))
-    except ValueError:
+    if not is_uuid(key_id):
         return None
+    history = store.read(key_id)
     if not history or not isinstance(history[0].event, ApiKeyCreated):
         return None
     return ApiKey.replay([(r.event, r.timestamp) for r in history])

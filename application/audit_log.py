@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 from application.errors import ValidationFailed
 from application.moments import parse_moment
-
-MAX_LIMIT = 100
+from application.paging import check_page
+from domain.ids import is_uuid
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,9 @@ def audit_query(
     start_date: str | None,
     end_date: str | None,
 ) -> AuditQuery:
-    if page < 1:
-        raise ValidationFailed("page: must be at least 1")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(f"limit: must be between 1 and {MAX_LIMIT}")
+    check_page(page, limit)
+    if user_id and not is_uuid(user_id):
+        raise ValidationFailed("userId: must be a user id (a UUID)")
     start = parse_moment("startDate", start_date) if start_date else None
     end = parse_moment("endDate", end_date, as_end=True) if end_date else None
     if start is not None and end is not None and end <= start:

@@ -1,6 +1,5 @@
 """What the chat use cases share: their ports, and loading a conversation its owner may see."""
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,6 +11,7 @@ from application.provider import ChatProvider, ImagePart
 from application.replies import LiveReplies
 from domain.conversation import Conversation
 from domain.events import Recorded
+from domain.ids import is_uuid
 from domain.reply_stream import ReplyOpened
 
 
@@ -78,11 +78,3 @@ def reply_history(store: EventStore, message_id: str, caller: Caller) -> list[Re
     if not isinstance(opened, ReplyOpened) or not caller.may_see(opened.owner_id):
         raise NotFound("Stream not found")
     return history
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -1,6 +1,5 @@
 """What the file use cases share: their ports and errors, and loading a file its caller may see."""
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -8,6 +7,7 @@ from typing import Protocol
 from application.errors import ApplicationError, NotFound
 from application.ports import AccessClaims, EventStore
 from domain.file import File, FileUploaded
+from domain.ids import is_uuid
 
 
 class FileTooLarge(ApplicationError):
@@ -103,9 +103,7 @@ class Files:
 
 
 def load_file(store: EventStore, file_id: str) -> File | None:
-    try:
-        uuid.UUID(file_id)
-    except ValueError:
+    if not is_uuid(file_id):
         return None
     history = store.read(file_id)
     # Any stream id can be sent here; only a file's stream starts with FileUploaded.

@@ -7,11 +7,11 @@ and state; a reply still streaming then shows the text its reply stream held by 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from application.chat import is_uuid
 from application.errors import ValidationFailed
 from application.moments import parse_stored
 from application.ports import EventStore
 from domain.conversation import Conversation
+from domain.ids import is_uuid
 from domain.reply_stream import ChunksAppended
 
 

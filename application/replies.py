@@ -15,6 +15,7 @@ from application.recover_replies import interrupt as interrupt_in_store
 from domain.conversation import ReplyFinished
 from domain.events import Recorded
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
+from domain.text import cleaned
 
 log = logging.getLogger("llmchat.replies")
 
@@ -292,6 +293,7 @@ class ReplyRecorder:
         return "".join(self.parts)
 
     def add(self, text: str) -> None:
+        text = cleaned(text)  # a provider's text, kept as events can hold it
         self.pending.append(text)
         self.parts.append(text)
         self.wake.set()

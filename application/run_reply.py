@@ -19,11 +19,16 @@ from application.provider import (
 from application.replies import ReplyOutcome, ReplyRecorder
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ReplyClosed
+from domain.text import storable
 
 if TYPE_CHECKING:
     from application.chat import Chat
 
 log = logging.getLogger("llmchat.chat")
+
+# What a reply's events keep of what a provider said besides its text.
+MAX_ERROR_MESSAGE = 1000
+MAX_PROVIDER_ID = 256
 
 
 class Progress:
@@ -78,6 +83,7 @@ def outcome(
     usage = progress.usage
     prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
     code, message = error if error else (None, None)
+    conversation_id = progress.provider_conversation_id
     finished = ReplyFinished(
         session_id=recorder.session_id,
         message_id=recorder.message_id,
@@ -88,7 +94,7 @@ def outcome(
         completion_tokens=completion,
         error_code=code,
         error_message=message,
-        provider_conversation_id=progress.provider_conversation_id,
+        provider_conversation_id=conversation_id and storable(conversation_id, MAX_PROVIDER_ID),
     )
     closed = ReplyClosed(
         outcome=kind,
@@ -103,7 +109,7 @@ def outcome(
 
 def provider_error(error: ProviderError) -> tuple[str, str]:
     code = "BAD_GATEWAY" if isinstance(error, ProviderBadResponse) else "SERVICE_UNAVAILABLE"
-    return code, f"{error.provider}: {error.detail}"
+    return code, storable(f"{error.provider}: {error.detail}", MAX_ERROR_MESSAGE)
 
 
 async def run_reply(

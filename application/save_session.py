@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from application.chat import Caller, Chat, conversation_of, is_uuid, load_conversation
+from application.chat import Caller, Chat, conversation_of, load_conversation
 from application.errors import Conflict, NotFound, StreamConflict, ValidationFailed
 from application.ports import PendingEvent
 from domain.conversation import (
@@ -14,6 +14,7 @@ from domain.conversation import (
     ConversationFull,
     ImportedMessage,
 )
+from domain.ids import is_uuid
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from functools import partial
 from anyio import to_thread
 
 from application.agents import AgentProfile
-from application.chat import Attached, Caller, Chat, is_uuid, load_conversation
+from application.chat import Attached, Caller, Chat, load_conversation
 from application.errors import (
     Conflict,
     NotFound,
@@ -30,6 +30,7 @@ from domain.conversation import (
     ImportedMessage,
     ReplyInProgress,
 )
+from domain.ids import is_uuid
 from domain.reply_stream import ReplyOpened
 
 log = logging.getLogger("llmchat.chat")

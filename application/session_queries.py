@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from application.chat import Caller, Chat, conversation_of, is_uuid
+from application.chat import Caller, Chat, conversation_of
 from application.errors import NotFound, ValidationFailed
+from application.paging import check_page
 from domain.conversation import ConversationDeleted, ConversationExpired
+from domain.ids import is_uuid
 
 Page = tuple[list[dict[str, Any]], int]
 
@@ -24,13 +26,6 @@ class History:
     """Who owns the conversation; None if the read model does not have it (yet)."""
     page: Page | None
     """None if `before` names no message of the conversation."""
-
-
-def check_page(page: int, limit: int) -> None:
-    if page < 1:
-        raise ValidationFailed("page: must be at least 1")
-    if not 1 <= limit <= 100:
-        raise ValidationFailed("limit: must be between 1 and 100")
 
 
 def sessions_page(views: ConversationViews, caller: Caller, page: int, limit: int) -> Page:

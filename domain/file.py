@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from domain.events import stored_as
+from domain.text import storable
 
 # The spec's limit: at most 10 MB per file (taken as MiB, the larger reading).
 MAX_BYTES = 10 * 1024 * 1024
@@ -22,9 +23,12 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 
 def display_name(original_name: str) -> str:
-    """The name to keep and show: the last path segment, without control characters."""
+    """The name to keep and show: the last path segment, without control characters (nor
+    lone surrogates, which no event can hold)."""
     base = re.split(r"[\\/]", original_name)[-1]
-    kept = (c for c in base if unicodedata.category(c) != "Cc" and c not in _BIDI_CONTROLS)
+    kept = (
+        c for c in base if unicodedata.category(c) not in ("Cc", "Cs") and c not in _BIDI_CONTROLS
+    )
     return "".join(kept).strip()
 
 
@@ -174,4 +178,5 @@ class File:
         )
 
     def record_unreadable_drawing(self, details: str) -> CadParseFailed:
-        return CadParseFailed(file_id=self.id, details=details)
+        # The parser's message, which may quote the drawing: kept as events can hold it.
+        return CadParseFailed(file_id=self.id, details=storable(details, MAX_DESCRIPTION))

@@ -5,6 +5,8 @@ stored state, since the recorder's table has no column for it. The same adapter 
 the PostgreSQL recorder in production and on the in-memory (POPO) one in unit tests.
 """
 
+import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -13,14 +15,32 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 
-from application.errors import StreamConflict
+from application.errors import StreamConflict, ValidationFailed
 from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
 from domain.events import Recorded, event_type, name_of
+from domain.ids import is_uuid
 from infrastructure import metrics, request_metadata
 
 # Replay finds event classes by their stored name, so every module defining one is loaded.
 assert EVENT_MODULES
+
+log = logging.getLogger("llmchat.events")
+
+# U+0000 as JSON writes it: `\u0000` after an even number of backslashes (an odd number
+# is a written backslash followed by the letters "u0000").
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class UnstorableEvent(ValidationFailed):
+    """An event holding what no read model can apply. The edge refuses such input and
+    cleans what comes from elsewhere (domain/text.py); this is the last line, so that a
+    value that slipped past both fails its own request instead of every projection."""
+
+    def __init__(self, event: object, why: str) -> None:
+        super().__init__("Value cannot be stored", why)
+        # Something reached the log unchecked: say where, for the check to be added.
+        log.warning("refused to store %s: it holds %s", name_of(event), why)
 
 
 class Cipher(Protocol):
@@ -61,10 +81,14 @@ class RecorderEventStore:
         return list(positions or [])
 
     def read(self, stream_id: str, after: int = 0) -> list[Recorded]:
+        if not is_uuid(stream_id):
+            return []  # no stream is written under any other spelling
         stored = self.recorder.select_events(UUID(stream_id), gt=after or None)
         return [self.to_recorded(e, 0) for e in stored]
 
     def latest_type(self, stream_id: str) -> type | None:
+        if not is_uuid(stream_id):
+            return None
         select_topic = getattr(self.recorder, "select_latest_topic", None)
         if select_topic is not None:  # PostgreSQL: the topic alone, not the state
             topic = select_topic(UUID(stream_id))
@@ -88,7 +112,9 @@ class RecorderEventStore:
         meta = request_metadata.current()
         if meta:
             envelope["meta"] = meta
-        state = self.encoder.encode(envelope)
+        if not is_uuid(pending.stream_id):
+            raise UnstorableEvent(pending.event, "an id that is not a canonical UUID")
+        state = self.checked_encoding(pending.event, envelope)
         if self.cipher is not None:
             state = self.cipher.encrypt(state)
         return StoredEvent(
@@ -97,6 +123,15 @@ class RecorderEventStore:
             topic=name_of(pending.event),
             state=state,
         )
+
+    def checked_encoding(self, event: object, envelope: dict[str, object]) -> bytes:
+        try:
+            state = self.encoder.encode(envelope)
+        except UnicodeEncodeError:
+            raise UnstorableEvent(event, "a lone surrogate (U+D800..U+DFFF)") from None
+        if b"\\u0000" in state and _ESCAPED_NUL.search(state):
+            raise UnstorableEvent(event, "U+0000")
+        return state
 
     def restate(self, recorded: Recorded, event: object) -> bytes:
         """The stored state for `event` in place of `recorded`'s, keeping when and whence."""
