@@ -16,7 +16,7 @@ from application.replay_session import ReplayedSession, replay_session
 from infrastructure.retention import sweep
 from projections.audit_views import AuditViews
 from projections.rebuild import rebuild
-from projections.status import projection_status, status_table
+from projections.status import status_report, status_table
 
 COMMANDS = frozenset({"projections", "audit", "sessions", "retention"})
 
@@ -49,7 +49,7 @@ def run_command(args: argparse.Namespace, container: Container) -> int:
     if args.command == "projections" and args.projections_command == "rebuild":
         return rebuild_projections(container, args.name)
     if args.command == "projections":
-        print(status_table(projection_status(container.datastore, container.projections)))
+        print(status_table(status_report(container.datastore, container.projections)))
         return 0
     if args.command == "audit":
         return verify_audit(container)
@@ -71,7 +71,15 @@ def rebuild_projections(container: Container, name: str | None) -> int:
         print(f"{projection.name}: waiting for its lock", file=sys.stderr, flush=True)
         bar = ProgressBar(sys.stderr)
         done = rebuild(container.runner, projection, bar)
-        bar.finish(f"{done.name}: rebuilt from {done.events} events (position {done.position})")
+        summary = f"{done.name}: rebuilt from {done.events} events (position {done.position})"
+        if done.quarantined:
+            positions = ", ".join(str(q.position) for q in done.quarantined[:10])
+            more = ", ..." if len(done.quarantined) > 10 else ""
+            summary += (
+                f"; {len(done.quarantined)} events quarantined (positions {positions}{more}):"
+                " see llmchat projections status"
+            )
+        bar.finish(summary)
     return 0
 
 

@@ -7,7 +7,7 @@ from litestar import Controller, Response, get
 
 from api.dependencies import ContainerDep
 from api.envelope import now
-from infrastructure.health import check_database, check_queue, check_redis
+from infrastructure.health import check_database, check_projections, check_queue, check_redis
 
 
 def overall(database: dict[str, Any], redis: dict[str, Any]) -> tuple[str, int]:
@@ -70,11 +70,16 @@ class HealthController(Controller):
     @get("/detailed")
     async def detailed(self, container: ContainerDep) -> Response[dict[str, Any]]:
         database, redis, queue = await run_checks(container)
+        projections = await to_thread.run_sync(check_projections, container.datastore)
         status, code = overall(database, redis)
+        if status == "healthy" and projections["status"] == "degraded":
+            status = "degraded"  # a read model lacks what its quarantined events say
         checks = {
             "database": assessed(database),
             "redis": {**assessed(redis), "memory": megabytes(redis["memory"])},
             "queue": assessed(queue),
+            # Already in the words above: healthy, degraded (events quarantined), unhealthy.
+            "projections": projections,
         }
         body = {"status": status, "timestamp": now(), "checks": checks}
         return Response(body, status_code=code)

@@ -28,6 +28,16 @@ class Recorded:
     meta: dict[str, str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Stands in a Recorded for an event whose stored state cannot be decoded (not JSON, a
+    shape its type no longer has, a name no type is stored under): readers of the whole log
+    report it by its position and go on, instead of stopping at it."""
+
+    topic: str
+    error: str
+
+
 def stored_as(name: str) -> Callable[[type[E]], type[E]]:
     def register(cls: type[E]) -> type[E]:
         if name in _CATALOGUE and _CATALOGUE[name] is not cls:

@@ -18,7 +18,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Store
 from application.errors import StreamConflict, ValidationFailed
 from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
-from domain.events import Recorded, event_type, name_of
+from domain.events import Recorded, Unreadable, event_type, name_of
 from domain.ids import is_uuid
 from infrastructure import metrics, request_metadata
 
@@ -97,8 +97,10 @@ class RecorderEventStore:
         return event_type(stored[0].topic) if stored else None
 
     def read_all(self, after: int, limit: int) -> list[Recorded]:
+        """The log in order; an event that cannot be decoded comes as `Unreadable` (with no
+        timestamp), so one corrupt row cannot stop a projection, an export or a rebuild."""
         notifications = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
-        return [self.to_recorded(n, n.id) for n in notifications]
+        return [self.to_recorded_or_unreadable(n, n.id) for n in notifications]
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -140,6 +142,20 @@ class RecorderEventStore:
             envelope["meta"] = recorded.meta
         state = self.encoder.encode(envelope)
         return self.cipher.encrypt(state) if self.cipher is not None else state
+
+    def to_recorded_or_unreadable(self, stored: StoredEvent, position: int) -> Recorded:
+        try:
+            return self.to_recorded(stored, position)
+        # Decoding is pure (decrypt, JSON, the type's fields): whatever it raises is about
+        # this row's bytes, not the database or the process.
+        except Exception as error:
+            return Recorded(
+                stream_id=str(stored.originator_id),
+                version=stored.originator_version,
+                position=position,
+                timestamp="",
+                event=Unreadable(topic=stored.topic, error=f"{type(error).__name__}: {error}"),
+            )
 
     def to_recorded(self, stored: StoredEvent, position: int) -> Recorded:
         state = stored.state

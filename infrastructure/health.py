@@ -1,4 +1,5 @@
-"""Real checks behind /health: a database round trip and pool counts, Redis, the job queue."""
+"""Real checks behind /health: a database round trip and pool counts, Redis, the job queue,
+and the events the projections quarantined."""
 
 import time
 from typing import Any
@@ -36,6 +37,27 @@ def check_database(datastore: PostgresDatastore) -> dict[str, Any]:
             "error": type(error).__name__,
         }
     return {"status": "connected", "responseTime": millis_since(start), "connections": connections}
+
+
+QUARANTINED = "SELECT name, count(*) AS n FROM llmchat_projection_quarantine GROUP BY name"
+
+
+def check_projections(datastore: PostgresDatastore) -> dict[str, Any]:
+    """Degraded while any projection holds an event it could not apply: its read model
+    lacks that event's effect until a fix and a rebuild (`llmchat projections status`)."""
+    try:
+        with datastore.pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            rows = conn.execute(QUARANTINED).fetchall()
+    except Exception as error:  # the database check says why; this one only cannot tell
+        return {"status": "unhealthy", "quarantined": None, "error": type(error).__name__}
+    # The pool's connections answer rows as dicts.
+    by_projection = {str(row["name"]): int(row["n"]) for row in rows}
+    total = sum(by_projection.values())
+    return {
+        "status": "degraded" if total else "healthy",
+        "quarantined": total,
+        "quarantinedByProjection": by_projection,
+    }
 
 
 def check_redis(client: redis.Redis | None) -> dict[str, Any]:

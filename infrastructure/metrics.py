@@ -11,8 +11,9 @@ Update them where the thing happens:
     with metrics.EVENT_STORE_APPEND.time(): ...
 
 HTTP requests are counted by api/metrics.py; event-store appends by RecorderEventStore;
-projection lag is read from `llmchat_projection_positions` at scrape time, so it is right
-whichever process runs the projections.
+projection lag and quarantined events are read from `llmchat_projection_positions` and
+`llmchat_projection_quarantine` at scrape time, so they are right whichever process runs the
+projections.
 
 Several processes on one machine: start every one of them with `PROMETHEUS_MULTIPROC_DIR`
 naming one empty directory (clear it at each deploy). Each process then writes its samples
@@ -90,7 +91,8 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-LAG = """SELECT p.name, h.head - p.position AS behind, p.lag_ms
+LAG = """SELECT p.name, h.head - p.position AS behind, p.lag_ms,
+    (SELECT count(*) FROM llmchat_projection_quarantine q WHERE q.name = p.name) AS quarantined
     FROM llmchat_projection_positions p,
     (SELECT COALESCE(MAX(notification_id), 0) AS head FROM llmchat_events) h"""
 
@@ -120,12 +122,19 @@ class ProjectionLag(Collector):
             "Append-to-visible time of the last batch each projection applied.",
             labels=["projection"],
         )
+        quarantined = GaugeMetricFamily(
+            "llmchat_projection_quarantined_events",
+            "Events a projection could not apply and set aside (llmchat projections status).",
+            labels=["projection"],
+        )
         for row in rows:  # the datastore's connections return rows as dicts
             family.add_metric([str(row["name"])], max(int(row["behind"]), 0))
             if row["lag_ms"] is not None:
                 delay.add_metric([str(row["name"])], float(row["lag_ms"]))
+            quarantined.add_metric([str(row["name"])], int(row["quarantined"]))
         yield family
         yield delay
+        yield quarantined
 
 
 def exposition(datastore: PostgresDatastore | None) -> bytes:

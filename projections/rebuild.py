@@ -5,13 +5,24 @@ hands the lock over within a poll interval), then in one transaction empties the
 applies the whole log and records the position reached. Readers meanwhile see the old rows
 (DELETE, unlike TRUNCATE, leaves other transactions their snapshot) and then the new ones,
 never a half-built model. Workers resume from the new position once the lock is released.
+
+An event the rebuild cannot apply is quarantined, as the live runner does, and the rebuild
+goes on. Events quarantined before are applied again with the rest: those a fix now lets
+apply leave the quarantine.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from projections import quarantine
 from projections.projection import Projection
-from projections.runner import BATCH, ProjectionRunner, applied_position, apply_all, lock_key
+from projections.runner import (
+    BATCH,
+    ProjectionRunner,
+    applied_position,
+    apply_quarantining,
+    lock_key,
+)
 
 # Progress: (projection name, position reached, head of the log when the rebuild began).
 Progress = Callable[[str, int, int], None]
@@ -25,6 +36,8 @@ class Rebuilt:
     name: str
     events: int
     position: int
+    # Events it could not apply, in the quarantine now (projections/quarantine.py).
+    quarantined: tuple[quarantine.Quarantined, ...] = ()
 
 
 def rebuild(
@@ -46,6 +59,7 @@ def rebuild_while_locked(
 ) -> Rebuilt:
     head = runner.store.last_position()
     position, events = 0, 0
+    failed: list[quarantine.Quarantined] = []
     with (
         runner.datastore.get_connection() as conn,
         conn.transaction(),
@@ -56,11 +70,13 @@ def rebuild_while_locked(
         applied_position(cursor, projection.name, lock=True)
         for table in projection.tables:
             cursor.execute(f"DELETE FROM {table}")
+        # Every quarantined event is tried again with the rest: a fixed bug heals here.
+        quarantine.release_all(cursor, projection.name)
         while position < head:
             batch = runner.store.read_all(position, BATCH)
             if not batch:
                 break
-            apply_all(conn, cursor, projection, batch)
+            failed += apply_quarantining(conn, cursor, projection, batch)
             position, events = batch[-1].position, events + len(batch)
             if progress is not None:
                 progress(projection.name, position, head)
@@ -70,4 +86,4 @@ def rebuild_while_locked(
             " WHERE name = %s",
             (position, projection.name),
         )
-    return Rebuilt(projection.name, events, position)
+    return Rebuilt(projection.name, events, position, tuple(failed))

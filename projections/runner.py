@@ -1,8 +1,10 @@
 """Applies the event log to each projection, exactly once, one worker per projection at a time.
 
 Each batch of events and the position it reaches commit in one transaction, so a crash or
-a replay never applies an event twice. A PostgreSQL advisory lock per projection lets any
-number of workers run: one applies, the others wait and take over when its session dies.
+a replay never applies an event twice. An event a projection cannot apply is quarantined
+(projections/quarantine.py) and that projection goes on past it; the others never wait for
+it. A PostgreSQL advisory lock per projection lets any number of workers run: one applies,
+the others wait and take over when its session dies.
 New events are announced by the event store's NOTIFY; a one-second poll covers a missed one.
 """
 
@@ -16,9 +18,11 @@ from typing import Any
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
-from domain.events import Recorded
+from domain.events import Recorded, Unreadable
 from infrastructure.event_store import RecorderEventStore
+from projections import quarantine
 from projections.projection import Projection, row_values
+from projections.quarantine import innermost, is_outage
 
 log = logging.getLogger("llmchat.projections")
 
@@ -43,6 +47,7 @@ POSITIONS = (
             RAISE EXCEPTION 'projection % moved', claimed USING ERRCODE = '{MOVED}';
         END IF;
     END $$""",
+    *quarantine.SCHEMA,
 )
 BATCH = 500
 POLL_SECONDS = 1.0
@@ -63,6 +68,55 @@ def apply_all(
     (a projection that reads a result still gets it), so a batch costs few round trips."""
     with conn.pipeline():
         projection.apply(cursor, batch)
+
+
+def split_unreadable(
+    batch: Sequence[Recorded],
+) -> tuple[Sequence[Recorded], list[quarantine.Quarantined]]:
+    """The events a projection can be given, and those it cannot (their state does not
+    decode), ready for the quarantine."""
+    unreadable = [
+        quarantine.quarantined(r, f"unreadable: {r.event.error}")
+        for r in batch
+        if isinstance(r.event, Unreadable)
+    ]
+    if not unreadable:
+        return batch, []
+    return [r for r in batch if not isinstance(r.event, Unreadable)], unreadable
+
+
+def apply_quarantining(
+    conn: psycopg.Connection[Any],
+    cursor: psycopg.Cursor[Any],
+    projection: Projection,
+    batch: Sequence[Recorded],
+) -> list[quarantine.Quarantined]:
+    """Apply a batch inside the caller's transaction, never failing on an event: the batch
+    is tried under a savepoint, and should one of its events fail, each event under a
+    savepoint of its own. The events that failed are recorded in the quarantine and returned.
+
+    Applying events one by one gives the rows applying them together gives: a projection's
+    batch is only a way to save round trips (projections/projection.py).
+    """
+    readable, failed = split_unreadable(batch)
+    try:
+        with conn.transaction():
+            if readable:
+                apply_all(conn, cursor, projection, readable)
+    except Exception as error:
+        if is_outage(error):
+            raise
+        for recorded in readable:
+            try:
+                with conn.transaction():
+                    projection.apply(cursor, [recorded])
+            except Exception as event_error:
+                if is_outage(event_error):
+                    raise
+                failed.append(quarantine.quarantined(recorded, event_error))
+        failed.sort(key=lambda q: q.position)
+    quarantine.record(cursor, projection.name, failed)
+    return failed
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -127,35 +181,91 @@ class ProjectionRunner:
         """Apply each projection's batch and record where it reached, all in one transaction;
         False, applying nothing, if another session moved any of them first.
 
+        Should an event fail to apply, the work is done again projection by projection, each
+        in its own transaction with the events it cannot apply quarantined (apply_alone): one
+        event stops neither its projection nor the others.
+
         The commit does not wait for the WAL flush: read models and their positions commit
         together, so a crash can only lose both, and the log, which is durable, replays them.
         """
         try:
+            self.apply_together(work)
+        except Exception as error:
+            if sqlstate_of(error) == MOVED:
+                return False
+            if is_outage(error):
+                raise
+            log.warning(
+                "projections: an event failed to apply (%s); applying each on its own",
+                innermost(error),
+            )
+        else:
+            return True
+        # Every projection is tried, whichever of them another session moved meanwhile.
+        applied = [self.apply_alone(*batch) for batch in work]
+        return all(applied)
+
+    def apply_together(self, work: Sequence[Batch]) -> None:
+        """The usual case: every batch in one pipelined transaction, one commit."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.pipeline(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            for projection, batch, expected in work:
+                cursor.execute(
+                    "SELECT llmchat_claim_projection(%s, %s)", (projection.name, expected)
+                )
+                readable, unreadable = split_unreadable(batch)
+                if readable:
+                    projection.apply(cursor, readable)
+                quarantine.record(cursor, projection.name, unreadable)
+                self.advance(cursor, projection, batch)
+
+    def apply_alone(self, projection: Projection, batch: Sequence[Recorded], expected: int) -> bool:
+        """One projection's batch in a transaction of its own, the events it cannot apply
+        quarantined; False if another session moved the projection first."""
+        try:
             with (
                 self.datastore.get_connection() as conn,
                 conn.transaction(),
-                conn.pipeline(),
                 conn.cursor() as cursor,
             ):
                 cursor.execute("SET LOCAL synchronous_commit = off")
-                for projection, batch, expected in work:
-                    cursor.execute(
-                        "SELECT llmchat_claim_projection(%s, %s)", (projection.name, expected)
+                cursor.execute(
+                    "SELECT llmchat_claim_projection(%s, %s)", (projection.name, expected)
+                )
+                failed = apply_quarantining(conn, cursor, projection, batch)
+                for event in failed:
+                    log.error(
+                        "projection %s: event at position %d (%s) quarantined: %s",
+                        projection.name,
+                        event.position,
+                        event.event_type,
+                        event.error,
                     )
-                    projection.apply(cursor, batch)
-                    # The oldest event of the batch waited longest: its lag is the batch's.
-                    cursor.execute(
-                        "UPDATE llmchat_projection_positions SET position = %s,"
-                        " applied_at = now(),"
-                        " lag_ms = extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000"
-                        " WHERE name = %s",
-                        (batch[-1].position, batch[0].timestamp, projection.name),
-                    )
+                self.advance(cursor, projection, batch)
         except Exception as error:
             if sqlstate_of(error) == MOVED:
                 return False
             raise
         return True
+
+    @staticmethod
+    def advance(
+        cursor: psycopg.Cursor[Any], projection: Projection, batch: Sequence[Recorded]
+    ) -> None:
+        # The oldest event of the batch waited longest: its lag is the batch's (an unreadable
+        # event has no timestamp; the lag then stays as it was).
+        oldest = next((r.timestamp for r in batch if r.timestamp), None)
+        cursor.execute(
+            "UPDATE llmchat_projection_positions SET position = %s, applied_at = now(),"
+            " lag_ms = COALESCE(extract(epoch FROM clock_timestamp() - %s::timestamptz) * 1000,"
+            " lag_ms) WHERE name = %s",
+            (batch[-1].position, oldest, projection.name),
+        )
 
     def positions(self, projections: Sequence[Projection]) -> dict[str, int]:
         """Where each projection stands, in one round trip."""
