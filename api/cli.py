@@ -22,7 +22,7 @@ from api.listener import CannotListen, listen
 from application.ensure_admin import AdminAddressTaken
 from application.errors import NotFound
 from application.promote_admin import promote_admin
-from domain.events import Recorded, name_of
+from domain.events import Recorded, Unreadable, name_of
 from infrastructure.database_errors import connection_failure
 from infrastructure.embedded_postgres import NoDatabaseHere
 from infrastructure.settings import Settings, SettingsError, read_settings
@@ -202,12 +202,29 @@ def work(container: Container) -> int:
 def export_events(
     container: Container, since: int, stream: str | None, with_meta: bool = False
 ) -> int:
+    """Exit 1 if any event could not be read: each is named on stderr and left out, and the
+    export goes on past it."""
     out = sys.stdout
+    unreadable = 0
     for recorded in history(container, since):
-        if stream is None or recorded.stream_id == stream:
-            line = export_line(recorded, with_meta)
-            out.write(msgspec.json.encode(line).decode() + "\n")
+        if stream is not None and recorded.stream_id != stream:
+            continue
+        if isinstance(recorded.event, Unreadable):
+            unreadable += 1
+            out.flush()  # keep the two streams in order on a terminal
+            print(
+                f"llmchat: event at position {recorded.position} (stream {recorded.stream_id},"
+                f" version {recorded.version}, {recorded.event.topic}) cannot be read,"
+                f" skipped: {recorded.event.error}",
+                file=sys.stderr,
+            )
+            continue
+        line = export_line(recorded, with_meta)
+        out.write(msgspec.json.encode(line).decode() + "\n")
     out.flush()
+    if unreadable:
+        print(f"llmchat: {unreadable} events could not be read and were skipped", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -109,9 +109,30 @@ class ProgressBar:
 
 
 def verify_audit(container: Container) -> int:
-    verdict = AuditViews(container.datastore).verify()
+    """Exit 0 when the chain it verified is intact, even if the audit projection has not
+    reached the log's head: it says then how far it verified and how much is unaudited."""
+    checked = AuditViews(container.datastore).check()
+    verdict = checked.verdict
     if verdict.intact:
-        print(f"audit chain intact: {verdict.entries} entries, head {verdict.head}")
+        reach = " (the log's head)" if checked.unaudited == 0 else ""
+        print(
+            f"audit chain intact: {verdict.entries} entries, head {verdict.head},"
+            f" verified to position {checked.position}{reach}"
+        )
+        if checked.unaudited:
+            print(
+                f"not yet audited: {checked.unaudited} events after position"
+                f" {checked.position} (log head {checked.log_head}); the audit projection"
+                " is behind the log (llmchat projections status)"
+            )
+        if checked.quarantined:
+            positions = ", ".join(str(p) for p in checked.quarantined[:10])
+            more = ", ..." if len(checked.quarantined) > 10 else ""
+            print(
+                f"not audited: {len(checked.quarantined)} events the audit projection could"
+                f" not apply (quarantined; positions {positions}{more}):"
+                " see llmchat projections status"
+            )
         return 0
     broken = verdict.broken_at
     if broken is None:

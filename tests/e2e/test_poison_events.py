@@ -1,12 +1,14 @@
-"""A server whose log holds events its read models cannot take (issue 13, item 1).
+"""A server whose log holds events its read models cannot take (issue 13, items 1 and 9).
 
 Poison goes straight into the event store, as a route that let it through would have put it:
-text with U+0000, an id PostgreSQL's uuid type cannot read. The server's projections
-quarantine them and go on (a session saved after them is listed), `/health/detailed`,
-`/metrics` and `projections status` show the quarantine, and `projections rebuild` does not
-die on them.
+text with U+0000, an id PostgreSQL's uuid type cannot read; and one stored state is made
+corrupt with SQL. The server's projections quarantine them and go on (a session saved after
+them is listed), `/health/detailed`, `/metrics` and `projections status` show the quarantine,
+`projections rebuild` does not die on them, `events export` names the corrupt one and goes
+on, and `audit verify` says how far it verified.
 """
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +22,7 @@ from domain.conversation import ConversationStarted
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.postgres import create_schema, open_datastore
 from tests.e2e.admin_fixtures import admin_headers, eventually, projections_current, server_env
-from tests.support.builders import signed_in
+from tests.support.builders import register, signed_in
 from tests.support.poison import append, failed_sign_in, upload
 from tests.support.server import ServerProcess, run_cli
 
@@ -120,3 +122,61 @@ def test_poison_is_quarantined_shown_everywhere_and_never_stops_the_projections(
             assert eventually(lambda: later in listed(client, auth))
     finally:
         server.stop()
+
+
+def test_a_corrupt_event_is_named_by_export_quarantined_by_rebuild_and_verify_says_its_reach(
+    env, store
+):
+    server = ServerProcess(env, args=())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            victim = register(client)
+            register(client)
+        assert eventually(lambda: projections_current(env["LLMCHAT_DATABASE_URL"]))
+    finally:
+        server.stop()
+    [(corrupt_at,)] = sql(
+        env,
+        "SELECT notification_id FROM llmchat_events WHERE originator_id = %s"
+        " AND originator_version = 1",
+        uuid.UUID(victim["id"]),
+    )
+    sql(env, "UPDATE llmchat_events SET state = '{not json' WHERE notification_id = %s", corrupt_at)
+    # Appended while no projection runs: the audit projection is behind the log.
+    head = [failed_sign_in(store, "late@example.com") for _ in range(2)][-1]
+
+    exported = run_cli(["events", "export"], env)
+    assert exported.returncode == 1
+    assert "Traceback" not in exported.stderr
+    assert f"event at position {corrupt_at} (stream {victim['id']}, version 1," in exported.stderr
+    positions = [json.loads(line)["position"] for line in exported.stdout.splitlines()]
+    assert corrupt_at not in positions and positions[-1] == head
+    assert corrupt_at - 1 in positions and corrupt_at + 1 in positions
+
+    audited_to = sql(env, "SELECT position FROM llmchat_projection_positions WHERE name = 'audit'")
+    verified = run_cli(["audit", "verify"], env)
+    assert verified.returncode == 0, verified.stderr
+    first, second = verified.stdout.splitlines()[:2]
+    assert first.startswith("audit chain intact: ")
+    assert first.endswith(f"verified to position {audited_to[0][0]}")
+    assert second.startswith(f"not yet audited: 2 events after position {audited_to[0][0]}")
+    assert f"(log head {head})" in second
+
+    rebuilt = run_cli(["projections", "rebuild", "audit"], env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Traceback" not in rebuilt.stderr
+    assert f"1 events quarantined (positions {corrupt_at})" in rebuilt.stderr
+    [row] = sql(
+        env,
+        "SELECT event_type, error FROM llmchat_projection_quarantine WHERE name = 'audit'"
+        " AND position = %s",
+        corrupt_at,
+    )
+    assert row[0] == "UserRegistered" and row[1].startswith("unreadable: ")
+    verified = run_cli(["audit", "verify"], env)
+    assert verified.returncode == 0, verified.stderr
+    lines = verified.stdout.splitlines()
+    assert lines[0].endswith(f"verified to position {head} (the log's head)")
+    assert lines[1].startswith("not audited: 1 events the audit projection could not apply")
+    assert f"positions {corrupt_at})" in lines[1]
