@@ -140,8 +140,16 @@ class AuditProjection:
         return resource, str(owner_id)
 
 
+def read_one(cursor: Cursor[Any], query: str, params: tuple[Any, ...] = ()) -> Any:
+    """One row, read on a cursor of its own: in pipeline mode the shared cursor may still be
+    handed the result of a statement sent before this one, and fetchone then fails with
+    "the last operation didn't produce records"."""
+    with cursor.connection.cursor() as reading:
+        return reading.execute(query, params).fetchone()
+
+
 def read_head(cursor: Cursor[Any]) -> tuple[int, str]:
-    row = cursor.execute("SELECT entries, hash FROM llmchat_audit_head").fetchone()
+    row = read_one(cursor, "SELECT entries, hash FROM llmchat_audit_head")
     if row is None:
         return 0, GENESIS
     entries, digest = row_values(row)
@@ -149,9 +157,9 @@ def read_head(cursor: Cursor[Any]) -> tuple[int, str]:
 
 
 def owner_of(cursor: Cursor[Any], resource: str) -> str | None:
-    row = cursor.execute(
-        "SELECT owner_id FROM llmchat_audit_owners WHERE resource = %s", (resource,)
-    ).fetchone()
+    row = read_one(
+        cursor, "SELECT owner_id FROM llmchat_audit_owners WHERE resource = %s", (resource,)
+    )
     return None if row is None else str(row_values(row)[0])
 
 
