@@ -24,7 +24,9 @@ def test_health_shapes(http):
         "database": "healthy",
         "redis": "healthy",
         "queue": "healthy",
+        "projections": "healthy",  # none quarantined (tests/e2e/test_poison_events.py)
     }
+    assert detailed["checks"]["projections"]["quarantined"] == 0
     assert database["responseTime"] >= 0
     assert set(database["connections"]) == {"active", "idle", "total"}
     memory = detailed["checks"]["redis"]["memory"]
