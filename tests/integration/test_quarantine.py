@@ -28,7 +28,7 @@ from projections.projection import Projection
 from projections.rebuild import rebuild
 from projections.runner import POSITIONS, ProjectionRunner, wait_until_current
 from projections.status import status_report, status_table
-from tests.support.poison import append, failed_sign_in, upload
+from tests.support.poison import append, append_unchecked, failed_sign_in, upload
 from tests.unit.test_projections_properties import snapshot
 
 PROJECTIONS = all_projections()
@@ -83,7 +83,7 @@ def chat(store: RecorderEventStore, owner: str, session: str | None = None) -> s
     session = session or stream
     started = ConversationStarted(session_id=session, owner_id=owner, agent_id="demo", title="t")
     posted = UserMessagePosted(session_id=session, message_id=str(uuid.uuid4()), content="hello")
-    store.append([PendingEvent(stream, 1, started), PendingEvent(stream, 2, posted)])
+    append_unchecked(store, [PendingEvent(stream, 1, started), PendingEvent(stream, 2, posted)])
     return session
 
 
