@@ -5,6 +5,9 @@ Client → server: `{"type":"chat", ...completions body}`, `{"type":"cancel","me
 as on HTTP) comes as `?token=`, as `Authorization: Bearer`, or as `{"type":"auth","token"}`
 first. Server → client: `chunk`, `end` and `error` messages; a
 `requestId` sent with a request is echoed on everything that answers it.
+
+Every message after the token counts against the caller's rate-limit budget, the one its
+HTTP requests spend; over it, the message gets a `RATE_LIMITED` error and is not run.
 """
 
 import asyncio
@@ -23,9 +26,10 @@ from api.dependencies import ContainerDep
 from api.envelope import CODES, STATUS_OF
 from api.key_principal import bearer
 from api.principal import claims_of
+from api.rate_limit import REFUSED, Caller, budget_of, refusal_details, spend
 from api.request_body import decoded_json, parsed_json, refuse_unstorable
 from application.cancel_reply import cancel_reply
-from application.errors import ApplicationError, Unauthorized, ValidationFailed
+from application.errors import ApplicationError, RateLimited, Unauthorized, ValidationFailed
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
 from application.replies import Frame
@@ -67,6 +71,14 @@ def error_message(error: Exception) -> dict[str, Any]:
     return {"type": "error", "code": "INTERNAL_ERROR", "message": "Internal server error"}
 
 
+def request_id_of(raw: str | bytes) -> str | None:
+    """A refused message's requestId, when it has one; the message is read no further."""
+    try:
+        return msgspec.json.decode(raw, type=Envelope).request_id
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+
+
 class ChatSocket:
     def __init__(self, socket: WebSocket[Any, Any, Any], container: Container) -> None:
         self.socket = socket
@@ -100,15 +112,29 @@ class ChatSocket:
             await self.send(error_message(error), None)
             await self.socket.close(code=UNAUTHENTICATED)
             return
+        budget = budget_of(claims, self.container.settings)
         try:
             while True:
                 raw = await self.socket.receive_data("text")
-                self.start(self.handle(raw, claims))
+                # Counted here, one at a time: a refused message costs no task.
+                if await self.within(budget, raw):
+                    self.start(self.handle(raw, claims))
         except WebSocketDisconnect:
             pass
         finally:
             for task in self.tasks:
                 task.cancel()  # stops sending; the replies themselves run on
+
+    async def within(self, budget: Caller, raw: str | bytes) -> bool:
+        decision = await spend(self.socket.scope, self.container, budget)
+        if decision.allowed:
+            return True
+        refusal = error_message(RateLimited(REFUSED, decision.retry_after))
+        refusal["details"] = refusal_details(budget, decision)
+        refusal["retryAfter"] = decision.retry_after
+        with contextlib.suppress(Exception):
+            await self.send(refusal, request_id_of(raw))
+        return False
 
     def start(self, work: Any) -> None:
         task = asyncio.create_task(work)

@@ -26,6 +26,7 @@ from api.key_principal import is_api_key, key_claims, presented_token
 from api.network_policy import CLIENT_ADDRESS
 from api.scope import path_of, user_agent_of
 from application.accounts import record
+from application.api_keys import ApiKeyClaims
 from application.authenticate import RevocationCheck
 from application.errors import Unauthorized
 from application.ports import AccessClaims, TokenService
@@ -113,17 +114,24 @@ async def identify(
         return anonymous
     try:
         if is_api_key(token):
-            claims = await key_claims(scope, container, token)
-            limit = limit_for(claims.role, settings)
-            return Caller(f"apikey:{claims.user_id}", limit, claims.user_id)
-        access = verified_tokens.read_access(token)
+            claims: AccessClaims = await key_claims(scope, container, token)
+        else:
+            claims = verified_tokens.read_access(token)
     except Unauthorized:
         return anonymous
     except Exception as error:  # e.g. the database is down: the handler will say so properly
         log.debug("rate limits: caller not identified (%s); limiting by address", error)
         return anonymous
-    limit = limit_for(access.role, settings)
-    return Caller(f"user:{access.user_id}", limit, access.user_id, access)
+    return budget_of(claims, settings)
+
+
+def budget_of(claims: AccessClaims, settings: Settings) -> Caller:
+    """An authenticated caller's budget: an API key's own (it is its own account), else its
+    user's, shared by every token and door (HTTP and the WebSocket) of that user."""
+    limit = limit_for(claims.role, settings)
+    if isinstance(claims, ApiKeyClaims):
+        return Caller(f"apikey:{claims.user_id}", limit, claims.user_id)
+    return Caller(f"user:{claims.user_id}", limit, claims.user_id, claims)
 
 
 def limit_headers(decision: RateDecision) -> dict[str, str]:
@@ -141,7 +149,8 @@ async def audit_refusal(scope: Scope, container: Container, caller: Caller, addr
         limit=caller.limit,
         window_seconds=WINDOW_SECONDS,
         ip=address,
-        method=str(scope.get("method", "")),
+        # A WebSocket message has no method: its scope's type ("websocket") stands for one.
+        method=str(scope.get("method") or scope["type"]).upper(),
         path=path_of(scope),
         user_agent=user_agent_of(scope),
         request_id=str(scope.get("state", {}).get("request_id", "-")),
@@ -158,23 +167,40 @@ async def count(
     """Count the request against its caller's budget: the limit headers for its answer, or
     None once a refusal has been sent."""
     state: dict[str, Any] = scope.setdefault("state", {})
-    client = scope.get("client")
-    address = str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
+    address = address_of(scope)
     caller = await identify(scope, container, verified_tokens, address)
     if caller.access is not None:
         ids = [caller.access.jti, caller.access.family_id]
         state[EARLY_REVOCATION] = EarlyRevocationCheck(ids, container.revocation_check)
-    decision = await container.rate_limiter.hit(caller.key, caller.limit)
+    decision = await spend(scope, container, caller)
     headers = limit_headers(decision)
     if decision.allowed:
         return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    if decision.first_refusal:
-        await audit_refusal(scope, container, caller, address)
-    retry = str(decision.retry_after)
-    details = f"{caller.limit} requests a minute; try again in {retry} s"
-    headers["Retry-After"] = retry
-    await send_error(send, 429, "Too many requests", details, headers)
+    headers["Retry-After"] = str(decision.retry_after)
+    await send_error(send, 429, REFUSED, refusal_details(caller, decision), headers)
     return None
+
+
+REFUSED = "Too many requests"
+
+
+def address_of(scope: Scope) -> str:
+    client = scope.get("client")
+    state = scope.get("state", {})
+    return str(state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown"))
+
+
+async def spend(scope: Scope, container: Container, caller: Caller) -> RateDecision:
+    """Count one request (or WebSocket message) against the caller's budget; the first
+    refusal of a key in a window is recorded, the rest only counted."""
+    decision = await container.rate_limiter.hit(caller.key, caller.limit)
+    if not decision.allowed and decision.first_refusal:
+        await audit_refusal(scope, container, caller, address_of(scope))
+    return decision
+
+
+def refusal_details(caller: Caller, decision: RateDecision) -> str:
+    return f"{caller.limit} requests a minute; try again in {decision.retry_after} s"
 
 
 def rate_limit_middleware(container: Container) -> Callable[[ASGIApp], ASGIApp]:

@@ -1,14 +1,19 @@
 """The WebSocket API: chat, cancel and resume, several chats on one socket."""
 
 import json
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from httpx_ws import WebSocketSession, connect_ws
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.fake_provider import REPLY_TEXT
 from tests.support.builders import login, signed_in
+from tests.support.event_log import stored_events
+from tests.support.server import ServerProcess, running
 
 
 def token_of(base_url):
@@ -154,3 +159,41 @@ def test_an_api_key_opens_the_socket_as_it_opens_http(server, http):
     with httpx.Client() as client, connect_ws(f"{ws_url}?token={key}", client) as ws:
         refused = json.loads(ws.receive_text())
     assert refused["type"] == "error" and refused["code"] == "UNAUTHORIZED"
+
+
+@pytest.fixture(scope="module")
+def limited_server(server_env, redis_namespace) -> Iterator[ServerProcess]:
+    # Budgets of its own (a fresh namespace), and a small one per user.
+    env = {
+        **server_env,
+        "LLMCHAT_REDIS_NAMESPACE": f"{redis_namespace}:ws-limits-{uuid.uuid4().hex[:6]}",
+        "LLMCHAT_RATE_LIMIT_USER": "20",
+    }
+    with running(env) as process:
+        yield process
+
+
+def test_messages_over_one_socket_spend_the_callers_http_budget(limited_server, server_env):
+    with httpx.Client(base_url=limited_server.base_url, timeout=30) as http:
+        user, auth = signed_in(http)
+        probe = http.get("/api/agents?limit=1", headers=auth)
+        remaining = int(probe.headers["x-ratelimit-remaining"])
+        sent = remaining + 10
+        url = limited_server.base_url.replace("http", "ws") + "/api/ws?token=" + user["token"]
+        with httpx.Client() as client, connect_ws(url, client) as ws:
+            for i in range(sent):
+                cancel = {"type": "cancel", "requestId": str(i), "messageId": str(uuid.uuid4())}
+                ws.send_text(json.dumps(cancel))
+            answers = [json.loads(ws.receive_text()) for _ in range(sent)]
+        after = http.get("/api/agents?limit=1", headers=auth)
+
+    refused = [a for a in answers if a.get("code") == "RATE_LIMITED"]
+    assert sorted(int(a["requestId"]) for a in refused) == list(range(remaining, sent))
+    assert all(a["type"] == "error" and 1 <= a["retryAfter"] <= 60 for a in refused)
+    assert all(a.get("code") != "RATE_LIMITED" for a in answers if int(a["requestId"]) < remaining)
+    assert after.status_code == 429  # one budget for both doors
+    # Recorded once for the window, as on HTTP, naming the socket.
+    key = f"user:{user['user']['id']}"
+    mine = [e for e in stored_events(server_env["LLMCHAT_DATABASE_URL"], "RateLimited")]
+    mine = [e for e in mine if e["key"] == key]
+    assert [(e["method"], e["path"], e["limit"]) for e in mine] == [("WEBSOCKET", "/api/ws", 20)]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.support.builders import register, unique_email
-from tests.support.server import ServerProcess
+from tests.support.server import running
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +20,8 @@ def throttled(server_env, redis_namespace):
         "LLMCHAT_REDIS_NAMESPACE": f"{redis_namespace}:throttle-{uuid.uuid4().hex[:6]}",
         "LLMCHAT_TRUSTED_PROXIES": "127.0.0.1/32",
     }
-    process = ServerProcess(env)
-    process.start()
-    yield process
-    process.stop()
+    with running(env) as process:
+        yield process
 
 
 def guesses(server, bodies, address):

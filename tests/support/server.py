@@ -6,7 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,3 +104,16 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def running(
+    env: Mapping[str, str | None], args: tuple[str, ...] = ("--no-workers",)
+) -> Iterator[ServerProcess]:
+    """A server of its own settings, healthy, stopped on the way out."""
+    process = ServerProcess(env, args)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
