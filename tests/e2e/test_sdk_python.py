@@ -445,7 +445,7 @@ def test_cad_parse_and_preview(client, tmp_path: Path):
 
 def test_health_metrics_and_api_keys(client, admin):
     assert client.health().status == "healthy"
-    assert admin.health_detailed().checks["database"]["status"] == "connected"
+    assert admin.health_detailed().checks["database"]["status"] == "healthy"
     with pytest.raises(ForbiddenError):
         client.metrics()
     assert "llmchat_" in admin.metrics()
