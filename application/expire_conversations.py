@@ -1,47 +1,55 @@
 """ExpireConversations: conversations idle past the retention period lose their text.
 
-The text is erased from the stored events first, then ConversationExpired is recorded, so a
-sweep cut short is simply done again by the next one: erasing is idempotent, and the
-conversation stays a candidate until it is recorded as expired.
+The read model only nominates: it lags the log, so what it calls idle may have moved since.
+The conversation's own stream decides (its newest event older than the cutoff, no reply
+open), and the expiry is appended under that stream's version check together with the
+erasure of its text, all or nothing. A conversation that moved after the decision keeps its
+text and stays; a sweep cut short has erased only what it recorded as expired.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from application.chat import load_conversation
 from application.errors import StreamConflict
+from application.moments import parse_stored
 from application.ports import Clock, EventStore, PendingEvent
-from domain.conversation import ConversationExpired
+from domain.conversation import Conversation, ConversationExpired
 
 
 class IdleConversations(Protocol):
-    def idle_since(self, cutoff: datetime) -> list[tuple[str, str]]:
-        """(session id, last activity) of conversations quiet since before `cutoff`."""
+    def idle_since(self, cutoff: datetime) -> list[str]:
+        """Session ids of conversations that seemed quiet since before `cutoff`."""
         ...
 
 
-class TextEraser(Protocol):
-    def erase(self, stream_id: str) -> int:
-        """Rewrite the stream's stored events without their text; returns how many changed."""
+class Expiry(Protocol):
+    def record(self, expired: PendingEvent, erase: Sequence[str]) -> None:
+        """Append `expired` and rewrite the stored events of the `erase` streams without
+        their text, in one transaction: StreamConflict (and nothing erased) if the
+        expiry's version is taken."""
         ...
 
 
 def expire_conversations(
-    store: EventStore, idle: IdleConversations, eraser: TextEraser, clock: Clock, days: float
+    store: EventStore, idle: IdleConversations, expiry: Expiry, clock: Clock, days: float
 ) -> int:
     cutoff = clock.now() - timedelta(days=days)
     expired = 0
-    for session_id, last_active in idle.idle_since(cutoff):
-        conversation = load_conversation(store, session_id)
-        if conversation is None or conversation.deleted or conversation.open_reply:
+    for session_id in idle.idle_since(cutoff):
+        history = store.read(session_id)
+        if not history or parse_stored(history[-1].timestamp) >= cutoff:
+            continue
+        conversation = Conversation.replay([r.event for r in history])
+        if conversation.deleted or conversation.open_reply:
             continue
         replies = [m.id for m in conversation.messages if m.role == "assistant" and m.status]
-        for stream_id in (session_id, *replies):
-            eraser.erase(stream_id)
-        event = ConversationExpired(session_id=session_id, idle_since=last_active)
+        event = ConversationExpired(session_id=session_id, idle_since=history[-1].timestamp)
         try:
-            store.append([PendingEvent(session_id, conversation.version + 1, event)])
+            expiry.record(
+                PendingEvent(session_id, conversation.version + 1, event), (session_id, *replies)
+            )
         except StreamConflict:
-            continue  # it moved meanwhile: no longer idle, or another sweep got there
+            continue  # it moved since it was read: no longer idle, or another sweep got there
         expired += 1
     return expired

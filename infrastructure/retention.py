@@ -1,40 +1,51 @@
-"""Retention in PostgreSQL: which conversations are idle, and erasing text in stored events."""
+"""Retention in PostgreSQL: candidates for expiry, and recording one with its text erased."""
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresDatastore
 
+from application.errors import StreamConflict
 from application.expire_conversations import expire_conversations
-from application.ports import Clock
+from application.ports import Clock, PendingEvent
 from domain.conversation import redacted
-from infrastructure.event_store import RecorderEventStore, iso_millis
+from infrastructure.event_store import RecorderEventStore
+from infrastructure.group_commit import APPEND
 from infrastructure.postgres import EVENTS_TABLE
 
 log = logging.getLogger("llmchat.retention")
 
 SWEEP_SECONDS = 600
+# Any fixed number, taken by one expiry at a time (see PostgresExpiry).
+EXPIRY_LOCK = 7_401_180_002
 
 
 class PostgresIdleConversations:
+    """Candidates from the conversations read model, which no write trusts: it lags the
+    log, so it may nominate a conversation that has moved (its stream then says no) and
+    misses only one it has not reached yet, for a later sweep to find."""
+
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
 
-    def idle_since(self, cutoff: datetime) -> list[tuple[str, str]]:
+    def idle_since(self, cutoff: datetime) -> list[str]:
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                "SELECT session_id, COALESCE(last_message_at, created_at) AS active"
-                " FROM llmchat_conversations"
-                " WHERE COALESCE(last_message_at, created_at) < %s ORDER BY active",
+                "SELECT session_id FROM llmchat_conversations"
+                " WHERE COALESCE(last_message_at, created_at) < %s"
+                " ORDER BY COALESCE(last_message_at, created_at)",
                 (cutoff,),
             ).fetchall()
-        return [(str(row["session_id"]), iso_millis(row["active"])) for row in rows]
+        return [str(row["session_id"]) for row in rows]
 
 
-class PostgresTextEraser:
-    """Rewrites a stream's stored events in place, text removed, everything else as it was.
+class PostgresExpiry:
+    """Appends an expiry and rewrites the streams it covers without their text, in one
+    transaction: if the expiry's version is taken, nothing is erased.
 
     The one place that changes stored history, and only to take words out: ids, versions,
     positions, timestamps and request origins stay, so projections and the audit trail built
@@ -45,27 +56,44 @@ class PostgresTextEraser:
         self.datastore = datastore
         self.store = store
 
-    def erase(self, stream_id: str) -> int:
+    def record(self, expired: PendingEvent, erase: Sequence[str]) -> None:
+        stored = self.store.stamped(expired)
         changed = [
             (self.store.restate(recorded, erased), UUID(stream_id), recorded.version)
+            for stream_id in erase
             for recorded in self.store.read(stream_id)
             if (erased := redacted(recorded.event)) != recorded.event
         ]
-        if changed:
-            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                # Appends lock the table before they write; these updates write before the
+                # append locks it, so two expiries at once would each wait for the other.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EXPIRY_LOCK,))
                 cursor.executemany(
                     f"UPDATE {EVENTS_TABLE} SET state = %s"
                     " WHERE originator_id = %s AND originator_version = %s",
                     changed,
                 )
-        return len(changed)
+                # Last, so the table's lock (which holds up every append) is held only
+                # until the commit that follows.
+                cursor.execute(
+                    APPEND,
+                    (
+                        [stored.originator_id],
+                        [stored.originator_version],
+                        [stored.topic],
+                        [stored.state],
+                    ),
+                )
+        except IntegrityError:
+            raise StreamConflict from None
 
 
 def sweep(
     store: RecorderEventStore, datastore: PostgresDatastore, clock: Clock, days: float
 ) -> int:
     idle = PostgresIdleConversations(datastore)
-    return expire_conversations(store, idle, PostgresTextEraser(datastore, store), clock, days)
+    return expire_conversations(store, idle, PostgresExpiry(datastore, store), clock, days)
 
 
 def keep_sweeping(
