@@ -27,6 +27,7 @@ from application.errors import (
 )
 from application.files import FileTooLarge, UnsupportedFormat
 from infrastructure.event_store import iso_millis
+from infrastructure.pools import PoolBusy
 
 log = logging.getLogger("llmchat.api")
 
@@ -60,6 +61,9 @@ STATUS_OF: dict[type[ApplicationError], int] = {
     FileTooLarge: 413,
     UnsupportedFormat: 415,
 }
+
+# Saturated, the database up (infrastructure/pools.py): ask again a little later.
+BUSY_RETRY_AFTER = 2
 
 DATABASE_DOWN = (
     OperationalError,
@@ -140,7 +144,28 @@ def on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_response(503, "Database unavailable", "try again shortly", {"Retry-After": "1"})
 
 
+def on_server_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("server busy [request %s]: %s", request_id(request), exc)
+    return error_response(
+        503,
+        "Server busy",
+        "every database connection stayed in use; try again shortly",
+        {"Retry-After": str(BUSY_RETRY_AFTER)},
+    )
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if caused_by(exc, PoolBusy):
+        return on_server_busy(request, exc)
     if isinstance(exc, DATABASE_DOWN):
         return on_database_down(request, exc)
     rid = request_id(request)

@@ -38,7 +38,7 @@ class Submission:
 
 class GroupCommitWriter:
     def __init__(self, conninfo: str, to_stored: Callable[[PendingEvent], StoredEvent]) -> None:
-        self.pool = async_pool(conninfo, min_size=1, max_size=2)
+        self.pool = async_pool(conninfo, min_size=1, max_size=2, name="writer")
         self.to_stored = to_stored
         self.pending: asyncio.Queue[Submission] | None = None
         self.committer: asyncio.Task[None] | None = None
@@ -109,7 +109,7 @@ class GroupCommitWriter:
         )
         started = time.perf_counter()
         try:
-            async with self.pool.connection(timeout=5) as conn:
+            async with self.pool.connection() as conn:
                 cursor = await conn.execute(APPEND, columns, prepare=True)
                 rows = await cursor.fetchall()
         except psycopg.errors.UniqueViolation:

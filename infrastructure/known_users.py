@@ -42,7 +42,7 @@ def registered_in(pool: AsyncConnectionPool) -> Callable[[str], Awaitable[bool]]
             stream = UUID(user_id)
         except ValueError:
             return False
-        async with pool.connection(timeout=5) as conn:
+        async with pool.connection() as conn:
             cursor = await conn.execute(REGISTERED, (stream,), prepare=True)
             return await cursor.fetchone() is not None
 

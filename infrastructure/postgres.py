@@ -10,7 +10,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg.conninfo import conninfo_to_dict
 
-from infrastructure.pools import CONNECT_TIMEOUT, RECONNECT_SECONDS, RecoveringPool
+from infrastructure.pools import BUSY_WAIT, CONNECT_TIMEOUT, RECONNECT_SECONDS, RecoveringPool
 
 EVENTS_TABLE = "llmchat_events"
 # Any fixed number: every instance takes the same lock before creating tables, since two
@@ -59,7 +59,6 @@ OWN_TABLES = (
 # would hang for most of a minute while the database is down. Two tries ride out a blip
 # (a restart, a dropped connection) and then fail fast, which the API answers with 503.
 BRIEF_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.2)
-POOL_WAIT = 2
 
 
 def undecorated(method: Any) -> Any:
@@ -100,7 +99,7 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
         port=str(params.get("port", "5432")),
         user=str(params.get("user", "postgres")),
         password=str(params.get("password", "")),
-        connect_timeout=POOL_WAIT,
+        connect_timeout=CONNECT_TIMEOUT,
         idle_in_transaction_session_timeout=10,
         # Two kept open, up to `pool_size` more under load: several processes share one
         # server's connection limit, and most of the time few connections are busy.
@@ -113,13 +112,14 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
     library_pool = datastore.pool
     assert isinstance(library_pool.kwargs, dict)
     datastore.pool = RecoveringPool(
+        name="datastore",
         connection_class=library_pool.connection_class,
         kwargs={**library_pool.kwargs, "connect_timeout": CONNECT_TIMEOUT},
         min_size=library_pool.min_size,
         max_size=library_pool.max_size,
         open=False,
         configure=datastore.after_connect_func(),
-        timeout=POOL_WAIT,
+        timeout=BUSY_WAIT,
         max_lifetime=library_pool.max_lifetime,
         reconnect_timeout=RECONNECT_SECONDS,
     )

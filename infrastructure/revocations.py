@@ -35,7 +35,7 @@ class AsyncPostgresRevocations:
     hand-off for one indexed lookup cost more than the lookup."""
 
     def __init__(self, conninfo: str) -> None:
-        self.pool = async_pool(conninfo, min_size=1, max_size=4)
+        self.pool = async_pool(conninfo, min_size=1, max_size=4, name="revocations")
 
     async def start(self) -> None:
         await self.pool.open(wait=False)
@@ -44,7 +44,7 @@ class AsyncPostgresRevocations:
         await self.pool.close()
 
     async def any_revoked(self, ids: Sequence[str]) -> bool:
-        async with self.pool.connection(timeout=5) as conn:
+        async with self.pool.connection() as conn:
             cursor = await conn.execute(REVOKED, (list(ids),), prepare=True)
             return await cursor.fetchone() is not None
 
