@@ -10,7 +10,7 @@ from anyio import to_thread
 from litestar import Controller, delete, get, post
 from litestar.params import JSONBody, Parameter
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import paginated, success
 from application.create_api_key import CreateApiKey, create_api_key
 from application.list_api_keys import list_api_keys
@@ -66,7 +66,7 @@ class ApiKeysController(Controller):
 
     @delete("/{key_id:str}", status_code=200)
     async def revoke(
-        self, key_id: str, container: ContainerDep, admin: CallerDep
+        self, key_id: WrittenId, container: ContainerDep, admin: CallerDep
     ) -> dict[str, Any]:
         command = RevokeApiKey(key_id, admin.user_id)
         key = await to_thread.run_sync(revoke_api_key, container.api_keys, command)

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import now, paginated, success
 from api.scope import header
 from api.sse import event_stream
@@ -151,7 +151,7 @@ class ChatController(Controller):
     @post("/streams/{message_id:str}/cancel", status_code=200)
     async def cancel(
         self,
-        message_id: FromPath[str],
+        message_id: WrittenId,
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
@@ -212,7 +212,7 @@ class ChatController(Controller):
     @delete("/sessions/{session_id:str}", status_code=200)
     async def remove(
         self,
-        session_id: FromPath[str],
+        session_id: WrittenId,
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:

@@ -5,11 +5,18 @@ these are already that type, so conversion is both wasted work and, for the cont
 impossible.
 """
 
+from typing import Annotated
+
 from litestar.di import NamedDependency
-from litestar.params import SkipValidation
+from litestar.params import PathParameter, SkipValidation
 
 from api.bootstrap import Container
 from application.ports import AccessClaims
+from domain.ids import CANONICAL_PATTERN
 
 ContainerDep = NamedDependency[SkipValidation[Container]]
 CallerDep = NamedDependency[SkipValidation[AccessClaims]]
+
+# The id a write names in its path: anything but the canonical form is 400 before the handler
+# (a read answers 404 for it instead: it names nothing there is).
+WrittenId = Annotated[str, PathParameter(pattern=CANONICAL_PATTERN)]

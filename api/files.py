@@ -13,7 +13,7 @@ from litestar.datastructures import UploadFile as FormFile
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import error_response, success
 from api.request_body import refuse_unstorable_fields
 from application.delete_file import DeleteFile, delete_file
@@ -119,7 +119,7 @@ class UploadController(Controller):
 
     @delete("/{file_id:str}", status_code=200)
     async def remove(
-        self, file_id: FromPath[str], container: ContainerDep, principal: CallerDep
+        self, file_id: WrittenId, container: ContainerDep, principal: CallerDep
     ) -> dict[str, Any]:
         await to_thread.run_sync(delete_file, container.files, DeleteFile(file_id, principal))
         return success(None, "File deleted")

@@ -8,7 +8,10 @@ outside is taken only as `str(uuid.UUID(...))` would write it.
 
 import re
 
-_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX_GROUPS = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_CANONICAL = re.compile(_HEX_GROUPS)
+# For schemas and validators that take a whole-string pattern (JSON Schema, OpenAPI).
+CANONICAL_PATTERN = f"^{_HEX_GROUPS}$"
 
 
 def is_uuid(value: str) -> bool:

@@ -258,7 +258,7 @@ def test_an_existing_session_under_another_spelling_gets_no_event(http, db_url, 
     for spelling in spellings(session_id):
         assert_writes_refused(http, user, spelling)
         response = http.delete(f"/api/chat/sessions/{spelling}", headers=user)
-        assert_error(response, 404, "NOT_FOUND")
+        assert_error(response, 400, "VALIDATION_ERROR")
     for spelling in spellings(message_id):
         messages = [{"role": "user", "content": "hi", "id": spelling}]
         assert_error(saved(http, user, session_id, messages=messages), 400, "VALIDATION_ERROR")
@@ -382,3 +382,16 @@ def test_the_read_models_keep_up_after_every_vector(http, db_url, user):
         return any(item["id"] == answer["sessionId"] for item in items)
 
     assert eventually(listed, timeout=10)
+
+
+def test_a_write_naming_an_id_in_another_spelling_in_its_path_is_400(http, user):
+    answer = chat(http, user)
+    files = {"file": ("notes.txt", b"plain text", "text/plain")}
+    file_id = ok(http.post("/api/upload/", headers=user, files=files))["id"]
+    for spelling in spellings(answer["id"]):
+        response = http.post(f"/api/chat/streams/{spelling}/cancel", headers=user)
+        assert_error(response, 400, "VALIDATION_ERROR")
+    for spelling in spellings(file_id):
+        assert_error(http.delete(f"/api/upload/{spelling}", headers=user), 400, "VALIDATION_ERROR")
+    # The canonical spelling still reaches the file.
+    assert http.delete(f"/api/upload/{file_id}", headers=user).status_code == 200
