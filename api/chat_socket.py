@@ -3,7 +3,8 @@
 Client → server: `{"type":"chat", ...completions body}`, `{"type":"cancel","messageId"}`,
 `{"type":"resume","messageId","lastEventId"}`; the token (an access token or an API key,
 as on HTTP) comes as `?token=`, as `Authorization: Bearer`, or as `{"type":"auth","token"}`
-first. Server → client: `chunk`, `end` and `error` messages; a
+first. Server → client: `chunk`, `end` and `error` messages, and `complete` for a resume of
+a finished reply from its last frame (nothing is to come: SSE answers 204 there); a
 `requestId` sent with a request is echoed on everything that answers it.
 
 Every message after the token counts against the caller's rate-limit budget, the one its
@@ -60,6 +61,11 @@ def message_of(frame: Frame) -> dict[str, Any]:
     if frame.event == "chunk":
         data["type"] = "chunk"
     return {**data, "id": frame.id}
+
+
+def complete_message(message_id: str, last_event_id: int) -> dict[str, Any]:
+    """The socket's 204: nothing follows `lastEventId`, and nothing ever will."""
+    return {"type": "complete", "messageId": message_id, "lastEventId": last_event_id}
 
 
 def error_message(error: Exception) -> dict[str, Any]:
@@ -174,7 +180,9 @@ class ChatSocket:
             if not after.isdigit():
                 raise ValidationFailed("lastEventId: must be a frame id (a whole number)")
             frames = await follow_reply(chat, resume.message_id, caller, int(after))
-            if frames is not None:  # None: the reply ended at `after`, nothing is to come
+            if frames is None:  # the reply ended at `after`: the client holds all of it
+                await self.send(complete_message(resume.message_id, int(after)), request_id)
+            else:
                 await self.relay(frames, request_id)
         else:
             raise ValidationFailed(f"type: unknown message type {kind!r}")

@@ -95,6 +95,24 @@ def test_cancel_and_resume_over_the_socket(chat_server):
             )
         )
         resumed = collect(ws, ["r"])["r"]
+        # From the last frame of a finished reply: the socket says the client holds it all.
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "resume",
+                    "requestId": "z",
+                    "messageId": first["messageId"],
+                    "lastEventId": resumed[-1]["id"],
+                }
+            )
+        )
+        complete = json.loads(ws.receive_text())
+    assert complete == {
+        "type": "complete",
+        "messageId": first["messageId"],
+        "lastEventId": resumed[-1]["id"],
+        "requestId": "z",
+    }
     seen = [first, *[m for m in got["c"] if m["type"] == "chunk"]]
     replayed = [m for m in resumed if m["type"] == "chunk"]
     assert [m["id"] for m in replayed] == [m["id"] for m in seen[1:]]
