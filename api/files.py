@@ -158,6 +158,22 @@ def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, size if not last else min(int(last) + 1, size)
 
 
+# An entity-tag in a list (RFC 9110 8.8.3): optionally weak, its opaque part quoted; a comma
+# inside the quotes is part of the tag.
+_ENTITY_TAG = re.compile(r'(?:W/)?"([^"]*)"')
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` names the current representation, so a GET answers 304:
+    `*`, or any listed tag equal to ours under weak comparison (RFC 9110 13.1.2)."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    ours = _ENTITY_TAG.fullmatch(etag)
+    return ours is not None and ours.group(1) in _ENTITY_TAG.findall(header)
+
+
 def content_disposition(file: File) -> str:
     """The original name for any client: an ASCII fallback, and the exact name per RFC 5987."""
     fallback = "".join(
@@ -194,27 +210,31 @@ class DownloadController(Controller):
             file_by_stored_name, container.files, stored_name, principal
         )
         etag = f'"{file.sha256}"'
-        headers = {
-            # As a header, not media_type: Litestar would add a second charset to text types.
-            "Content-Type": file.content_type,
-            "Accept-Ranges": "bytes",
-            "ETag": etag,
-            "Content-Disposition": content_disposition(file),
-            "X-Content-Type-Options": "nosniff",
-            # Nothing uploaded may run as a page of this origin, even if opened directly.
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-cache",
-        }
+        # What every answer about this file carries, the 304 and the 416 included.
+        validators = {"ETag": etag, "Cache-Control": "private, no-cache", "Accept-Ranges": "bytes"}
+        # Before the range, as RFC 9110 13.2.2 orders them: a current copy needs no part.
+        if none_match(request.headers.get("if-none-match"), etag):
+            return Response(None, status_code=304, headers=validators)
         # If-Range: the client holds a part of some version; send a part only of that one.
         if_range = request.headers.get("if-range")
         header = request.headers.get("range") if if_range in (None, etag) else None
         try:
             part = requested_range(header, file.size)
         except RangeNotSatisfiable:
-            headers["Content-Range"] = f"bytes */{file.size}"
+            # An error envelope (JSON), so none of the file's own headers.
+            refusal = {**validators, "Content-Range": f"bytes */{file.size}"}
             return error_response(
-                416, "Range not satisfiable", f"the file has {file.size} bytes", headers
+                416, "Range not satisfiable", f"the file has {file.size} bytes", refusal
             )
+        headers = {
+            **validators,
+            # As a header, not media_type: Litestar would add a second charset to text types.
+            "Content-Type": file.content_type,
+            "Content-Disposition": content_disposition(file),
+            "X-Content-Type-Options": "nosniff",
+            # Nothing uploaded may run as a page of this origin, even if opened directly.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        }
         start, stop = part or (0, file.size)
         if part is not None:
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{file.size}"

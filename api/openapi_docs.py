@@ -285,6 +285,9 @@ def document_success(method: str, path: str, operation: Operation) -> None:
         binary = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
         ok["content"] = binary
         operation["responses"]["206"] = {"description": "One byte range", "content": binary}
+        operation["responses"]["304"] = {
+            "description": "If-None-Match names the current ETag: the caller's copy is current"
+        }
 
 
 def document_request(method: str, path: str, operation: Operation) -> None:
@@ -300,8 +303,10 @@ def document_request(method: str, path: str, operation: Operation) -> None:
     elif (method, path) in BEARER_OPTIONAL:
         operation.setdefault("requestBody", {})["required"] = False
     if path.startswith("/uploads/"):
-        ranged = {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}
-        operation.setdefault("parameters", []).append(ranged)
+        operation.setdefault("parameters", []).extend(
+            {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+            for name in ("Range", "If-Range", "If-None-Match")
+        )
 
 
 def document_security(method: str, path: str, operation: Operation) -> None:

@@ -163,11 +163,44 @@ def test_a_range_request_gets_206_with_the_part(http, owner):
     assert (tail.status_code, tail.content) == (206, full[-10:])
 
 
-def test_an_unsatisfiable_range_gets_416(http, owner):
+def test_an_unsatisfiable_range_gets_416_as_a_json_envelope(http, owner):
     file = uploaded(http, owner, "photo.png", png_bytes())
     response = http.get(file["url"], headers={**owner, "Range": f"bytes={file['size']}-"})
-    assert response.status_code == 416
+    body = assert_error(response, 416, "REQUESTED_RANGE_NOT_SATISFIABLE")
+    assert body["message"] == "Range not satisfiable"
     assert response.headers["content-range"] == f"bytes */{file['size']}"
+    # The answer is the envelope, not the file: none of the file's own labels.
+    assert response.headers["content-type"] == "application/json"
+    assert "content-disposition" not in response.headers
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_if_none_match_with_the_current_etag_gets_304(http, owner):
+    file = uploaded(http, owner, "photo.png", png_bytes())
+    etag = f'"{file["sha256"]}"'
+    for matching in (
+        etag,
+        f"W/{etag}",  # weak comparison, as RFC 9110 asks for If-None-Match
+        f'"older", {etag}',
+        f'"a,b" ,W/{etag}',  # a comma inside a tag does not split it
+        "*",
+    ):
+        response = http.get(file["url"], headers={**owner, "If-None-Match": matching})
+        assert response.status_code == 304, (matching, response.status_code)
+        assert response.content == b""
+        assert response.headers["etag"] == etag
+        assert response.headers["cache-control"] == "private, no-cache"
+        assert "content-disposition" not in response.headers
+    # Before the range: a cached copy is current, so no part of it is sent.
+    ranged = http.get(file["url"], headers={**owner, "If-None-Match": etag, "Range": "bytes=0-3"})
+    assert ranged.status_code == 304
+
+
+def test_if_none_match_with_other_etags_gets_the_file(http, owner):
+    file = uploaded(http, owner, "photo.png", png_bytes())
+    for other in ('"something-else"', f'"{file["sha256"][:-1]}", W/"x"', file["sha256"]):
+        response = http.get(file["url"], headers={**owner, "If-None-Match": other})
+        assert (response.status_code, response.content) == (200, png_bytes()), other
 
 
 def test_a_range_for_another_version_gets_the_whole_file(http, owner):
