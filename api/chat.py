@@ -13,6 +13,7 @@ from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import now, paginated, success
 from api.scope import header
 from api.sse import event_stream
+from application.api_keys import ApiKeyClaims
 from application.cancel_reply import cancel_reply
 from application.chat import Caller, Chat
 from application.errors import BadGateway, ServiceUnavailable, ValidationFailed
@@ -62,7 +63,7 @@ class SaveBody(Wire):
 
 
 def caller_of(principal: AccessClaims) -> Caller:
-    return Caller(principal.user_id, principal.role)
+    return Caller(principal.user_id, principal.role, isinstance(principal, ApiKeyClaims))
 
 
 def raise_failure(frame: Frame) -> None:

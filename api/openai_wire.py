@@ -99,10 +99,20 @@ def check_request(request: ChatCompletionRequest) -> None:
 # --- answers -------------------------------------------------------------------------------
 
 
+class PromptTokensDetails(msgspec.Struct):
+    cached_tokens: int
+
+
+class CompletionTokensDetails(msgspec.Struct):
+    reasoning_tokens: int
+
+
 class Usage(msgspec.Struct):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails
+    completion_tokens_details: CompletionTokensDetails
 
 
 class AssistantMessage(msgspec.Struct):
@@ -149,11 +159,17 @@ class OpenAIError(msgspec.Struct):
 
 
 def usage_of(data: dict[str, Any]) -> Usage:
-    """OpenAI's usage from an `end` frame's camelCase usage."""
+    """OpenAI's usage from an `end` frame's camelCase usage: the ledger's figures."""
     usage = data.get("usage") or {}
     prompt = int(usage.get("promptTokens", 0))
     completion = int(usage.get("completionTokens", 0))
-    return Usage(prompt, completion, prompt + completion)
+    return Usage(
+        prompt,
+        completion,
+        prompt + completion,
+        PromptTokensDetails(int(usage.get("cachedTokens", 0))),
+        CompletionTokensDetails(int(usage.get("reasoningTokens", 0))),
+    )
 
 
 def completion_id(message_id: str) -> str:

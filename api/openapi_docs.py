@@ -126,7 +126,16 @@ SESSION_USER = shape({"id": STRING, "email": STRING, "role": STRING})
 TOKEN_PAIR = shape(
     {"token": STRING, "refreshToken": STRING, "expiresIn": NUMBER, "user": SESSION_USER}
 )
-USAGE = shape({}, promptTokens=NUMBER, completionTokens=NUMBER, totalTokens=NUMBER)
+USAGE = shape(
+    {},
+    promptTokens=NUMBER,
+    completionTokens=NUMBER,
+    totalTokens=NUMBER,
+    cachedTokens=NUMBER,
+    cacheWriteTokens=NUMBER,
+    reasoningTokens=NUMBER,
+    estimated={"type": "boolean"},
+)
 PAGE = shape(
     {
         "items": {"type": "array", "items": {"type": "object"}},

@@ -19,6 +19,8 @@ from domain.reply_stream import ReplyOpened
 class Caller:
     user_id: str
     role: str
+    api_key: bool = False
+    """An API key calls as its own service account: ``user_id`` is the key's id."""
 
     def may_see(self, owner_id: str) -> bool:
         return owner_id == self.user_id or self.role == "admin"

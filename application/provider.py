@@ -30,9 +30,22 @@ class ChatTurn(msgspec.Struct, frozen=True):
 
 
 class Usage(msgspec.Struct, frozen=True):
+    """Tokens of one answer as the provider reported them (or, if ``estimated``, as we
+    counted them because it reported none).
+
+    ``prompt_tokens`` is the whole prompt, cached parts included; ``cached_tokens`` (read
+    from the provider's prompt cache) and ``cache_write_tokens`` (written to it) are parts
+    of it. ``reasoning_tokens`` is the part of ``completion_tokens`` the model spent
+    thinking.
+    """
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False
 
 
 class ProviderRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,12 +33,17 @@ class Frame:
         return self.event != "chunk"
 
 
-def usage_of(closed: ReplyClosed) -> dict[str, int]:
+def usage_of(closed: ReplyClosed) -> dict[str, int | bool]:
+    """The figures the usage ledger keeps for this reply (see ReplyFinished)."""
     prompt, completion = closed.prompt_tokens, closed.completion_tokens
     return {
         "promptTokens": prompt,
         "completionTokens": completion,
         "totalTokens": prompt + completion,
+        "cachedTokens": closed.cached_tokens,
+        "cacheWriteTokens": closed.cache_write_tokens,
+        "reasoningTokens": closed.reasoning_tokens,
+        "estimated": closed.usage_estimated,
     }
 
 

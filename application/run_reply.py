@@ -7,6 +7,7 @@ does not stop it, so the reply is finished and stored either way.
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from application.provider import (
@@ -20,6 +21,7 @@ from application.replies import ReplyOutcome, ReplyRecorder
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ReplyClosed
 from domain.text import storable
+from domain.usage import estimated_prompt_tokens, estimated_tokens, token_count
 
 if TYPE_CHECKING:
     from application.chat import Chat
@@ -29,12 +31,25 @@ log = logging.getLogger("llmchat.chat")
 # What a reply's events keep of what a provider said besides its text.
 MAX_ERROR_MESSAGE = 1000
 MAX_PROVIDER_ID = 256
+MAX_MODEL = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """Whom a reply's usage is counted for: the caller (an API key's service account when
+    ``api_key_id`` is set) and the agent it asked."""
+
+    user_id: str
+    api_key_id: str | None
+    agent_id: str
 
 
 class Progress:
     """What the provider has told us so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: ProviderRequest | None = None, billing: Billing | None = None):
+        self.request = request
+        self.billing = billing
         self.started = time.perf_counter()
         self.first_chunk: float | None = None
         self.usage: Usage | None = None
@@ -80,31 +95,78 @@ def outcome(
     finish_reason: str,
     error: tuple[str, str] | None = None,
 ) -> ReplyOutcome:
-    usage = progress.usage
-    prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+    request = progress.request
+    reported = progress.usage
+    settled = reported if request is None else settled_usage(request, recorder.text, reported)
+    usage = settled or Usage(0, 0, 0)
     code, message = error if error else (None, None)
     conversation_id = progress.provider_conversation_id
+    billing = progress.billing
     finished = ReplyFinished(
         session_id=recorder.session_id,
         message_id=recorder.message_id,
         outcome=kind,
         content=recorder.text,
         finish_reason=finish_reason,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
         error_code=code,
         error_message=message,
         provider_conversation_id=conversation_id and storable(conversation_id, MAX_PROVIDER_ID),
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        usage_estimated=usage.estimated,
+        user_id=billing.user_id if billing else None,
+        api_key_id=billing.api_key_id if billing else None,
+        agent_id=billing.agent_id if billing else None,
+        provider=request.provider if request else None,
+        model=storable(request.model, MAX_MODEL) if request else None,
     )
     closed = ReplyClosed(
         outcome=kind,
         finish_reason=finish_reason,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
         error_code=code,
         error_message=message,
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        usage_estimated=usage.estimated,
     )
     return ReplyOutcome(finished, closed)
+
+
+def reported_usage(usage: Usage) -> Usage:
+    """A provider's figures as an event may keep them: counts, and parts within their whole."""
+    prompt = token_count(usage.prompt_tokens)
+    completion = token_count(usage.completion_tokens)
+    cached = min(token_count(usage.cached_tokens), prompt)
+    return Usage(
+        prompt,
+        completion,
+        prompt + completion,
+        cached_tokens=cached,
+        cache_write_tokens=min(token_count(usage.cache_write_tokens), prompt - cached),
+        reasoning_tokens=min(token_count(usage.reasoning_tokens), completion),
+        estimated=usage.estimated,
+    )
+
+
+def settled_usage(request: ProviderRequest, text: str, reported: Usage | None) -> Usage | None:
+    """The provider's usage; if it reported none but answered, our estimate, marked so.
+
+    A reply that failed before a word came is counted as nothing: a provider that refused
+    or could not be reached bills nothing either.
+    """
+    if reported is not None:
+        return reported_usage(reported)
+    if not text:
+        return None
+    prompt = estimated_prompt_tokens(turn.content for turn in request.messages)
+    completion = estimated_tokens(text)
+    return Usage(prompt, completion, prompt + completion, estimated=True)
 
 
 def provider_error(error: ProviderError) -> tuple[str, str]:
@@ -119,8 +181,9 @@ async def run_reply(
     recorder: ReplyRecorder,
     stream: bool,
     conversation_version: int,
+    billing: Billing,
 ) -> None:
-    progress = Progress()
+    progress = Progress(request, billing)
     chat.metrics.reply_started()
     try:
         if stream:

@@ -20,7 +20,7 @@ from application.errors import (
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
 from application.replies import LiveFeed, LiveReplies, ReplyRecorder
-from application.run_reply import run_reply
+from application.run_reply import Billing, run_reply
 from domain.conversation import (
     MAX_CONTENT,
     MAX_MESSAGES,
@@ -265,6 +265,11 @@ def start_reply(
             recorder,
             command.stream,
             posted.conversation.version,
+            billing_of(command.caller, agent),
         )
     )
     return StartedReply(posted.conversation.id, message_id, recorder, task, feed)
+
+
+def billing_of(caller: Caller, agent: AgentProfile) -> Billing:
+    return Billing(caller.user_id, caller.user_id if caller.api_key else None, agent.id)

@@ -58,7 +58,15 @@ class ReplyStarted:
 @stored_as("ReplyFinished")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplyFinished:
-    """The reply's whole text and how it ended: completed, failed, interrupted or cancelled."""
+    """The reply's whole text and how it ended: completed, failed, interrupted or cancelled;
+    and its usage, the fact the usage ledger (projections/usage.py) is built from.
+
+    The tokens are the provider's own figures (``cached_tokens`` and ``cache_write_tokens``
+    are parts of ``prompt_tokens``, ``reasoning_tokens`` of ``completion_tokens``), or our
+    estimate when ``usage_estimated``. ``user_id`` asked (an API key's service account
+    when ``api_key_id`` is set) of ``agent_id``, through ``provider`` and ``model``.
+    Replies finished before the ledger existed have none of these (None, 0, False).
+    """
 
     session_id: str
     message_id: str
@@ -70,6 +78,15 @@ class ReplyFinished:
     error_code: str | None = None
     error_message: str | None = None
     provider_conversation_id: str | None = None
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_estimated: bool = False
+    user_id: str | None = None
+    api_key_id: str | None = None
+    agent_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
 
 
 @stored_as("MessagesImported")

@@ -36,3 +36,8 @@ class ReplyClosed:
     completion_tokens: int = 0
     error_code: str | None = None
     error_message: str | None = None
+    # Added with the usage ledger; defaults keep earlier events replaying.
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_estimated: bool = False

@@ -27,7 +27,6 @@ from infrastructure.providers import build_providers, http, new_http_client
 from infrastructure.providers.demo import DemoProvider
 from infrastructure.providers.http import ProviderTimeouts, error_details, parse_retry_after
 from tests.fake_provider import (
-    PROMPT_TOKENS,
     REPLY_TEXT,
     STREAM_ERROR_CODE,
     STREAM_ERROR_MESSAGE,
@@ -35,6 +34,7 @@ from tests.fake_provider import (
     FakeProviderProcess,
     FakeProviderThread,
     reply_pieces,
+    reported_usage,
 )
 
 HTTP_PROVIDERS = ["openai", "custom", "anthropic", "fastgpt", "dify"]
@@ -47,7 +47,21 @@ CALL_PATHS = {
 }
 # Short enough to keep fault tests fast, long enough for a loaded CI machine.
 FAST = ProviderTimeouts(connect=1, first_byte=2, read=2, retries=2, backoff=0.01)
-FULL_USAGE = Usage(PROMPT_TOKENS, 32, PROMPT_TOKENS + 32)
+
+
+def usage_reported(provider: str) -> Usage:
+    """What the fake provider reported, in the adapter's terms."""
+    sent = reported_usage(provider)
+    return Usage(
+        sent.prompt,
+        sent.completion,
+        sent.total,
+        cached_tokens=sent.cached,
+        cache_write_tokens=sent.cache_write,
+        reasoning_tokens=sent.reasoning,
+    )
+
+
 CONVERSATION = [
     ChatTurn("system", "Be brief."),
     ChatTurn("user", "Hi"),
@@ -122,21 +136,42 @@ async def test_stream_yields_the_reply_then_one_closing_chunk(
     assert last.finish_reason == "stop"
 
 
-@pytest.mark.parametrize("provider", ["openai", "custom", "anthropic", "dify"])
-async def test_stream_captures_usage(
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+async def test_stream_captures_usage_with_cached_and_reasoning_tokens(
     fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
 ) -> None:
     chunks = await read_all(adapter(client, provider), request_to(fake, provider))
 
-    assert chunks[-1].usage == FULL_USAGE
+    assert chunks[-1].usage == usage_reported(provider)
 
 
-async def test_fastgpt_stream_has_no_usage_because_fastgpt_sends_none(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+def test_the_fake_reports_cache_and_reasoning_where_the_format_has_them() -> None:
+    assert usage_reported("openai").cached_tokens > 0
+    assert usage_reported("openai").reasoning_tokens > 0
+    assert usage_reported("anthropic").cached_tokens > 0
+    assert usage_reported("anthropic").cache_write_tokens > 0
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+async def test_an_answer_without_usage_has_none(
+    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
 ) -> None:
-    chunks = await read_all(adapter(client, "fastgpt"), request_to(fake, "fastgpt"))
+    request = request_to(fake, provider, scenario="usage=none")
+
+    chunks = await read_all(adapter(client, provider), request)
+    completion = await adapter(client, provider).complete(request)
 
     assert chunks[-1].usage is None
+    assert completion.usage is None
+
+
+async def test_openai_streams_always_ask_for_usage(
+    fake: FakeProviderThread, client: httpx.AsyncClient
+) -> None:
+    await read_all(adapter(client, "openai"), request_to(fake, "openai"))
+
+    sent = fake.last_request(CALL_PATHS["openai"]).body
+    assert sent["stream_options"] == {"include_usage": True}
 
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
@@ -146,7 +181,7 @@ async def test_complete_returns_the_whole_reply_with_usage(
     completion = await adapter(client, provider).complete(request_to(fake, provider))
 
     assert completion.text == REPLY_TEXT
-    assert completion.usage == FULL_USAGE
+    assert completion.usage == usage_reported(provider)
     assert completion.finish_reason == "stop"
 
 

@@ -35,15 +35,42 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 
 
 class _WireUsage(msgspec.Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
+    # None when left out: message_delta repeats only some of them (always output_tokens).
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
 
-    def prompt_tokens(self) -> int:
+    def merged(self, later: _WireUsage) -> _WireUsage:
+        """These figures updated by a later event's: each is cumulative, not a delta."""
+        return _WireUsage(
+            input_tokens=_later(self.input_tokens, later.input_tokens),
+            output_tokens=_later(self.output_tokens, later.output_tokens),
+            cache_creation_input_tokens=_later(
+                self.cache_creation_input_tokens, later.cache_creation_input_tokens
+            ),
+            cache_read_input_tokens=_later(
+                self.cache_read_input_tokens, later.cache_read_input_tokens
+            ),
+        )
+
+    def to_usage(self) -> Usage:
         # input_tokens leaves out the cached part of the prompt; the prompt is all three.
-        cached = (self.cache_creation_input_tokens or 0) + (self.cache_read_input_tokens or 0)
-        return self.input_tokens + cached
+        read = self.cache_read_input_tokens or 0
+        written = self.cache_creation_input_tokens or 0
+        prompt = (self.input_tokens or 0) + read + written
+        completion = self.output_tokens or 0
+        return Usage(
+            prompt,
+            completion,
+            prompt + completion,
+            cached_tokens=read,
+            cache_write_tokens=written,
+        )
+
+
+def _later(earlier: int | None, later: int | None) -> int | None:
+    return earlier if later is None else later
 
 
 class _WireError(msgspec.Struct):
@@ -52,7 +79,7 @@ class _WireError(msgspec.Struct):
 
 
 class _StartedMessage(msgspec.Struct):
-    usage: _WireUsage = msgspec.field(default_factory=_WireUsage)
+    usage: _WireUsage | None = None
 
 
 class _Delta(msgspec.Struct):
@@ -115,7 +142,7 @@ class AnthropicProvider:
         usage = answer.usage
         return Completion(
             text="".join(block.text for block in answer.content if block.type == "text"),
-            usage=None if usage is None else _to_usage(usage.prompt_tokens(), usage.output_tokens),
+            usage=None if usage is None else usage.to_usage(),
             finish_reason=finish_reason(answer.stop_reason),
         )
 
@@ -128,13 +155,12 @@ class AnthropicProvider:
         if event.type == "content_block_delta" and event.delta and event.delta.type == "text_delta":
             return event.delta.text or ""
         if event.type == "message_start" and event.message is not None:
-            tokens.prompt = event.message.usage.prompt_tokens()
-            tokens.completion = event.message.usage.output_tokens
+            tokens.reported = event.message.usage
         elif event.type == "message_delta":
             if event.delta is not None and event.delta.stop_reason is not None:
                 outcome.finish_reason = finish_reason(event.delta.stop_reason)
-            if event.usage is not None:
-                tokens.completion = event.usage.output_tokens  # cumulative, not a delta
+            if event.usage is not None and tokens.reported is not None:
+                tokens.reported = tokens.reported.merged(event.usage)
         elif event.type == "message_stop":
             outcome.finished = True
         elif event.type == "error":
@@ -145,13 +171,11 @@ class AnthropicProvider:
 
 @dataclass
 class _TokenCount:
-    prompt: int | None = None
-    completion: int = 0
+    reported: _WireUsage | None = None
+    """message_start's usage, updated by each message_delta's."""
 
     def usage(self) -> Usage | None:
-        if self.prompt is None:
-            return None
-        return _to_usage(self.prompt, self.completion)
+        return None if self.reported is None else self.reported.to_usage()
 
 
 def messages_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
@@ -190,10 +214,6 @@ def wire_message(turn: ChatTurn) -> dict[str, object]:
 
 def finish_reason(reason: str | None) -> FinishReason:
     return _FINISH_REASONS.get(reason or "end_turn", "stop")
-
-
-def _to_usage(prompt: int, completion: int) -> Usage:
-    return Usage(prompt, completion, prompt + completion)
 
 
 def _headers(request: ProviderRequest) -> dict[str, str]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 from collections.abc import AsyncIterator
 
 from application.provider import Chunk, Completion, ProviderRequest, Usage
+from domain.usage import estimated_prompt_tokens, estimated_tokens
 
 _ECHO_LIMIT = 200
 _WORD = re.compile(r"\S+\s*|\s+")
-_CHARS_PER_TOKEN = 4  # rough average for English text; only an estimate is promised
 
 
 class DemoProvider:
@@ -47,10 +46,7 @@ def demo_reply(request: ProviderRequest) -> str:
 
 
 def _estimate_usage(request: ProviderRequest, reply: str) -> Usage:
-    prompt = sum(_estimate_tokens(turn.content) for turn in request.messages)
-    completion = _estimate_tokens(reply)
-    return Usage(prompt, completion, prompt + completion)
-
-
-def _estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / _CHARS_PER_TOKEN)
+    # Nothing was really tokenized: the ledger shows the demo's figures as estimates.
+    prompt = estimated_prompt_tokens(turn.content for turn in request.messages)
+    completion = estimated_tokens(reply)
+    return Usage(prompt, completion, prompt + completion, estimated=True)

@@ -37,16 +37,37 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
+class _CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
 class WireUsage(msgspec.Struct):
+    """OpenAI's ``usage``; Dify's ``metadata.usage`` has the same first three fields."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int | None = None
+    # Servers that do not cache send these as null, or not at all.
+    prompt_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _CompletionDetails | None = None
 
     def to_usage(self) -> Usage:
         total = self.total_tokens
         if total is None:
             total = self.prompt_tokens + self.completion_tokens
-        return Usage(self.prompt_tokens, self.completion_tokens, total)
+        prompt_details = self.prompt_tokens_details or _PromptDetails()
+        completion_details = self.completion_tokens_details or _CompletionDetails()
+        return Usage(
+            self.prompt_tokens,
+            self.completion_tokens,
+            total,
+            cached_tokens=prompt_details.cached_tokens or 0,
+            reasoning_tokens=completion_details.reasoning_tokens or 0,
+        )
 
 
 class WireError(msgspec.Struct):

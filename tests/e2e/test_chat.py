@@ -64,7 +64,16 @@ def test_blocking_chat_through_each_provider_is_stored_as_received(client, auth,
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["message"] == {"role": "assistant", "content": REPLY_TEXT}
-    assert set(data["usage"]) == {"promptTokens", "completionTokens", "totalTokens"}
+    # The spec's three, and what the usage ledger keeps besides (tests/e2e/test_usage.py).
+    assert set(data["usage"]) == {
+        "promptTokens",
+        "completionTokens",
+        "totalTokens",
+        "cachedTokens",
+        "cacheWriteTokens",
+        "reasoningTokens",
+        "estimated",
+    }
     assert (
         data["usage"]["totalTokens"]
         == data["usage"]["promptTokens"] + data["usage"]["completionTokens"]

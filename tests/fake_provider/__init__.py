@@ -20,16 +20,24 @@ from tests.fake_provider.server import (
     RecordedRequest,
 )
 from tests.fake_provider.wire import (
+    CACHE_WRITE_TOKENS,
+    CACHED_TOKENS,
     PROMPT_TOKENS,
+    REASONING_TOKENS,
     REPLY_TEXT,
     STREAM_ERROR_CODE,
     STREAM_ERROR_MESSAGE,
+    Usage,
     reply_pieces,
+    reported_usage,
 )
 
 __all__ = [
+    "CACHED_TOKENS",
+    "CACHE_WRITE_TOKENS",
     "ENDPOINT_PATHS",
     "PROMPT_TOKENS",
+    "REASONING_TOKENS",
     "REPLY_TEXT",
     "STREAM_ERROR_CODE",
     "STREAM_ERROR_MESSAGE",
@@ -38,5 +46,7 @@ __all__ = [
     "FakeProviderProcess",
     "FakeProviderThread",
     "RecordedRequest",
+    "Usage",
     "reply_pieces",
+    "reported_usage",
 ]

@@ -14,6 +14,12 @@ model), e.g. ``model="gpt-4o;fault-429;times=1;tag=a1"``:
   (add a unique ``tag=...`` so tests do not share the count)
 - ``chunks=N`` (default 32), ``interval=S`` between pieces, ``split=N`` bytes per
   write, ``retry_after=S`` (default 1), ``delay=S`` (default 1), ``finish=REASON``.
+- ``usage=none``: report no token usage at all (as some servers do).
+
+Every answer reports its usage in its wire format's own fields: a prompt of
+``PROMPT_TOKENS`` (``CACHED_TOKENS`` of them from the prompt cache, and for Anthropic
+``CACHE_WRITE_TOKENS`` written to it) and one completion token per text piece
+(``REASONING_TOKENS`` of them reasoning, where the format says so).
 """
 
 from __future__ import annotations
@@ -38,7 +44,10 @@ import msgspec
 import uvicorn
 
 from tests.fake_provider.wire import (
+    CACHE_WRITE_TOKENS,
+    CACHED_TOKENS,
     PROMPT_TOKENS,
+    REASONING_TOKENS,
     STREAM_ERROR_MESSAGE,
     Usage,
     Wire,
@@ -90,6 +99,7 @@ class Scenario:
     delay: float = 1.0
     cut_after: int = 3
     finish: str | None = None
+    usage: str = "reported"
     key: str = ""
 
     @classmethod
@@ -117,6 +127,7 @@ _OPTION_TYPES: dict[str, Callable[[str], Any]] = {
     "delay": float,
     "cut_after": int,
     "finish": str,
+    "usage": str,
 }
 
 
@@ -182,7 +193,7 @@ class _Reply:
 
     async def respond(self) -> None:
         body = self.request.body if isinstance(self.request.body, dict) else {}
-        wire = wire_for(self.request.path, body, self.scenario.finish)
+        wire = wire_for(self.request.path, body, self.scenario.finish, self.usage())
         if self.fault == "slow-first-byte":
             await asyncio.sleep(self.scenario.delay)
         if self.fault is not None and self.fault.isdigit():
@@ -197,6 +208,16 @@ class _Reply:
             await self._send_stream(wire)
         else:
             await self._send_blocking(wire)
+
+    def usage(self) -> Usage:
+        return Usage(
+            PROMPT_TOKENS,
+            len(reply_pieces(self.scenario.chunks)),
+            CACHED_TOKENS,
+            CACHE_WRITE_TOKENS,
+            REASONING_TOKENS,
+            reported=self.scenario.usage != "none",
+        )
 
     async def _send_status(self, status: int, wire: Wire | None) -> None:
         message = f"fake HTTP {status}"
@@ -233,7 +254,7 @@ class _Reply:
         elif self.fault == "error-event":
             await self._write(wire.stream_error())
         else:
-            for frame in wire.closing(Usage(PROMPT_TOKENS, len(pieces))):
+            for frame in wire.closing(self.usage()):
                 await self._write(frame)
 
     async def _write(self, data: bytes) -> None:
@@ -251,7 +272,7 @@ class _Reply:
 
     async def _send_blocking(self, wire: Wire) -> None:
         pieces = reply_pieces(self.scenario.chunks)
-        answer = wire.answer("".join(pieces), Usage(PROMPT_TOKENS, len(pieces)))
+        answer = wire.answer("".join(pieces), self.usage())
         if self.fault == "error-event":
             answer = wire.error(500, STREAM_ERROR_MESSAGE)
         body = msgspec.json.encode(answer)

@@ -13,6 +13,12 @@ REPLY_TEXT = (
     "cut into pieces so streaming, usage and multi-byte UTF-8 (ünïcödé, 🚀) get exercised."
 )
 PROMPT_TOKENS = 11
+"""Every answer's prompt, as the provider counts it; of which it says CACHED_TOKENS came
+from its prompt cache (and, for Anthropic, CACHE_WRITE_TOKENS went into it)."""
+CACHED_TOKENS = 4
+CACHE_WRITE_TOKENS = 2
+REASONING_TOKENS = 3
+"""The part of the completion spent reasoning, where the wire format says so (OpenAI)."""
 STREAM_ERROR_MESSAGE = "Overloaded: the fake provider gave up mid-answer"
 STREAM_ERROR_CODE = "overloaded_error"
 
@@ -20,6 +26,11 @@ STREAM_ERROR_CODE = "overloaded_error"
 class Usage(msgspec.Struct, frozen=True):
     prompt: int
     completion: int
+    cached: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
+    reported: bool = True
+    """False for ``usage=none``: the answer carries no usage at all."""
 
     @property
     def total(self) -> int:
@@ -65,7 +76,7 @@ class OpenAIWire:
 
     def closing(self, usage: Usage) -> list[bytes]:
         frames = [self._frame(self._chunk({}, self.finish))]
-        if self.include_usage:
+        if self.include_usage and usage.reported:
             last = {**self._chunk({}, None), "choices": [], "usage": _openai_usage(usage)}
             frames.append(self._frame(last))
         return [*frames, self._frame("[DONE]")]
@@ -90,7 +101,7 @@ class OpenAIWire:
                     "finish_reason": self.finish,
                 }
             ],
-            "usage": _openai_usage(usage),
+            **({"usage": _openai_usage(usage)} if usage.reported else {}),
         }
 
     def error(self, status: int, message: str) -> dict[str, Any]:
@@ -124,8 +135,7 @@ class FastGPTWire(OpenAIWire):
 
     def closing(self, usage: Usage) -> list[bytes]:
         *answer, done = super().closing(usage)
-        node = [{"moduleName": "AI 对话", "tokens": usage.total, "model": self.model}]
-        return [*answer, *self._detail_frame(node, "flowResponses"), done]
+        return [*answer, *self._detail_frame(self._nodes(usage), "flowResponses"), done]
 
     def stream_error(self) -> bytes:
         return sse({"message": STREAM_ERROR_MESSAGE}, "error")
@@ -134,7 +144,20 @@ class FastGPTWire(OpenAIWire):
         return b"event: answer\n" + super().malformed_frame()
 
     def answer(self, text: str, usage: Usage) -> dict[str, Any]:
-        return {**super().answer(text, usage), "responseData": []}
+        answer = {**super().answer(text, usage), "responseData": self._nodes(usage)}
+        if usage.reported:
+            # As FastGPT: its OpenAI-style usage is a placeholder, the nodes have the count.
+            answer["usage"] = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        return answer
+
+    def _nodes(self, usage: Usage) -> list[dict[str, Any]]:
+        node: dict[str, Any] = {"moduleName": "AI 对话", "moduleType": "chatNode"}
+        node["model"] = self.model
+        if usage.reported:
+            node |= {"tokens": usage.total, "inputTokens": usage.prompt}
+            node["outputTokens"] = usage.completion
+        start = {"moduleName": "流程开始", "moduleType": "workflowStart", "runningTime": 0}
+        return [start, node]
 
     def error(self, status: int, message: str) -> dict[str, Any]:
         return {"code": status, "statusText": "fake_error", "message": message}
@@ -149,15 +172,17 @@ class FastGPTWire(OpenAIWire):
 class AnthropicWire:
     finish_default = "end_turn"
 
-    def __init__(self, body: dict[str, Any], finish: str | None) -> None:
+    def __init__(self, body: dict[str, Any], finish: str | None, usage: Usage) -> None:
         self.model = str(body.get("model", ""))
         self.streaming = body.get("stream") is True
         self.finish = finish or self.finish_default
         self._id = f"msg_{uuid.uuid4().hex[:12]}"
+        self._usage = usage
 
     def opening(self) -> list[bytes]:
-        usage = {"input_tokens": PROMPT_TOKENS, "output_tokens": 1}
-        message = {**self._message([], None), "usage": usage}
+        message = self._message([], None)
+        if self._usage.reported:
+            message["usage"] = {**_anthropic_prompt(self._usage), "output_tokens": 1}
         block = {"type": "content_block_start", "index": 0}
         return [
             sse({"type": "message_start", "message": message}, "message_start"),
@@ -170,17 +195,15 @@ class AnthropicWire:
         return sse({**delta, "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
 
     def closing(self, usage: Usage) -> list[bytes]:
-        delta = {"stop_reason": self.finish, "stop_sequence": None}
+        delta: dict[str, Any] = {
+            "type": "message_delta",
+            "delta": {"stop_reason": self.finish, "stop_sequence": None},
+        }
+        if usage.reported:
+            delta["usage"] = {"output_tokens": usage.completion}
         return [
             sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-            sse(
-                {
-                    "type": "message_delta",
-                    "delta": delta,
-                    "usage": {"output_tokens": usage.completion},
-                },
-                "message_delta",
-            ),
+            sse(delta, "message_delta"),
             sse({"type": "message_stop"}, "message_stop"),
         ]
 
@@ -193,10 +216,9 @@ class AnthropicWire:
 
     def answer(self, text: str, usage: Usage) -> dict[str, Any]:
         message = self._message([{"type": "text", "text": text}], self.finish)
-        return {
-            **message,
-            "usage": {"input_tokens": usage.prompt, "output_tokens": usage.completion},
-        }
+        if usage.reported:
+            message["usage"] = {**_anthropic_prompt(usage), "output_tokens": usage.completion}
+        return message
 
     def error(self, status: int, message: str) -> dict[str, Any]:
         kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
@@ -230,8 +252,7 @@ class DifyWire:
         return sse({"event": "message", **self._common(), "answer": piece})
 
     def closing(self, usage: Usage) -> list[bytes]:
-        metadata = {"usage": _dify_usage(usage), "retriever_resources": []}
-        return [sse({"event": "message_end", **self._common(), "metadata": metadata})]
+        return [sse({"event": "message_end", **self._common(), "metadata": _dify_metadata(usage)})]
 
     def stream_error(self) -> bytes:
         error = {"status": 500, "code": STREAM_ERROR_CODE, "message": STREAM_ERROR_MESSAGE}
@@ -247,7 +268,7 @@ class DifyWire:
             "id": self._ids["message_id"],
             "mode": "chat",
             "answer": text,
-            "metadata": {"usage": _dify_usage(usage), "retriever_resources": []},
+            "metadata": _dify_metadata(usage),
         }
 
     def error(self, status: int, message: str) -> dict[str, Any]:
@@ -264,29 +285,50 @@ class DifyWire:
 Wire = OpenAIWire | AnthropicWire | DifyWire
 
 
-def wire_for(path: str, body: dict[str, Any], finish: str | None) -> Wire | None:
-    """The wire format a request path asks for, or None for an unknown path."""
+def wire_for(path: str, body: dict[str, Any], finish: str | None, usage: Usage) -> Wire | None:
+    """The wire format a request path asks for, or None for an unknown path; ``usage`` is
+    what an Anthropic stream announces before its first word."""
     if path.endswith("/chat/completions"):
         fastgpt = "detail" in body or "chatId" in body
         return FastGPTWire(body, finish) if fastgpt else OpenAIWire(body, finish)
     if path.endswith("/chat-messages"):
         return DifyWire(body, finish)
     if path.endswith("/messages"):
-        return AnthropicWire(body, finish)
+        return AnthropicWire(body, finish, usage)
     return None
 
 
-def _openai_usage(usage: Usage) -> dict[str, int]:
+def _openai_usage(usage: Usage) -> dict[str, Any]:
     return {
         "prompt_tokens": usage.prompt,
         "completion_tokens": usage.completion,
         "total_tokens": usage.total,
+        "prompt_tokens_details": {"cached_tokens": usage.cached, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning, "audio_tokens": 0},
     }
 
 
-def _dify_usage(usage: Usage) -> dict[str, Any]:
+def _anthropic_prompt(usage: Usage) -> dict[str, int]:
+    # Anthropic's input_tokens is the prompt less what was read from or written to its cache.
     return {
-        **_openai_usage(usage),
+        "input_tokens": usage.prompt - usage.cached - usage.cache_write,
+        "cache_read_input_tokens": usage.cached,
+        "cache_creation_input_tokens": usage.cache_write,
+    }
+
+
+def _dify_metadata(usage: Usage) -> dict[str, Any]:
+    if not usage.reported:
+        return {"retriever_resources": []}
+    return {"usage": _dify_usage(usage), "retriever_resources": []}
+
+
+def _dify_usage(usage: Usage) -> dict[str, Any]:
+    # Dify's LLMUsage counts the prompt and the completion, nothing about caching.
+    return {
+        "prompt_tokens": usage.prompt,
+        "completion_tokens": usage.completion,
+        "total_tokens": usage.total,
         "prompt_unit_price": "0.001",
         "prompt_price": "0.0000110",
         "completion_unit_price": "0.002",
@@ -294,3 +336,16 @@ def _dify_usage(usage: Usage) -> dict[str, Any]:
         "currency": "USD",
         "latency": 0.01,
     }
+
+
+def reported_usage(provider: str, chunks: int = 32) -> Usage:
+    """What an answer of ``chunks`` pieces reports to an adapter of ``provider``: only the
+    figures its wire format has (Dify and FastGPT say nothing about caching, Anthropic
+    nothing about reasoning, OpenAI nothing about cache writes)."""
+    completion = len(reply_pieces(chunks))
+    if provider in ("openai", "custom"):
+        return Usage(PROMPT_TOKENS, completion, cached=CACHED_TOKENS, reasoning=REASONING_TOKENS)
+    if provider == "anthropic":
+        written = CACHE_WRITE_TOKENS
+        return Usage(PROMPT_TOKENS, completion, cached=CACHED_TOKENS, cache_write=written)
+    return Usage(PROMPT_TOKENS, completion)
