@@ -4,11 +4,11 @@ Both read read models (projections/stats.py, projections/audit.py), so they trai
 the projections' lag (see `llmchat projections status`).
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.dependencies import CallerDep, ContainerDep
 from api.envelope import paginated, success
@@ -41,12 +41,12 @@ class AdminController(Controller):
         self,
         container: ContainerDep,
         admin: CallerDep,
-        page: int = 1,
-        limit: int = 20,
-        user_id: str | None = Parameter(query="userId", default=None, max_length=200),
-        action: str | None = Parameter(default=None, max_length=200),
-        start_date: str | None = Parameter(query="startDate", default=None, max_length=64),
-        end_date: str | None = Parameter(query="endDate", default=None, max_length=64),
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
+        user_id: Annotated[str | None, QueryParameter(name="userId", max_length=200)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        start_date: Annotated[str | None, QueryParameter(name="startDate", max_length=64)] = None,
+        end_date: Annotated[str | None, QueryParameter(name="endDate", max_length=64)] = None,
     ) -> dict[str, Any]:
         query = audit_query(page, limit, user_id, action, start_date, end_date)
         items, total = await to_thread.run_sync(audit_page, AuditViews(container.datastore), query)

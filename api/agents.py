@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, get, post, put
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.bootstrap import Container
 from api.dependencies import CallerDep, ContainerDep
@@ -122,7 +122,7 @@ class AgentsController(Controller):
     @get("/{agent_id:str}")
     async def get_agent(
         self,
-        agent_id: str,
+        agent_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
@@ -132,7 +132,7 @@ class AgentsController(Controller):
     @put("/{agent_id:str}")
     async def reconfigure(
         self,
-        agent_id: str,
+        agent_id: FromPath[str],
         data: JSONBody[ReconfigureBody],
         container: ContainerDep,
         admin: CallerDep,
@@ -146,7 +146,7 @@ class AgentsController(Controller):
     @get("/{agent_id:str}/status")
     async def status(
         self,
-        agent_id: str,
+        agent_id: FromPath[str],
         container: ContainerDep,
         principal: CallerDep,
     ) -> dict[str, Any]:

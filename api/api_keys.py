@@ -3,12 +3,12 @@
 A key's secret is in the answer to its creation and nowhere else, ever.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, delete, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import paginated, success
@@ -58,8 +58,8 @@ class ApiKeysController(Controller):
         self,
         container: ContainerDep,
         admin: CallerDep,
-        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
-        limit: int = Parameter(default=20, ge=1, le=MAX_LIMIT),
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 20,
     ) -> dict[str, Any]:
         found = await to_thread.run_sync(list_api_keys, container.api_keys, page, limit)
         return paginated([key_view(key) for key in found.keys], page, limit, found.total)
