@@ -28,6 +28,7 @@ from application.replies import LiveReplies
 from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
 from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
+from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
 from infrastructure.drawing_results import PostgresDrawingResults
 from infrastructure.embedded_postgres import EmbeddedPostgres, start_embedded
@@ -103,6 +104,7 @@ class Container:
     jobs: JobRunner
     revocation_check: AsyncPostgresRevocations
     known_users: KnownUsers
+    drawings: DxfReader
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -154,6 +156,7 @@ class Container:
         self.closed = True
         self.stop_workers.set()
         self.jobs.close()
+        self.drawings.close()
         if self.redis is not None:
             self.redis.close()
         self.datastore.close()
@@ -223,11 +226,12 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     writer = GroupCommitWriter(url, store.stamped)
     timeouts = ProviderTimeouts()
     http = new_http_client(timeouts)
+    drawings = DxfReader(drawing_limits(settings))
     files = Files(
         store=store,
         blobs=blob_store(settings, datastore),
         inspector=ContentChecks(),
-        drawings=DxfReader(),
+        drawings=drawings,
         drawing_results=PostgresDrawingResults(datastore),
     )
     chat = Chat(
@@ -264,7 +268,14 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         revocation_check=revocation_check,
         known_users=KnownUsers(registered_in(revocation_check.pool)),
+        drawings=drawings,
         embedded=embedded,
+    )
+
+
+def drawing_limits(settings: Settings) -> ChildLimits:
+    return ChildLimits(
+        memory_bytes=settings.cad_memory_mb * 1024 * 1024, seconds=settings.cad_seconds
     )
 
 

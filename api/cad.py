@@ -23,8 +23,8 @@ from application.parse_drawing import (
 )
 from application.preview_drawing import PreviewDrawing, preview_drawing
 
-# A 10 MB drawing can take seconds of CPU and hundreds of MB of memory in ezdxf; a few at a
-# time keep the instance answering everything else (the GIL serialises them anyway).
+# Each drawing is read in a child process that may take LLMCHAT_CAD_MEMORY_MB and a core
+# for LLMCHAT_CAD_SECONDS; a few at a time keep the host answering everything else.
 DRAWING_WORKERS = CapacityLimiter(2)
 # How often a request waiting for a drawing's job looks for the result.
 JOB_POLL_SECONDS = 0.2

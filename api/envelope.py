@@ -25,7 +25,7 @@ from application.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from application.files import FileTooLarge, UnsupportedFormat
+from application.files import DrawingTooComplex, FileTooLarge, UnsupportedFormat
 from infrastructure.event_store import iso_millis
 from infrastructure.pools import PoolBusy
 
@@ -43,13 +43,17 @@ CODES: dict[int, tuple[str, str]] = {
     409: ("CONFLICT", "ConflictError"),
     413: ("PAYLOAD_TOO_LARGE", "PayloadTooLargeError"),
     415: ("UNSUPPORTED_MEDIA_TYPE", "UnsupportedMediaTypeError"),
+    # Not in the spec's table: a request that is well formed but asks for too much work.
+    422: ("VALIDATION_ERROR", "ValidationError"),
     429: ("RATE_LIMITED", "RateLimitError"),
     500: ("INTERNAL_ERROR", "InternalError"),
     502: ("BAD_GATEWAY", "BadGatewayError"),
     503: ("SERVICE_UNAVAILABLE", "ServiceUnavailableError"),
 }
 
+# The first class that matches decides, so a subclass comes before its base.
 STATUS_OF: dict[type[ApplicationError], int] = {
+    DrawingTooComplex: 422,
     ValidationFailed: 400,
     Unauthorized: 401,
     Forbidden: 403,

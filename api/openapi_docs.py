@@ -52,6 +52,7 @@ NOT_FOUND_WITHOUT_PATH_PARAMETERS = {
 PROVIDER_CALLS = {("post", "/api/chat/completions"), ("post", "/v1/chat/completions")}
 BEFORE_ROUTING = {403, 429}
 MULTIPART = {("post", "/api/upload"), ("post", "/api/cad/parse")}
+DRAWING_READS = {("post", "/api/cad/parse"), ("get", "/api/cad/{file_id}/preview.svg")}
 
 DESCRIPTIONS = {
     400: "The request is not valid",
@@ -63,6 +64,7 @@ DESCRIPTIONS = {
     413: "The body is too large",
     415: "The body's type or format is not supported",
     416: "The byte range is not satisfiable",
+    422: "The drawing is too complex to read within the limits (VALIDATION_ERROR)",
     429: "Too many requests; see Retry-After",
     500: "Unexpected server error",
     502: "The provider answered with something unusable",
@@ -236,6 +238,8 @@ def error_statuses(method: str, path: str, operation: Operation) -> set[int]:
         statuses.add(413)
     if key in MULTIPART:
         statuses.add(415)
+    if key in DRAWING_READS:
+        statuses.add(422)
     if key in PROVIDER_CALLS:
         statuses.add(502)
     if path.startswith("/uploads/"):

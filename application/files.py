@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from application.errors import ApplicationError, NotFound
+from application.errors import ApplicationError, NotFound, ValidationFailed
 from application.ports import AccessClaims, EventStore
 from domain.file import File, FileUploaded
 from domain.ids import is_uuid
@@ -16,6 +16,20 @@ class FileTooLarge(ApplicationError):
 
 class UnsupportedFormat(ApplicationError):
     """The content is a format this operation cannot handle (a DWG where DXF is needed)."""
+
+
+class DrawingTooComplex(ValidationFailed):
+    """Reading the drawing would take more memory or time than one drawing may (422); a
+    validation failure like any unreadable drawing, recorded as such."""
+
+    PREFIX = "drawing too complex: "
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.PREFIX + reason)
+
+    @classmethod
+    def describes(cls, details: str) -> bool:
+        return details.startswith(cls.PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +89,9 @@ class ParsedDrawing:
 
 
 class DrawingReader(Protocol):
-    """Reads DXF. Both methods raise ValidationFailed for unreadable bytes and
-    UnsupportedFormat for DWG; both are CPU-heavy, so call them from a worker thread."""
+    """Reads DXF. Both methods raise ValidationFailed for unreadable bytes (DrawingTooComplex
+    for bytes over the reader's limits) and UnsupportedFormat for DWG; both block for up to
+    the reader's time limit, so call them from a worker thread."""
 
     def parse(self, data: bytes) -> ParsedDrawing: ...
 

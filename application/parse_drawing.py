@@ -12,6 +12,7 @@ from typing import IO
 
 from application.errors import StreamConflict, ValidationFailed
 from application.files import (
+    DrawingTooComplex,
     Files,
     FileTooLarge,
     UnsupportedFormat,
@@ -79,6 +80,8 @@ def kept_drawing(files: Files, file: File) -> bytes | None:
     """The kept result of an earlier parse; ValidationFailed if it found the file unreadable."""
     require_dxf(file)
     if file.drawing_failure is not None:
+        if DrawingTooComplex.describes(file.drawing_failure):
+            raise DrawingTooComplex(file.drawing_failure.removeprefix(DrawingTooComplex.PREFIX))
         raise ValidationFailed("Invalid DXF drawing", file.drawing_failure)
     if file.drawing is None:
         return None

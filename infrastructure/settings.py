@@ -10,6 +10,7 @@ import msgspec
 from infrastructure.network import BadNetwork, parse_networks
 
 PREFIX = "LLMCHAT_"
+MIN_CAD_MEMORY_MB = 256
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -64,6 +65,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A just-rotated refresh token presented again this soon gets its rotation's pair (two
     # tabs refreshing at once) instead of revoking the sign-in; 0 turns the grace off.
     refresh_grace_seconds: int = 10
+    # Each drawing is read in a child process with this much address space and this much
+    # CPU and wall time; over either, it is refused as too complex (422).
+    cad_memory_mb: int = 512
+    cad_seconds: float = 10.0
 
 
 def env_name(field: str) -> str:
@@ -122,6 +127,13 @@ def check(settings: Settings) -> None:
     for field in ("cad_job_bytes", "cad_job_wait_seconds"):
         if getattr(settings, field) < 0:
             raise SettingsError(f"{env_name(field)}: must not be negative")
+    # Below ~256 MiB the child cannot even import ezdxf (it takes ~125 MiB of address space).
+    if not MIN_CAD_MEMORY_MB <= settings.cad_memory_mb <= 1024 * 1024:
+        raise SettingsError(
+            f"{env_name('cad_memory_mb')}: must be between {MIN_CAD_MEMORY_MB} and 1048576"
+        )
+    if not 0 < settings.cad_seconds <= 3600:
+        raise SettingsError(f"{env_name('cad_seconds')}: must be more than 0, at most 3600")
 
 
 def check_policies(settings: Settings) -> None:

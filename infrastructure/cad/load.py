@@ -7,6 +7,7 @@ Recover mode reads ASCII DXF only; binary DXF goes through ezdxf's normal loader
 """
 
 import io
+import time
 from collections.abc import Callable, Iterable
 from typing import Final, TypeVar
 
@@ -49,7 +50,8 @@ class CadLimits(msgspec.Struct, frozen=True):
     """Entities produced by expanding blocks (ezdxf needs ~20-50 µs each); guards against
     blocks that insert blocks N times per level, N^depth in all."""
     max_seconds: float = 10.0
-    """Time for conversion after loading; loading itself is bounded only by `max_bytes`."""
+    """Time for loading and converting; conversion stops (truncated) when it is up. Loading
+    cannot stop part way: the child process's limits bound it (`infrastructure.cad.child`)."""
     max_bytes: int = 10 * 1024 * 1024
 
 
@@ -57,13 +59,14 @@ DEFAULT_LIMITS: Final = CadLimits()
 
 
 def load_document(data: bytes, limits: CadLimits) -> Drawing:
-    """Load `data` as an audited ezdxf document; raise only CadInvalid or CadUnsupportedFormat."""
+    """Load `data` as an audited ezdxf document; raise only CadInvalid or CadUnsupportedFormat
+    (or MemoryError, which says the drawing is too complex, not that it is unreadable)."""
     _refuse_without_parsing(data, limits)
     try:
         if data.startswith(BINARY_DXF_SENTINEL):
             return _load_binary(data)
         return _load_ascii(data)
-    except CadInvalid:
+    except (CadInvalid, MemoryError):
         raise
     except Exception as exc:  # ezdxf raises many kinds of error on hostile input
         raise CadInvalid(describe_failure(exc)) from exc
@@ -73,11 +76,14 @@ T = TypeVar("T")
 
 
 def read_with(data: bytes, limits: CadLimits, convert: Callable[[Drawing, CadLimits], T]) -> T:
-    """Load the drawing and convert it, refusing anything unreadable as CadInvalid."""
+    """Load the drawing and convert it, refusing anything unreadable as CadInvalid; the
+    conversion gets the part of `limits.max_seconds` that loading left."""
+    started = time.monotonic()
     doc = load_document(data, limits)
+    left = limits.max_seconds - (time.monotonic() - started)
     try:
-        return convert(doc, limits)
-    except CadInvalid:
+        return convert(doc, msgspec.structs.replace(limits, max_seconds=left))
+    except (CadInvalid, MemoryError):
         raise
     except Exception as exc:  # a damaged file can break ezdxf anywhere in its entity code
         raise CadInvalid(describe_failure(exc)) from exc

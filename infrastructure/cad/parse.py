@@ -1,7 +1,8 @@
 """A DXF upload into a `CadDrawing`: entities, layers and bounds of its model space.
 
 Hostile or damaged input raises only `CadInvalid` (send 400) or `CadUnsupportedFormat`
-(send 415); limits on work are in `CadLimits`, and hitting one sets `truncated`.
+(send 415); limits on work are in `CadLimits`, and hitting one sets `truncated`. Memory and
+time are bounded by the process this runs in (`infrastructure.cad.child`).
 """
 
 from ezdxf.document import Drawing
@@ -27,7 +28,8 @@ def parse_dxf(data: bytes, limits: CadLimits = DEFAULT_LIMITS) -> CadDrawing:
     """The model space of the DXF `data` (ASCII or binary) with its layers and bounds.
 
     Raises CadUnsupportedFormat for DWG and CadInvalid for anything else unreadable,
-    including a file without an ENTITIES section or EOF marker; never another exception.
+    including a file without an ENTITIES section or EOF marker; never another exception
+    but MemoryError (a drawing too complex for the memory given, see `infrastructure.cad.child`).
     """
     return read_with(data, limits, _describe)
 

@@ -1,46 +1,47 @@
-"""The DrawingReader port over `parse_dxf` and `render_svg`, their errors made the API's.
+"""The DrawingReader port: every parse and preview read in a bounded child process.
 
-ezdxf is imported with the first drawing, not at start: it is over a third of an idle API
-process's memory, and most processes never read a drawing.
+This process never imports ezdxf: the children do (`children`, `child`), so what a drawing
+costs is bounded by the operating system and given back when the child exits. Their
+answers are turned into the API's errors here, their text made plain once more: it came
+from another process, and it may end up in an event.
 """
 
-from typing import TYPE_CHECKING, Any, Literal
-
-import msgspec
-
 from application.errors import ValidationFailed
-from application.files import ParsedDrawing, UnsupportedFormat
-
-if TYPE_CHECKING:
-    from infrastructure.cad.load import CadLimits
-
-
-def translated(operation: Literal["parse", "svg"], data: bytes, limits: "CadLimits | None") -> Any:
-    from infrastructure.cad import load, parse, svg
-
-    read = parse.parse_dxf if operation == "parse" else svg.render_svg
-    try:
-        return read(data, limits or load.CadLimits())
-    except load.CadUnsupportedFormat as unsupported:
-        raise UnsupportedFormat("DWG is not supported", unsupported.details) from unsupported
-    except load.CadInvalid as invalid:
-        raise ValidationFailed("Invalid DXF drawing", invalid.details) from invalid
+from application.files import DrawingTooComplex, ParsedDrawing, UnsupportedFormat
+from infrastructure.cad.children import ChildLimits, ReaderChildren, TooComplex
+from infrastructure.cad.exchange import Answered, Operation, plain_text
 
 
 class DxfReader:
-    def __init__(self, limits: "CadLimits | None" = None) -> None:
-        self.limits = limits
-        self.encoder = msgspec.json.Encoder()
+    def __init__(self, limits: ChildLimits | None = None) -> None:
+        self.children = ReaderChildren(limits)
 
     def parse(self, data: bytes) -> ParsedDrawing:
-        drawing = translated("parse", data, self.limits)
+        answer, payload = self._read("parse", data)
         return ParsedDrawing(
-            json=self.encoder.encode(drawing),
-            entity_count=drawing.entity_count,
-            layer_count=len(drawing.layers),
-            truncated=drawing.truncated,
+            json=payload,
+            entity_count=answer.entity_count,
+            layer_count=answer.layer_count,
+            truncated=answer.truncated,
         )
 
     def render_svg(self, data: bytes) -> str:
-        svg: str = translated("svg", data, self.limits)
-        return svg
+        _, payload = self._read("svg", data)
+        return payload.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.children.close()
+
+    def _read(self, operation: Operation, data: bytes) -> Answered:
+        try:
+            answer, payload = self.children.read(operation, data)
+        except TooComplex as refused:
+            raise DrawingTooComplex(plain_text(refused.details)) from None
+        details = plain_text(answer.details)
+        if answer.outcome == "unsupported":
+            raise UnsupportedFormat("DWG is not supported", details)
+        if answer.outcome == "invalid":
+            raise ValidationFailed("Invalid DXF drawing", details)
+        if answer.outcome == "too_complex":
+            raise DrawingTooComplex(details)
+        return answer, payload

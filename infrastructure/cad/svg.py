@@ -30,8 +30,8 @@ _MARGIN: Final = 0.02
 def render_svg(data: bytes, limits: CadLimits = DEFAULT_LIMITS) -> str:
     """The model space of the DXF `data` as an SVG document string.
 
-    Raises only CadInvalid or CadUnsupportedFormat. When a limit cuts the drawing short,
-    the root element carries data-truncated="true".
+    Raises only CadInvalid or CadUnsupportedFormat (or MemoryError, as `parse_dxf` does).
+    When a limit cuts the drawing short, the root element carries data-truncated="true".
     """
     return read_with(data, limits, _render)
 

@@ -1,0 +1,90 @@
+"""What the API process and a drawing's child process (`infrastructure.cad.child`) say.
+
+Over the child's stdin and stdout, each message once: the child writes `READY` when it has
+imported ezdxf; the parent sends a framed `ChildRequest` followed by the drawing's bytes
+until EOF; the child answers with a framed `ChildAnswer` followed by its payload (the
+parse result's JSON, or the SVG as UTF-8). A frame is a 4-byte big-endian length and that
+many bytes of msgpack. The payload travels raw, so neither side copies it into msgpack.
+
+This module is imported by both sides and so imports nothing of ezdxf.
+"""
+
+import re
+import struct
+from typing import Final, Literal
+
+import msgspec
+
+READY: Final = b"R"
+_LENGTH: Final = struct.Struct(">I")
+LENGTH_BYTES: Final = _LENGTH.size
+MAX_FRAME_BYTES: Final = 64 * 1024
+"""A header is a few dozen bytes; anything longer is not one."""
+MAX_DETAIL_CHARS: Final = 300
+
+Operation = Literal["parse", "svg"]
+Outcome = Literal["read", "invalid", "unsupported", "too_complex"]
+
+
+class ChildRequest(msgspec.Struct, frozen=True):
+    operation: Operation
+    seconds: float
+    """Wall time the parent allows; the child stops converting (truncates) well before."""
+    max_result_bytes: int
+
+
+class ChildAnswer(msgspec.Struct, frozen=True):
+    outcome: Outcome
+    details: str = ""
+    """Why the drawing was not read; empty when it was."""
+    payload_bytes: int = 0
+    """Length of the payload that follows, so that a payload cut off is not taken whole."""
+    entity_count: int = 0
+    layer_count: int = 0
+    truncated: bool = False
+
+
+Answered = tuple[ChildAnswer, bytes]
+
+
+class BadFrame(Exception):
+    """The bytes are not a frame of this exchange."""
+
+
+def frame(message: ChildRequest | ChildAnswer) -> bytes:
+    body = msgspec.msgpack.encode(message)
+    return _LENGTH.pack(len(body)) + body
+
+
+def frame_length(head: bytes | bytearray) -> int:
+    """The length of the frame whose first `LENGTH_BYTES` bytes are `head`."""
+    (length,) = _LENGTH.unpack(head[:LENGTH_BYTES])
+    if length > MAX_FRAME_BYTES:
+        raise BadFrame(f"a frame of {length} bytes")
+    return int(length)
+
+
+def split_answer(received: bytes | bytearray) -> tuple[ChildAnswer, bytes]:
+    """The answer and payload in everything the child wrote after `READY`."""
+    if len(received) < LENGTH_BYTES:
+        raise BadFrame("no answer")
+    end = LENGTH_BYTES + frame_length(received)
+    if len(received) < end:
+        raise BadFrame("a cut-off answer")
+    try:
+        answer = msgspec.msgpack.decode(received[LENGTH_BYTES:end], type=ChildAnswer)
+    except msgspec.DecodeError as error:
+        raise BadFrame(str(error)) from None
+    payload = bytes(received[end:])
+    if len(payload) != answer.payload_bytes:
+        raise BadFrame(f"{len(payload)} of {answer.payload_bytes} payload bytes")
+    return answer, payload
+
+
+_NOT_PLAIN: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def plain_text(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """`text` fit for an event and an answer: no control characters, no lone surrogates
+    (a drawing's bytes can put either into an error message), at most `limit` characters."""
+    return _NOT_PLAIN.sub(" ", text)[:limit]
