@@ -4,6 +4,7 @@ import io
 import math
 import re
 import time
+from functools import cache
 from typing import Any
 from xml.etree import ElementTree
 
@@ -33,6 +34,15 @@ def to_bytes(doc: Drawing) -> bytes:
 
 def encoded(drawing: CadDrawing) -> dict[str, Any]:
     return msgspec.json.decode(msgspec.json.encode(drawing), type=dict[str, Any])
+
+
+@cache
+def fit_point_spline(points: int = 50_000) -> bytes:
+    """One SPLINE through `points` fit points: 1.5 MB that ezdxf needs past 19 GB to read
+    (the memory its interpolation takes grows with the square of the points)."""
+    doc = new_drawing()
+    doc.modelspace().add_spline(fit_points=[(i, (i * 7919) % 1000, 0) for i in range(points)])
+    return to_bytes(doc)
 
 
 def simple_drawing() -> Drawing:

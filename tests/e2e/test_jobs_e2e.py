@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import REDIS_URL
 from tests.support.builders import signed_in
+from tests.support.memory import MiB, PeakMemory
 from tests.support.server import LLMCHAT, ROOT, ServerProcess, llmchat_env, run_cli
-from tests.test_cad import simple_drawing, to_bytes
+from tests.test_cad import fit_point_spline, simple_drawing, to_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +70,14 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_consuming(self, within: float) -> None:
+        """Until the worker has started and takes jobs (its log says so)."""
+        deadline = time.monotonic() + within
+        while "job worker consuming" not in self.log():
+            assert self.process.poll() is None, self.log()
+            assert time.monotonic() < deadline, self.log()
+            time.sleep(0.1)
+
 
 def queue_jobs(api: httpx.Client) -> dict[str, int]:
     queue = api.get("/health/detailed").json()["checks"]["queue"]
@@ -121,3 +130,32 @@ def test_a_large_drawing_is_parsed_by_the_worker_through_the_queue(api, jobs_env
     export = run_cli(["events", "export", "--stream", file_id], jobs_env)
     types = [json.loads(line)["type"] for line in export.stdout.splitlines()]
     assert types == ["FileUploaded", "CadParsed"], "every repeat found the one result"
+
+
+def test_a_job_whose_drawing_is_too_complex_records_it_and_the_worker_stays_small(api, jobs_env):
+    headers = signed_in(api)[1]
+    uploaded = api.post(
+        "/api/upload", files={"file": ("spline.dxf", fit_point_spline())}, headers=headers
+    )
+    file_id = uploaded.json()["data"]["id"]
+    assert parse(api, headers, file_id).status_code == 202
+
+    worker = WorkerProcess(jobs_env)
+    try:
+        worker.wait_consuming(within=30)
+        with PeakMemory(worker.process.pid) as memory:
+            deadline = time.monotonic() + 60
+            parsed = parse(api, headers, file_id)
+            while parsed.status_code == 202 and time.monotonic() < deadline:
+                parsed = parse(api, headers, file_id)
+            drained(api, within=20)
+    finally:
+        exit_code = worker.stop()
+
+    assert parsed.status_code == 422, f"{parsed.text}\n{worker.log()}"
+    assert parsed.json()["message"].startswith("drawing too complex: ")
+    assert memory.growth < 100 * MiB, f"the worker grew by {memory.growth // MiB} MiB"
+    assert exit_code == 0, worker.log()
+    export = run_cli(["events", "export", "--stream", file_id], jobs_env)
+    types = [json.loads(line)["type"] for line in export.stdout.splitlines()]
+    assert types == ["FileUploaded", "CadParseFailed"]

@@ -6,6 +6,7 @@ from infrastructure.settings import SettingsError, read_settings
 def test_defaults_need_no_environment():
     settings = read_settings({})
     assert settings.database_url is None and settings.data_dir == "./.llmchat"
+    assert (settings.cad_memory_mb, settings.cad_seconds) == (512, 10.0)
 
 
 @pytest.mark.parametrize(
@@ -18,6 +19,9 @@ def test_defaults_need_no_environment():
         ({"LLMCHAT_JWT_SECRET": "short"}, "LLMCHAT_JWT_SECRET"),
         ({"LLMCHAT_REFRESH_GRACE_SECONDS": "-1"}, "LLMCHAT_REFRESH_GRACE_SECONDS"),
         ({"LLMCHAT_REFRESH_GRACE_SECONDS": "soon"}, "LLMCHAT_REFRESH_GRACE_SECONDS"),
+        ({"LLMCHAT_CAD_MEMORY_MB": "64"}, "LLMCHAT_CAD_MEMORY_MB"),
+        ({"LLMCHAT_CAD_MEMORY_MB": "lots"}, "LLMCHAT_CAD_MEMORY_MB"),
+        ({"LLMCHAT_CAD_SECONDS": "0"}, "LLMCHAT_CAD_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(environ, variable):
