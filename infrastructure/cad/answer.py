@@ -1,8 +1,8 @@
-"""The child process's side of `exchange`: one request read, one drawing read, one answer.
+"""The child process's side of `exchange`: a drawing read and answered, then the next.
 
 Runs under the memory limit `child` set; a MemoryError is the drawing's fault and answers
-`too_complex`. CPU time is limited once the request is in, so that the import before it
-is not counted against the drawing.
+`too_complex` (and the parent then replaces the child). CPU time is limited afresh for each
+request, so neither the import nor earlier drawings count against it.
 """
 
 import math
@@ -31,20 +31,25 @@ CONVERSION_SHARE: Final = 0.7
 the rest is for encoding and sending the result before the parent's deadline."""
 
 
-def answer_one(requests: BinaryIO, answers: BinaryIO, memory_bytes: int) -> None:
+def answer_all(requests: BinaryIO, answers: BinaryIO, memory_bytes: int) -> None:
+    """Until the parent closes stdin. READY once, at the start: after that, an answer says
+    the child is ready for the next drawing."""
     answers.write(READY)
     answers.flush()
-    head = requests.read(LENGTH_BYTES)
-    if not head:
-        return  # a spare that was never used: the parent closed it
-    body = requests.read(frame_length(head))
-    request = msgspec.msgpack.decode(body, type=ChildRequest)
-    limit_cpu(request.seconds)
-    data = requests.read()
-    answer, payload = read_drawing(request, data, memory_bytes)
-    answers.write(frame(msgspec.structs.replace(answer, payload_bytes=len(payload))))
-    answers.write(payload)
-    answers.flush()
+    while True:
+        head = requests.read(LENGTH_BYTES)
+        if not head:
+            return
+        request = msgspec.msgpack.decode(requests.read(frame_length(head)), type=ChildRequest)
+        limit_cpu(request.seconds)
+        data = requests.read(request.data_bytes)
+        answer, payload = read_drawing(request, data, memory_bytes)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        sent = msgspec.structs.replace(answer, payload_bytes=len(payload), peak_bytes=peak)
+        answers.write(frame(sent))
+        answers.write(payload)
+        answers.flush()
+        del data, payload
 
 
 def read_drawing(request: ChildRequest, data: bytes, memory_bytes: int) -> Answered:
@@ -86,7 +91,11 @@ def parsed(drawing: CadDrawing) -> Answered:
 
 
 def limit_cpu(seconds: float) -> None:
-    """SIGXCPU once the request has used `seconds` of CPU, SIGKILL a second later."""
+    """SIGXCPU, which ends the process, once this request has used `seconds` of CPU. Only
+    the soft limit is set: a lower hard limit could not be raised again for the next."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))

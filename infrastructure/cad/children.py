@@ -1,9 +1,11 @@
 """Drawings read in child processes that the operating system bounds (see `child`).
 
-A child reads one drawing and exits, so nothing a drawing did to it outlives the request:
-not the memory it took (a parse used to leave the API process ~500 MB larger), not state
-left in ezdxf. Starting one costs ezdxf's import (~0.3-1 s of CPU), so one is started
-ahead, after each read, and the next request finds it ready.
+A child's address space is limited (RLIMIT_AS), its CPU time per drawing too (RLIMIT_CPU),
+and it is killed when a drawing's wall time is up. Starting one costs ezdxf's import
+(0.5 s of CPU on an idle host, seconds on a busy one), so a child is kept for the next
+drawing, but only while it stays small: one that was refused, or grew past half its
+memory limit, or has read `MAX_READS` drawings is replaced, and its memory goes back to
+the system. The API process itself never imports ezdxf.
 
 Children are started with `subprocess` (fork and exec of a fresh interpreter), never by
 forking this threaded process to run Python in the copy. A child that dies, runs out of
@@ -20,6 +22,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Final
 
@@ -27,8 +30,10 @@ from infrastructure.cad.exchange import (
     READY,
     Answered,
     BadFrame,
+    ChildAnswer,
     ChildRequest,
     Operation,
+    answer_bytes,
     frame,
     plain_text,
     split_answer,
@@ -39,6 +44,11 @@ log = logging.getLogger("llmchat.cad")
 STARTUP_SECONDS: Final = 60.0
 """How long a child may take to import ezdxf before it counts as broken (on a busy host
 it takes seconds); not counted against the drawing."""
+MAX_IDLE: Final = 2
+"""Children kept for the next drawing (~50 MiB each while they wait), one per concurrent
+read that api/cad.py allows."""
+MAX_READS: Final = 200
+"""Drawings one child reads before it is replaced, whatever it grew."""
 _CHUNK: Final = 64 * 1024
 _ERROR_TAIL: Final = 4096
 # What a child sees of this process's environment: enough to find Python and the project,
@@ -77,43 +87,61 @@ class ReaderFailed(Exception):
 
 
 class ReaderChildren:
-    """Runs each read in a fresh child; safe to call from several threads at once."""
+    """Reads each drawing in a child kept for the next one while it stays small; safe to
+    call from several threads at once (each read has a child to itself)."""
 
     def __init__(self, limits: ChildLimits | None = None) -> None:
         self.limits = limits or ChildLimits()
         self._lock = threading.Lock()
-        self._spares: list[subprocess.Popen[bytes]] = []
+        self._idle: list[subprocess.Popen[bytes]] = []
+        self._reads: dict[int, int] = {}
         self._closed = False
-        # The spare is a process: let it go with its owner even when close() is never called.
-        weakref.finalize(self, _stop_all, self._spares)
+        # Idle children are processes: let them go with their owner, closed or not.
+        weakref.finalize(self, _stop_all, self._idle)
 
     def read(self, operation: Operation, data: bytes) -> Answered:
         """The child's answer; raises TooComplex or ReaderFailed."""
         child = self._take()
+        answer: ChildAnswer | None = None
         try:
-            return self._exchange(child, operation, data)
+            answer, payload = self._exchange(child, child.pid not in self._reads, operation, data)
+            return answer, payload
         finally:
-            _stop(child)
-            self._top_up()
+            self._after(child, answer)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            _stop_all(self._spares)
+            _stop_all(self._idle)
 
     def _take(self) -> subprocess.Popen[bytes]:
         with self._lock:
-            spare = self._spares.pop() if self._spares else None
-        if spare is not None and spare.poll() is None:
-            return spare
-        if spare is not None:
-            _stop(spare)  # it died waiting (the OOM killer, say): its pipes still need closing
+            child = self._idle.pop() if self._idle else None
+        if child is not None and child.poll() is None:
+            return child
+        if child is not None:
+            _stop(child)  # it died waiting (the OOM killer, say): its pipes still need closing
         return self._start()
 
-    def _top_up(self) -> None:
+    def _after(self, child: subprocess.Popen[bytes], answer: ChildAnswer | None) -> None:
+        """Keep the child for the next drawing, or replace it with one that starts now."""
         with self._lock:
-            if not self._closed and not self._spares:
-                self._spares.append(self._start())
+            reads = self._reads.pop(child.pid, 0) + 1
+            keep = (
+                answer is not None
+                and answer.outcome != "too_complex"
+                and answer.peak_bytes <= self.limits.memory_bytes // 2
+                and reads < MAX_READS
+                and not self._closed
+                and len(self._idle) < MAX_IDLE
+            )
+            if keep:
+                self._reads[child.pid] = reads
+                self._idle.append(child)
+            elif not self._closed and not self._idle:
+                self._idle.append(self._start())
+        if not keep:
+            _stop(child)
 
     def _start(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "infrastructure.cad.child", str(self.limits.memory_bytes)]
@@ -126,34 +154,38 @@ class ReaderChildren:
         )
 
     def _exchange(
-        self, child: subprocess.Popen[bytes], operation: Operation, data: bytes
+        self, child: subprocess.Popen[bytes], new: bool, operation: Operation, data: bytes
     ) -> Answered:
-        pipes = Pipes(child, self.limits.max_result_bytes + _CHUNK)
-        if not pipes.pump(time.monotonic() + STARTUP_SECONDS, until_bytes=len(READY)):
+        with Pipes(child, self.limits.max_result_bytes + _CHUNK) as pipes:
+            if new:
+                self._wait_ready(pipes)
+            limits = self.limits
+            request = ChildRequest(operation, limits.seconds, limits.max_result_bytes, len(data))
+            pipes.send(frame(request), data)
+            if not pipes.pump(time.monotonic() + limits.seconds, _whole_answer):
+                raise TooComplex(f"reading it takes more than {limits.seconds:g} s")
+            if pipes.overflowed:
+                raise TooComplex(f"its result is more than {limits.max_result_bytes} bytes")
+            try:
+                return split_answer(pipes.received)
+            except BadFrame as bad:
+                status = _exit_status(child)
+                raise TooComplex(self._stopped(status, str(bad), pipes.error_tail())) from None
+
+    def _wait_ready(self, pipes: "Pipes") -> None:
+        """A new child says READY once it has imported ezdxf (not counted as the drawing's)."""
+        if not pipes.pump(time.monotonic() + STARTUP_SECONDS, lambda got: len(got) > 0):
             raise ReaderFailed(f"a drawing reader did not start in {STARTUP_SECONDS:g} s")
         if bytes(pipes.received[: len(READY)]) != READY:
             raise ReaderFailed(f"a drawing reader did not start: {pipes.error_tail()}")
         del pipes.received[: len(READY)]
-        request = ChildRequest(operation, self.limits.seconds, self.limits.max_result_bytes)
-        pipes.send(frame(request), data)
-        in_time = pipes.pump(time.monotonic() + self.limits.seconds)
-        if not in_time:
-            raise TooComplex(f"reading it takes more than {self.limits.seconds:g} s")
-        if pipes.overflowed:
-            raise TooComplex(f"its result is more than {self.limits.max_result_bytes} bytes")
-        try:
-            return split_answer(pipes.received)
-        except BadFrame as bad:
-            status = _exit_status(child)
-            raise TooComplex(self._stopped(status, str(bad), pipes.error_tail())) from None
 
     def _stopped(self, status: int | None, bad_frame: str, errors: str) -> str:
         """What to say of a child that ended without a whole answer."""
         if status == -signal.SIGXCPU:
             return f"reading it takes more than {self.limits.seconds:g} s of CPU time"
         if status == -signal.SIGKILL:
-            # The hard CPU limit, or the kernel's OOM killer.
-            return f"reading it takes more than {self.limits.seconds:g} s or too much memory"
+            return "the reader was killed (SIGKILL), as the kernel does when memory runs out"
         if status is not None and status < 0:
             ended = f"was stopped by {signal.Signals(-status).name}"
         else:
@@ -163,7 +195,8 @@ class ReaderChildren:
 
 
 class Pipes:
-    """A child's stdin, stdout and stderr, written and read without blocking."""
+    """A child's stdin, stdout and stderr, written and read without blocking, for one
+    exchange (the child stays open for the next)."""
 
     def __init__(self, child: subprocess.Popen[bytes], max_received: int) -> None:
         assert child.stdin and child.stdout and child.stderr
@@ -179,16 +212,21 @@ class Pipes:
         self._selector.register(child.stdout, selectors.EVENT_READ, self.received)
         self._selector.register(child.stderr, selectors.EVENT_READ, self.errors)
 
+    def __enter__(self) -> "Pipes":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._selector.close()
+
     def send(self, *chunks: bytes) -> None:
-        """Queue `chunks`; stdin is closed once they are written (the child reads to EOF)."""
         assert self.child.stdin is not None
         self._outgoing = [memoryview(chunk) for chunk in chunks if chunk]
         self._selector.register(self.child.stdin, selectors.EVENT_WRITE)
 
-    def pump(self, deadline: float, until_bytes: int | None = None) -> bool:
-        """Move bytes until stdout ends (or holds `until_bytes`, or overflows); False if
-        the deadline came first."""
-        while not self._finished(until_bytes):
+    def pump(self, deadline: float, complete: Callable[[bytearray], bool]) -> bool:
+        """Move bytes until what stdout sent is `complete`, stdout ends or overflows;
+        False if the deadline came first."""
+        while not self._finished(complete):
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 return False
@@ -199,11 +237,11 @@ class Pipes:
                     self._read(key.fileobj, key.data)  # type: ignore[arg-type]
         return True
 
-    def _finished(self, until_bytes: int | None) -> bool:
+    def _finished(self, complete: Callable[[bytearray], bool]) -> bool:
         watched = {key.fileobj for key in self._selector.get_map().values()}
         if self.overflowed or self.child.stdout not in watched:
             return True
-        return until_bytes is not None and len(self.received) >= until_bytes
+        return complete(self.received)
 
     def _write(self) -> None:
         stdin = self.child.stdin
@@ -219,7 +257,6 @@ class Pipes:
         except BrokenPipeError:
             self._outgoing.clear()  # the child is gone; its exit status says why
         self._selector.unregister(stdin)
-        stdin.close()
 
     def _read(self, source: IO[bytes], into: bytearray) -> None:
         try:
@@ -237,6 +274,14 @@ class Pipes:
 
     def error_tail(self) -> str:
         return plain_text(self.errors.decode("utf-8", "replace"), _ERROR_TAIL)
+
+
+def _whole_answer(received: bytearray) -> bool:
+    try:
+        needed = answer_bytes(received)
+    except BadFrame:
+        return True  # no answer will come of it; split_answer says why
+    return needed is not None and len(received) >= needed
 
 
 def _exit_status(child: subprocess.Popen[bytes]) -> int | None:

@@ -1,10 +1,10 @@
 """What the API process and a drawing's child process (`infrastructure.cad.child`) say.
 
-Over the child's stdin and stdout, each message once: the child writes `READY` when it has
-imported ezdxf; the parent sends a framed `ChildRequest` followed by the drawing's bytes
-until EOF; the child answers with a framed `ChildAnswer` followed by its payload (the
+Over the child's stdin and stdout, one drawing after another: the child writes `READY`
+once it can take drawings; the parent sends a framed `ChildRequest` followed by the
+drawing's bytes; the child answers with a framed `ChildAnswer` followed by its payload (the
 parse result's JSON, or the SVG as UTF-8). A frame is a 4-byte big-endian length and that
-many bytes of msgpack. The payload travels raw, so neither side copies it into msgpack.
+many bytes of msgpack. Drawing and payload travel raw, so neither side copies them.
 
 This module is imported by both sides and so imports nothing of ezdxf.
 """
@@ -31,6 +31,8 @@ class ChildRequest(msgspec.Struct, frozen=True):
     seconds: float
     """Wall time the parent allows; the child stops converting (truncates) well before."""
     max_result_bytes: int
+    data_bytes: int
+    """Length of the drawing that follows."""
 
 
 class ChildAnswer(msgspec.Struct, frozen=True):
@@ -42,6 +44,8 @@ class ChildAnswer(msgspec.Struct, frozen=True):
     entity_count: int = 0
     layer_count: int = 0
     truncated: bool = False
+    peak_bytes: int = 0
+    """The child's largest resident size so far: a child that grew much is not reused."""
 
 
 Answered = tuple[ChildAnswer, bytes]
@@ -64,21 +68,29 @@ def frame_length(head: bytes | bytearray) -> int:
     return int(length)
 
 
-def split_answer(received: bytes | bytearray) -> tuple[ChildAnswer, bytes]:
-    """The answer and payload in everything the child wrote after `READY`."""
+def answer_bytes(received: bytes | bytearray) -> int | None:
+    """How many bytes the whole answer starting `received` has, once its frame is in."""
     if len(received) < LENGTH_BYTES:
-        raise BadFrame("no answer")
+        return None
     end = LENGTH_BYTES + frame_length(received)
     if len(received) < end:
-        raise BadFrame("a cut-off answer")
+        return None
+    return end + _decoded(received[LENGTH_BYTES:end]).payload_bytes
+
+
+def split_answer(received: bytes | bytearray) -> tuple[ChildAnswer, bytes]:
+    """The answer and its payload, which must be all of `received`."""
+    if answer_bytes(received) != len(received):
+        raise BadFrame(f"no whole answer in {len(received)} bytes")
+    end = LENGTH_BYTES + frame_length(received)
+    return _decoded(received[LENGTH_BYTES:end]), bytes(received[end:])
+
+
+def _decoded(body: bytes | bytearray) -> ChildAnswer:
     try:
-        answer = msgspec.msgpack.decode(received[LENGTH_BYTES:end], type=ChildAnswer)
+        return msgspec.msgpack.decode(body, type=ChildAnswer)
     except msgspec.DecodeError as error:
         raise BadFrame(str(error)) from None
-    payload = bytes(received[end:])
-    if len(payload) != answer.payload_bytes:
-        raise BadFrame(f"{len(payload)} of {answer.payload_bytes} payload bytes")
-    return answer, payload
 
 
 _NOT_PLAIN: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
