@@ -9,7 +9,6 @@ import time
 import msgspec
 import psutil
 import pytest
-from ezdxf.filemanagement import new as new_drawing
 
 from application.errors import ValidationFailed
 from application.files import DrawingTooComplex, UnsupportedFormat
@@ -19,16 +18,14 @@ from infrastructure.cad.parse import parse_dxf
 from infrastructure.cad.reader import DxfReader
 from infrastructure.cad.svg import render_svg
 from tests.support.memory import MiB, PeakMemory
-from tests.test_cad import fit_point_spline, rich_drawing, simple_drawing, to_bytes
+from tests.test_cad import (
+    fit_point_spline,
+    lines_drawing,
+    rich_drawing,
+    simple_drawing,
+    to_bytes,
+)
 from tests.test_file_content import dwg_bytes
-
-
-def plain_lines(count: int) -> bytes:
-    doc = new_drawing()
-    modelspace = doc.modelspace()
-    for i in range(count):
-        modelspace.add_line((i, 0), (i, 1))
-    return to_bytes(doc)
 
 
 @pytest.fixture
@@ -57,7 +54,7 @@ def test_a_drawing_over_the_memory_limit_is_too_complex_and_this_process_does_no
 
 def test_a_drawing_that_takes_longer_than_the_wall_time_is_killed():
     reader = DxfReader(ChildLimits(seconds=0.5))
-    data = plain_lines(20_000)  # loading alone takes seconds, and loading cannot stop part way
+    data = lines_drawing(20_000)  # loading alone takes seconds, and loading cannot stop part way
     try:
         reader.parse(b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n")  # a warm child next
         started = time.monotonic()
@@ -79,7 +76,7 @@ def test_a_child_left_alone_stops_itself_at_its_cpu_limit():
     )
     assert child.stdin and child.stdout
     assert child.stdout.read(len(READY)) == READY
-    data = plain_lines(20_000)
+    data = lines_drawing(20_000)
     child.stdin.write(frame(ChildRequest("parse", 1, max_result_bytes=MiB, data_bytes=len(data))))
     child.stdin.write(data)
     child.stdin.flush()
@@ -93,7 +90,7 @@ def test_a_result_larger_than_allowed_is_not_passed_on():
     reader = DxfReader(ChildLimits(max_result_bytes=1000))
     try:
         with pytest.raises(DrawingTooComplex, match="its result is more than 1000 bytes"):
-            reader.parse(plain_lines(100))
+            reader.parse(lines_drawing(100))
     finally:
         reader.close()
 
