@@ -44,12 +44,14 @@ def answer_all(requests: BinaryIO, answers: BinaryIO, memory_bytes: int) -> None
         limit_cpu(request.seconds)
         data = requests.read(request.data_bytes)
         answer, payload = read_drawing(request, data, memory_bytes)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-        sent = msgspec.structs.replace(answer, payload_bytes=len(payload), peak_bytes=peak)
+        del data
+        sent = msgspec.structs.replace(
+            answer, payload_bytes=len(payload), resident_bytes=resident_bytes()
+        )
         answers.write(frame(sent))
         answers.write(payload)
         answers.flush()
-        del data, payload
+        del payload
 
 
 def read_drawing(request: ChildRequest, data: bytes, memory_bytes: int) -> Answered:
@@ -88,6 +90,17 @@ def parsed(drawing: CadDrawing) -> Answered:
         truncated=drawing.truncated,
     )
     return answer, msgspec.json.encode(drawing)
+
+
+def resident_bytes() -> int:
+    """This process's resident size now. Not ru_maxrss: on Linux that keeps the high-water
+    mark of the process that started this one, across exec."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * resource.getpagesize()
 
 
 def limit_cpu(seconds: float) -> None:

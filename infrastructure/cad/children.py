@@ -3,8 +3,8 @@
 A child's address space is limited (RLIMIT_AS), its CPU time per drawing too (RLIMIT_CPU),
 and it is killed when a drawing's wall time is up. Starting one costs ezdxf's import
 (0.5 s of CPU on an idle host, seconds on a busy one), so a child is kept for the next
-drawing, but only while it stays small: one that was refused, or grew past half its
-memory limit, or has read `MAX_READS` drawings is replaced, and its memory goes back to
+drawing, but only while it stays small: one that was refused, or holds more than half its
+memory limit afterwards, or has read `MAX_READS` drawings is replaced, and its memory goes back to
 the system. The API process itself never imports ezdxf.
 
 Children are started with `subprocess` (fork and exec of a fresh interpreter), never by
@@ -130,7 +130,7 @@ class ReaderChildren:
             keep = (
                 answer is not None
                 and answer.outcome != "too_complex"
-                and answer.peak_bytes <= self.limits.memory_bytes // 2
+                and answer.resident_bytes <= self.limits.memory_bytes // 2
                 and reads < MAX_READS
                 and not self._closed
                 and len(self._idle) < MAX_IDLE

@@ -44,8 +44,8 @@ class ChildAnswer(msgspec.Struct, frozen=True):
     entity_count: int = 0
     layer_count: int = 0
     truncated: bool = False
-    peak_bytes: int = 0
-    """The child's largest resident size so far: a child that grew much is not reused."""
+    resident_bytes: int = 0
+    """The child's resident size after the drawing: a child that grew much is not reused."""
 
 
 Answered = tuple[ChildAnswer, bytes]
