@@ -15,6 +15,8 @@ from typing import Final, Literal
 
 import msgspec
 
+from domain.text import storable
+
 READY: Final = b"R"
 _LENGTH: Final = struct.Struct(">I")
 LENGTH_BYTES: Final = _LENGTH.size
@@ -93,10 +95,11 @@ def _decoded(body: bytes | bytearray) -> ChildAnswer:
         raise BadFrame(str(error)) from None
 
 
-_NOT_PLAIN: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def plain_text(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
-    """`text` fit for an event and an answer: no control characters, no lone surrogates
-    (a drawing's bytes can put either into an error message), at most `limit` characters."""
-    return _NOT_PLAIN.sub(" ", text)[:limit]
+    """`text` fit for an answer and an event: one line without control characters, and
+    nothing an event cannot hold (domain/text.py), at most `limit` characters. A drawing's
+    bytes can put any of these into an error message that quotes them."""
+    return storable(_CONTROL.sub(" ", text), limit)
