@@ -20,7 +20,7 @@ from application.agent_status import AgentStatus
 from application.errors import NotFound
 from application.paging import MAX_PAGE
 from domain.agent import Agent, AgentOverrides
-from infrastructure.event_store import iso_millis
+from domain.timestamps import iso_millis
 
 # How stale a listing may be with respect to changes made on other instances.
 REFRESH_SECONDS = 2.0

@@ -12,7 +12,7 @@ import httpx
 import redis
 from eventsourcing.postgres import PostgresDatastore
 
-from application.accounts import Accounts, SystemClock
+from application.accounts import Accounts
 from application.agent_reload import follow_agents
 from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSource
@@ -30,6 +30,7 @@ from infrastructure.attempts import InMemoryAttempts, RedisAttempts
 from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
 from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
+from infrastructure.clock import SystemClock
 from infrastructure.drawing_results import PostgresDrawingResults
 from infrastructure.embedded_postgres import EmbeddedPostgres, start_embedded
 from infrastructure.encryption import event_cipher

@@ -9,10 +9,10 @@ import msgspec
 
 from api.bootstrap import Container
 from api.bootstrap import projections as read_models
-from application.accounts import SystemClock
 from application.errors import ValidationFailed
 from application.moments import parse_moment
 from application.replay_session import ReplayedSession, replay_session
+from infrastructure.clock import SystemClock
 from infrastructure.retention import sweep
 from projections.audit_views import AuditViews
 from projections.rebuild import rebuild

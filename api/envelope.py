@@ -26,7 +26,7 @@ from application.errors import (
     ValidationFailed,
 )
 from application.files import DrawingTooComplex, FileTooLarge, UnsupportedFormat
-from infrastructure.event_store import iso_millis
+from domain.timestamps import iso_millis
 from infrastructure.pools import PoolBusy
 
 log = logging.getLogger("llmchat.api")

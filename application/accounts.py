@@ -2,7 +2,6 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from application.errors import StreamConflict
 from application.ports import (
@@ -15,11 +14,6 @@ from application.ports import (
     TokenService,
 )
 from domain.user import EmailClaimed, User, email_claim_id, legacy_email_claim_id
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from application.errors import StreamConflict
-from application.moments import parse_stored
 from application.ports import Clock, EventStore, PendingEvent
 from domain.conversation import Conversation, ConversationExpired
+from domain.timestamps import parse_stored
 
 
 class IdleConversations(Protocol):

@@ -25,8 +25,3 @@ def parse_moment(name: str, text: str, as_end: bool = False) -> datetime:
         parsed = parsed.replace(tzinfo=UTC)
     # As an exclusive end, a moment given to the millisecond must still include itself.
     return parsed + timedelta(milliseconds=1) if as_end else parsed
-
-
-def parse_stored(timestamp: str) -> datetime:
-    """A timestamp as the event store writes it ("2025-10-18T10:30:00.000Z")."""
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))

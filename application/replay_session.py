@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from application.errors import ValidationFailed
-from application.moments import parse_stored
 from application.ports import EventStore
 from domain.conversation import Conversation
 from domain.ids import is_uuid
 from domain.reply_stream import ChunksAppended
+from domain.timestamps import parse_stored
 
 
 @dataclass(frozen=True, slots=True)

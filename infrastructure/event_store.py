@@ -8,7 +8,6 @@ the PostgreSQL recorder in production and on the in-memory (POPO) one in unit te
 import logging
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
 from domain.events import Recorded, Unreadable, event_type, name_of
 from domain.ids import is_uuid
+from domain.timestamps import iso_millis
 from infrastructure import metrics, request_metadata
 
 # Replay finds event classes by their stored name, so every module defining one is loaded.
@@ -54,10 +54,6 @@ class StoredState(msgspec.Struct):
     data: msgspec.Raw
     # Added later with a default, so events stored before it still decode.
     meta: dict[str, str] | None = None
-
-
-def iso_millis(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class RecorderEventStore:

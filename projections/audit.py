@@ -13,7 +13,7 @@ from psycopg import Cursor
 from domain.conversation import ConversationStarted
 from domain.events import Recorded
 from domain.file import FileUploaded
-from infrastructure.event_store import iso_millis
+from domain.timestamps import iso_millis
 from projections.audit_chain import GENESIS, ChainedEntry, chained_hash
 from projections.audit_entries import AuditEntry, entry_of
 from projections.projection import row_values

@@ -5,7 +5,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 
 from application.session_queries import History
-from infrastructure.event_store import iso_millis
+from domain.timestamps import iso_millis
 
 # The place of the message a page ends before (NULL if it is no message of the session).
 BEFORE = "(SELECT seq FROM llmchat_messages WHERE message_id = %s AND session_id = %s)"

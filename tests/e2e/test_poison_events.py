@@ -17,8 +17,8 @@ import httpx
 import psycopg
 import pytest
 
-from application.accounts import SystemClock
 from domain.conversation import ConversationStarted
+from infrastructure.clock import SystemClock
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.postgres import create_schema, open_datastore
 from tests.e2e.admin_fixtures import admin_headers, eventually, projections_current, server_env

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from api.bootstrap import projections as all_projections
-from application.accounts import SystemClock
 from application.ports import PendingEvent
 from domain.conversation import ConversationStarted, UserMessagePosted
 from domain.user import UserRegistered
+from infrastructure.clock import SystemClock
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.metrics import exposition
 from infrastructure.postgres import create_schema, open_datastore

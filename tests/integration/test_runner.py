@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from application.accounts import SystemClock
 from application.ports import PendingEvent
 from domain.user import UserRegistered
+from infrastructure.clock import SystemClock
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.postgres import create_schema, open_datastore
 from projections.audit import AuditProjection

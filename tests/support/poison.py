@@ -16,7 +16,8 @@ from application.ports import PendingEvent
 from domain.events import name_of
 from domain.file import FileUploaded
 from domain.security import SignInFailed
-from infrastructure.event_store import RecorderEventStore, iso_millis
+from domain.timestamps import iso_millis
+from infrastructure.event_store import RecorderEventStore
 
 
 def append_unchecked(store: RecorderEventStore, events: Sequence[PendingEvent]) -> list[int]:
