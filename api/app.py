@@ -26,6 +26,7 @@ from api.principal import provide_admin, provide_principal
 from api.request_body import CheckedRequest, refuse_unstorable_query
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
+from api.usage import UsageController
 from infrastructure.metrics import forget_this_process
 
 Hook = Callable[[Request[Any, Any, Any]], Awaitable[None]]
@@ -61,6 +62,7 @@ def create_app(container: Container) -> Litestar:
             OpenAIController,
             read_metrics,
             UploadController,
+            UsageController,
         ],
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False, use_cache=True),

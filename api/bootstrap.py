@@ -25,6 +25,7 @@ from application.jobs import JobWork
 from application.parse_drawing import parse_drawing_job
 from application.ports import AttemptCounter
 from application.replies import LiveReplies
+from domain.prices import PriceList
 from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
 from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
@@ -43,6 +44,7 @@ from infrastructure.known_users import KnownUsers, registered_in
 from infrastructure.log_format import use_json_logs
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import create_schema, open_datastore
+from infrastructure.prices_file import read_prices
 from infrastructure.providers import ProviderTimeouts, build_providers, new_http_client
 from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlidingWindow
 from infrastructure.reply_metrics import PrometheusReplyMetrics
@@ -59,18 +61,21 @@ from projections.files import FilesProjection
 from projections.projection import Projection
 from projections.runner import POSITIONS, ProjectionRunner, start_threads
 from projections.stats import StatsProjection
+from projections.usage import UsageProjection
 
 Signals = InProcessSignals | RedisSignals
 JobRunner = RedisJobs | ThreadJobs
 
 
-def projections() -> list[Projection]:
+def projections(prices: PriceList | None = None) -> list[Projection]:
+    """Every read model; `prices` price the usage ledger (none: usage is counted, unpriced)."""
     return [
         AgentsProjection(),
         ConversationsProjection(),
         FilesProjection(),
         StatsProjection(),
         AuditProjection(),
+        UsageProjection(prices),
     ]
 
 
@@ -194,13 +199,14 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     source = agent_source(settings.agents_file)
     # Read first: a bad agents file stops the start before anything is started or written.
     defined_agents = source.read()
+    prices = read_prices(settings.prices_file)
     data_dir = Path(settings.data_dir)
     # Only serve and worker may create the embedded database; a read elsewhere must not.
     embedded = None if settings.database_url else start_embedded(data_dir, create=serving)
     url = settings.database_url or (embedded.url if embedded else "")
     datastore = open_datastore(url, settings.db_pool_size)
     clock = SystemClock()
-    read_models = projections()
+    read_models = projections(prices)
     schema = [*POSITIONS, *(statement for p in read_models for statement in p.schema)]
     recorder = create_schema(datastore, schema)
     store = RecorderEventStore(recorder, clock, event_cipher(settings))
@@ -243,7 +249,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         agents=agents,
         providers=build_providers(http, timeouts),
         instance_id=str(uuid.uuid4()),
-        metrics=PrometheusReplyMetrics(),
+        metrics=PrometheusReplyMetrics(prices),
         attachments=FileAttachments(files),
     )
     revocation_check = AsyncPostgresRevocations(url)

@@ -173,6 +173,8 @@ DATA: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/api/agents"): PAGE,
     ("delete", "/api/upload/{file_id}"): {"type": "null"},
     ("get", "/api/admin/audit"): PAGE,
+    ("get", "/api/admin/usage"): PAGE,
+    ("get", "/api/usage"): PAGE,
     ("get", "/api/admin/api-keys"): PAGE,
 }
 

@@ -9,6 +9,9 @@
 - chats.total: conversations that exist (started and not deleted). chats.today: of those,
   the ones started since 00:00 UTC today. chats.averageLength: messages per conversation
   (user, assistant and imported), over conversations that exist, to one decimal.
+- usage: the usage ledger's totals (projections/usage.py): replies, their prompt,
+  completion and cached tokens, and cost in the price file's currency; usage.today the
+  same since 00:00 UTC today.
 - system.uptime: since this API process started, as "72h 30m".
 """
 
@@ -30,6 +33,14 @@ class UsageFigures:
     chats_total: int
     chats_today: int
     average_length: float
+    usage_requests: int = 0
+    usage_prompt_tokens: int = 0
+    usage_completion_tokens: int = 0
+    usage_cached_tokens: int = 0
+    usage_cost: float = 0.0
+    today_requests: int = 0
+    today_tokens: int = 0
+    today_cost: float = 0.0
 
 
 class UsageStats(Protocol):
@@ -77,6 +88,19 @@ def admin_stats(
             "total": figures.chats_total,
             "today": figures.chats_today,
             "averageLength": round(figures.average_length, 1),
+        },
+        "usage": {
+            "requests": figures.usage_requests,
+            "promptTokens": figures.usage_prompt_tokens,
+            "completionTokens": figures.usage_completion_tokens,
+            "cachedTokens": figures.usage_cached_tokens,
+            "totalTokens": figures.usage_prompt_tokens + figures.usage_completion_tokens,
+            "cost": figures.usage_cost,
+            "today": {
+                "requests": figures.today_requests,
+                "totalTokens": figures.today_tokens,
+                "cost": figures.today_cost,
+            },
         },
         "system": {
             "uptime": uptime(now.timestamp() - system.started_at),

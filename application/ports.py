@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+from domain.conversation import ReplyFinished
 from domain.events import Recorded
 
 
@@ -147,3 +148,7 @@ class ReplyMetrics(Protocol):
     def first_chunk(self, provider: str, seconds: float) -> None: ...
 
     def reply_ended(self, provider: str, outcome: str, error: str | None) -> None: ...
+
+    def usage(self, finished: ReplyFinished) -> None:
+        """The reply's tokens (and so its cost), as its ReplyFinished records them."""
+        ...

@@ -215,6 +215,7 @@ async def run_reply(
         chat.metrics.first_chunk(request.provider, progress.first_chunk)
     code = ended.closed.error_code
     chat.metrics.reply_ended(request.provider, ended.closed.outcome, code.lower() if code else None)
+    chat.metrics.usage(ended.finished)
     await close_reply(chat, recorder, ended, conversation_version)
 
 

@@ -8,6 +8,7 @@ Update them where the thing happens:
     metrics.TIME_TO_FIRST_CHUNK.labels(provider="openai").observe(seconds)
     metrics.PROVIDER_ERRORS.labels(provider="anthropic", kind="timeout").inc()
     metrics.JOB_QUEUE_DEPTH.labels(queue="default").set(depth)
+    metrics.TOKENS.labels(agent="a", model="m", kind="prompt").inc(tokens)
     with metrics.EVENT_STORE_APPEND.time(): ...
 
 HTTP requests are counted by api/metrics.py; event-store appends by RecorderEventStore;
@@ -80,6 +81,18 @@ JOB_QUEUE_DEPTH = Gauge(
     "Jobs waiting in a queue (the most recent value any process reported).",
     ["queue"],
     multiprocess_mode="mostrecent",
+)
+TOKENS = Counter(
+    "llmchat_tokens_total",
+    "Tokens of finished replies, by agent, model and kind (prompt, completion, cached;"
+    " cached tokens are part of the prompt's).",
+    ["agent", "model", "kind"],
+)
+COST = Counter(
+    "llmchat_cost_total",
+    "Cost of finished replies in the price file's currency, at the price of the day"
+    " (the usage ledger, GET /api/admin/usage, is the record; this is for dashboards).",
+    ["agent", "model"],
 )
 RATE_LIMIT_STORE_FAILURES = Counter(
     "llmchat_rate_limit_store_failures_total",

@@ -1,9 +1,16 @@
 """ReplyMetrics on the Prometheus metrics of infrastructure.metrics."""
 
+from datetime import UTC, datetime
+
+from domain.conversation import ReplyFinished
+from domain.prices import PriceList, cost
 from infrastructure import metrics
 
 
 class PrometheusReplyMetrics:
+    def __init__(self, prices: PriceList | None = None) -> None:
+        self.prices = prices or PriceList()
+
     def reply_started(self) -> None:
         metrics.ACTIVE_STREAMS.inc()
 
@@ -14,3 +21,21 @@ class PrometheusReplyMetrics:
         metrics.ACTIVE_STREAMS.dec()
         if error is not None:
             metrics.PROVIDER_ERRORS.labels(provider=provider, kind=error).inc()
+
+    def usage(self, finished: ReplyFinished) -> None:
+        agent, model = finished.agent_id or "", finished.model or ""
+        tokens = (
+            ("prompt", finished.prompt_tokens),
+            ("completion", finished.completion_tokens),
+            ("cached", finished.cached_tokens),
+        )
+        for kind, count in tokens:
+            if count:
+                metrics.TOKENS.labels(agent=agent, model=model, kind=kind).inc(count)
+        today = datetime.now(UTC).date()
+        price = self.prices.price_on(finished.provider or "", model, today)
+        if price is not None:
+            spent = cost(
+                price, finished.prompt_tokens, finished.completion_tokens, finished.cached_tokens
+            )
+            metrics.COST.labels(agent=agent, model=model).inc(float(spent))

@@ -69,6 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # CPU and wall time; over either, it is refused as too complex (422).
     cad_memory_mb: int = 512
     cad_seconds: float = 10.0
+    # Prices per million tokens, per provider and model (infrastructure/prices_file.py).
+    prices_file: str | None = None
 
 
 def env_name(field: str) -> str:

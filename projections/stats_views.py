@@ -16,7 +16,19 @@ USAGE = """SELECT
     (SELECT count(*) FROM llmchat_stats_conversations WHERE started_at >= %(today)s)
         AS chats_today,
     (SELECT COALESCE(avg(message_count), 0) FROM llmchat_stats_conversations)
-        AS average_length"""
+        AS average_length,
+    ledger.*,
+    ledger_today.*
+    FROM (SELECT COALESCE(sum(requests), 0) AS usage_requests,
+            COALESCE(sum(prompt_tokens), 0) AS usage_prompt,
+            COALESCE(sum(completion_tokens), 0) AS usage_completion,
+            COALESCE(sum(cached_tokens), 0) AS usage_cached,
+            COALESCE(sum(cost), 0) AS usage_cost
+        FROM llmchat_usage_daily) AS ledger,
+    (SELECT COALESCE(sum(requests), 0) AS today_requests,
+            COALESCE(sum(prompt_tokens + completion_tokens), 0) AS today_tokens,
+            COALESCE(sum(cost), 0) AS today_cost
+        FROM llmchat_usage_daily WHERE day >= %(today)s::date) AS ledger_today"""
 
 
 class StatsViews:
@@ -34,4 +46,12 @@ class StatsViews:
             chats_total=int(row["chats_total"]),
             chats_today=int(row["chats_today"]),
             average_length=float(row["average_length"]),
+            usage_requests=int(row["usage_requests"]),
+            usage_prompt_tokens=int(row["usage_prompt"]),
+            usage_completion_tokens=int(row["usage_completion"]),
+            usage_cached_tokens=int(row["usage_cached"]),
+            usage_cost=float(row["usage_cost"]),
+            today_requests=int(row["today_requests"]),
+            today_tokens=int(row["today_tokens"]),
+            today_cost=float(row["today_cost"]),
         )

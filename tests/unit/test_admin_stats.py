@@ -25,7 +25,7 @@ class RecordingUsage:
 
     def usage(self, today: datetime, active_since: datetime) -> UsageFigures:
         self.asked = (today, active_since)
-        return UsageFigures(5, 3, 1, 4, 2, 2.25)
+        return UsageFigures(5, 3, 1, 4, 2, 2.25, 7, 70, 30, 20, 0.5, 2, 25, 0.125)
 
 
 def test_uptime_reads_in_hours_and_minutes():
@@ -51,5 +51,14 @@ def test_the_figures_use_the_utc_day_and_the_last_thirty_days():
         "users": {"total": 5, "active": 3, "newToday": 1},
         "agents": {"total": 3, "active": 2, "categories": ["code", "writing"]},
         "chats": {"total": 4, "today": 2, "averageLength": 2.2},
+        "usage": {
+            "requests": 7,
+            "promptTokens": 70,
+            "completionTokens": 30,
+            "cachedTokens": 20,
+            "totalTokens": 100,
+            "cost": 0.5,
+            "today": {"requests": 2, "totalTokens": 25, "cost": 0.125},
+        },
         "system": {"uptime": "5h 7m", "version": "1.2.3", "environment": "production"},
     }

@@ -14,7 +14,7 @@ from application.errors import ServiceUnavailable
 from application.provider import ChatTurn, Chunk, Completion, ProviderRequest
 from application.replies import LiveReplies
 from application.send_message import SendMessage, StartedReply, send_message
-from domain.conversation import UserMessagePosted
+from domain.conversation import ReplyFinished, UserMessagePosted
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
 from tests.unit.fakes import in_memory_store
 from tests.unit.test_reply_batching import QuietSignals
@@ -87,6 +87,8 @@ class Metrics:
     def first_chunk(self, provider: str, seconds: float) -> None: ...
 
     def reply_ended(self, provider: str, outcome: str, error: str | None) -> None: ...
+
+    def usage(self, finished: ReplyFinished) -> None: ...
 
 
 def chat_with(writer: HeldWriter, provider: WatchedProvider) -> Chat:
