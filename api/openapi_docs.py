@@ -5,8 +5,9 @@ every route at once, when /schema/openapi.json is first served:
 
 - the error envelope for each status a route can answer (OpenAI's error shape under /v1),
   instead of Litestar's own validation-error shape, which this API never sends;
-- the success envelope where a handler returns a plain dict, with its `data`'s schema for
-  the routes in DATA (so schemathesis checks their bodies, not only their statuses);
+- the success envelope where a handler returns a plain dict, with its `data`'s schema
+  (api/openapi_answers.py), and the body of the other routes that return one, so
+  schemathesis checks every answer's body, not only its status;
 - SSE (`text/event-stream`) for the completions and the stream-resume routes;
 - request bodies read by the handler itself (multipart uploads, the drawing parser);
 - the bearer scheme, and which routes are public.
@@ -26,6 +27,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+from api.openapi_answers import BODIES, DATA, OTHER_DATA, STRUCT_SCHEMAS, ref
 
 Operation = dict[str, Any]
 
@@ -52,6 +55,8 @@ NOT_FOUND_WITHOUT_PATH_PARAMETERS = {
 PROVIDER_CALLS = {("post", "/api/chat/completions"), ("post", "/v1/chat/completions")}
 BEFORE_ROUTING = {403, 429}
 MULTIPART = {("post", "/api/upload"), ("post", "/api/cad/parse")}
+# With `Accept: text/csv`, the rows of the page as CSV (api/usage.py).
+CSV_TOO = {("get", "/api/admin/usage"), ("get", "/api/usage")}
 DRAWING_READS = {("post", "/api/cad/parse"), ("get", "/api/cad/{file_id}/preview.svg")}
 
 DESCRIPTIONS = {
@@ -114,70 +119,6 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-STRING = {"type": "string"}
-NUMBER = {"type": "integer", "minimum": 0}
-TIME = {"type": "string", "format": "date-time"}
-
-
-def shape(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    """An object with these fields (more may come: clients ignore what they do not know)."""
-    return {"type": "object", "required": list(required), "properties": {**required, **optional}}
-
-
-SESSION_USER = shape({"id": STRING, "email": STRING, "role": STRING})
-TOKEN_PAIR = shape(
-    {"token": STRING, "refreshToken": STRING, "expiresIn": NUMBER, "user": SESSION_USER}
-)
-USAGE = shape(
-    {},
-    promptTokens=NUMBER,
-    completionTokens=NUMBER,
-    totalTokens=NUMBER,
-    cachedTokens=NUMBER,
-    cacheWriteTokens=NUMBER,
-    reasoningTokens=NUMBER,
-    estimated={"type": "boolean"},
-)
-PAGE = shape(
-    {
-        "items": {"type": "array", "items": {"type": "object"}},
-        "pagination": shape(
-            {"page": NUMBER, "limit": NUMBER, "total": NUMBER, "totalPages": NUMBER}
-        ),
-    }
-)
-# Each route's `data`, where it is known here; the rest stay the bare envelope for now.
-DATA: dict[tuple[str, str], dict[str, Any]] = {
-    ("post", "/api/auth/register"): shape(
-        {"user": shape({"id": STRING, "email": STRING, "name": STRING, "createdAt": TIME})}
-    ),
-    ("post", "/api/auth/login"): TOKEN_PAIR,
-    ("post", "/api/auth/refresh"): TOKEN_PAIR,
-    ("post", "/api/auth/logout"): {"type": "null"},
-    ("post", "/api/chat/completions"): shape(
-        {
-            "id": STRING,
-            "sessionId": STRING,
-            "message": shape({"role": {"const": "assistant"}, "content": STRING}),
-            "finishReason": {"type": ["string", "null"]},
-            "createdAt": TIME,
-        },
-        usage=USAGE,
-    ),
-    ("post", "/api/chat/streams/{message_id}/cancel"): shape(
-        {"messageId": STRING, "finishReason": STRING}
-    ),
-    ("get", "/api/chat/sessions"): PAGE,
-    ("get", "/api/chat/sessions/{session_id}/history"): PAGE,
-    ("delete", "/api/chat/sessions/{session_id}"): {"type": "null"},
-    ("get", "/api/agents"): PAGE,
-    ("delete", "/api/upload/{file_id}"): {"type": "null"},
-    ("get", "/api/admin/audit"): PAGE,
-    ("get", "/api/admin/usage"): PAGE,
-    ("get", "/api/usage"): PAGE,
-    ("get", "/api/admin/api-keys"): PAGE,
-}
-
 
 def success_with(data: dict[str, Any]) -> dict[str, Any]:
     return {"allOf": [ref("SuccessEnvelope"), {"type": "object", "properties": {"data": data}}]}
@@ -191,6 +132,11 @@ EVENT_STREAM = {
             "each with an `id:`; /v1: OpenAI's `data:` chunks, then `data: [DONE]`.",
         }
     }
+}
+
+CSV_ROWS = {
+    "type": "string",
+    "description": "A header line of the JSON rows' names, then one line per row",
 }
 
 UPLOAD_FORM = {
@@ -215,10 +161,6 @@ DRAWING_REFERENCE = {
 
 METHODS = ("get", "put", "post", "delete", "patch")
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def error_statuses(method: str, path: str, operation: Operation) -> set[int]:
@@ -278,9 +220,18 @@ def document_success(method: str, path: str, operation: Operation) -> None:
         return
     content = ok.get("content") or {}
     json_body = content.get("application/json")
-    if path.startswith("/api/") and json_body and is_generic_object(json_body.get("schema", {})):
-        data = DATA.get((method, path))
-        json_body["schema"] = success_with(data) if data else ref("SuccessEnvelope")
+    if json_body and is_generic_object(json_body.get("schema", {})):
+        if path.startswith("/api/"):
+            data = DATA.get((method, path))
+            json_body["schema"] = success_with(data) if data else ref("SuccessEnvelope")
+        elif (method, path) in BODIES:
+            json_body["schema"] = BODIES[(method, path)]
+    for status, (description, data) in OTHER_DATA.get((method, path), {}).items():
+        answer = {"application/json": {"schema": success_with(data)}}
+        operation["responses"][str(status)] = {"description": description, "content": answer}
+    if (method, path) in CSV_TOO:
+        ok["description"] = "The page as the envelope, or its rows as CSV with Accept: text/csv"
+        content["text/csv"] = {"schema": CSV_ROWS}
     if (method, path) == ("post", "/api/chat/completions"):
         ok["description"] = "The reply: JSON, or SSE when `stream` is true"
         content.update(EVENT_STREAM)
@@ -334,7 +285,9 @@ def document_security(method: str, path: str, operation: Operation) -> None:
 def completed(document: dict[str, Any]) -> dict[str, Any]:
     """A copy of Litestar's document with everything in this module's docstring added."""
     document = copy.deepcopy(document)
-    document.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components.update(STRUCT_SCHEMAS)
+    components.update(SCHEMAS)
     for path, item in document.get("paths", {}).items():
         for method in METHODS:
             operation = item.get(method)

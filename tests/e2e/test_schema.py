@@ -3,7 +3,8 @@
 import json
 import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -19,9 +20,13 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Err
 
+from api.openapi_answers import BODIES, DATA, OTHER_DATA
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.support.builders import login
+from tests.e2e.admin_fixtures import eventually
+from tests.support.builders import PASSWORD, login, unique_email
 from tests.support.server import ServerProcess
+from tests.support.sse import events
+from tests.test_cad import rich_drawing, to_bytes
 
 CHECKS = [
     not_a_server_error,
@@ -36,7 +41,11 @@ TIME_BUDGET_SECONDS = 90.0
 @pytest.fixture(scope="module")
 def schema_server(chat_env) -> Iterator[ServerProcess]:
     env = {**chat_env, "LLMCHAT_ADMIN_EMAIL": ADMIN_EMAIL, "LLMCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = ServerProcess(env, args=("--no-workers",))
+    # Every uploaded drawing is parsed by a job, and the request does not wait for it: the
+    # first parse of an upload answers its 202.
+    env |= {"LLMCHAT_CAD_JOB_BYTES": "0", "LLMCHAT_CAD_JOB_WAIT_SECONDS": "0"}
+    # With its workers: the listings read read models, which the projection runners fill.
+    process = ServerProcess(env, args=())
     process.start()
     yield process
     process.stop()
@@ -100,11 +109,67 @@ def test_the_docs_work_offline_and_show_the_one_document(http):
     assert "javascript" in script.headers["content-type"]
 
 
+def envelope_data(schema: dict[str, Any]) -> Any:
+    """The `data` a success envelope's schema promises ({} when it promises nothing)."""
+    parts = schema.get("allOf", [])
+    return next((p["properties"]["data"] for p in parts if "data" in p.get("properties", {})), {})
+
+
 def data_schema(document: dict[str, Any], method: str, path: str) -> Any:
     """The `data` a route's 200 envelope promises ({} when it promises nothing)."""
     ok = document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
-    parts = ok["schema"].get("allOf", [])
-    return next((p["properties"]["data"] for p in parts if "data" in p.get("properties", {})), {})
+    return envelope_data(ok["schema"])
+
+
+def vague_parts(
+    document: dict[str, Any], schema: Any, where: str, seen: frozenset[str]
+) -> list[str]:
+    """Where in `schema` an answer could be anything: an empty schema, or an object whose
+    fields are not named (a map must say what its values are)."""
+    if not isinstance(schema, dict) or not schema:
+        return [where]
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        target = document["components"]["schemas"][name]
+        return vague_parts(document, target, f"{where}->{name}", seen | {name})
+    found: list[str] = []
+    for combinator in ("allOf", "anyOf", "oneOf"):
+        for index, part in enumerate(schema.get(combinator, [])):
+            found += vague_parts(document, part, f"{where}.{combinator}[{index}]", seen)
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    values = schema.get("additionalProperties")
+    if "object" in types and "properties" not in schema and not isinstance(values, dict):
+        found.append(where)
+    for name, field in schema.get("properties", {}).items():
+        found += vague_parts(document, field, f"{where}.{name}", seen)
+    if isinstance(values, dict):
+        found += vague_parts(document, values, f"{where}{{*}}", seen)
+    if "items" in schema:
+        found += vague_parts(document, schema["items"], f"{where}[]", seen)
+    return found
+
+
+def vague_answers(document: dict[str, Any]) -> list[str]:
+    """Every JSON success answer of every operation whose body (under /api, whose envelope's
+    `data`) is not fully described."""
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, answer in operation["responses"].items():
+                json_body = answer.get("content", {}).get("application/json")
+                if not status.startswith("2") or json_body is None:
+                    continue
+                schema = json_body["schema"]
+                if path.startswith("/api/"):
+                    schema = envelope_data(schema)
+                label = f"{method.upper()} {path} {status}"
+                found += vague_parts(document, schema, label, frozenset())
+    return found
 
 
 def test_success_envelopes_give_data_its_real_schema(http):
@@ -121,6 +186,129 @@ def test_success_envelopes_give_data_its_real_schema(http):
     reply = data_schema(document, "post", "/api/chat/completions")
     assert reply["properties"]["message"]["properties"]["role"] == {"const": "assistant"}
     assert data_schema(document, "delete", "/api/chat/sessions/{session_id}") == {"type": "null"}
+
+
+def test_every_success_answer_has_its_real_schema(http):
+    document = http.get("/schema/openapi.json").json()
+    assert len(document["paths"]) > 25  # the whole API, not a part of it
+    vague = vague_answers(document)
+    assert not vague, "answers that could be anything:\n" + "\n".join(vague)
+    operations = {(method, path) for path, item in document["paths"].items() for method in item}
+    described = set(DATA) | set(OTHER_DATA) | set(BODIES)
+    assert described <= operations, f"schemas of no route: {described - operations}"
+
+
+def json_successes(document: dict[str, Any]) -> set[tuple[str, str, int]]:
+    return {
+        (method, path, int(status))
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+        for status, answer in operation.get("responses", {}).items()
+        if status.startswith("2") and "application/json" in answer.get("content", {})
+    }
+
+
+class Conformance:
+    """Calls that succeed, each answer held to what the document says of its operation."""
+
+    def __init__(self, http: httpx.Client, schema: Any) -> None:
+        self.http = http
+        self.schema = schema
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def call(
+        self, method: str, template: str, status: int = 200, /, **request: Any
+    ) -> httpx.Response:
+        arguments = request.pop("path", {})
+        answer = self.http.request(method, template.format(**arguments), **request)
+        assert answer.status_code == status, f"{method} {template}: {answer.text}"
+        answer.request.read()  # a multipart body is a stream until read
+        self.schema[template][method].validate_response(answer)
+        self.seen.add((method.lower(), template, status))
+        return answer
+
+    def data(self, method: str, template: str, status: int = 200, /, **request: Any) -> Any:
+        return self.call(method, template, status, **request).json()["data"]
+
+
+def test_every_json_success_is_answered_as_documented(http, schema_server):
+    """Each route made to succeed once with real data (schemathesis's random ids mostly
+    reach 404s), every answer validated by schemathesis against the document."""
+    schema = schemathesis.openapi.from_url(f"{schema_server.base_url}/schema/openapi.json")
+    api = Conformance(http, schema)
+    admin = {"Authorization": f"Bearer {login(http, ADMIN_EMAIL, ADMIN_PASSWORD)['token']}"}
+    api.call("GET", "/health")
+    api.call("GET", "/health/detailed")
+
+    email = unique_email("schema")
+    api.call("POST", "/api/auth/register", json={"email": email, "password": PASSWORD, "name": "S"})
+    pair = api.data("POST", "/api/auth/login", json={"email": email, "password": PASSWORD})
+    refresh = {"refreshToken": pair["refreshToken"]}
+    pair = api.data("POST", "/api/auth/refresh", json=refresh)
+    user = {"Authorization": f"Bearer {pair['token']}"}
+
+    said = {"agentId": "demo", "messages": [{"role": "user", "content": "hello"}]}
+    reply = api.data("POST", "/api/chat/completions", headers=user, json=said)
+    body = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
+    api.call("POST", "/v1/chat/completions", headers=user, json=body)
+    api.call("GET", "/v1/models", headers=user)
+    api.call("GET", "/v1/models/{model_id}", headers=user, path={"model_id": "demo"})
+    slow = {"agentId": "slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with http.stream("POST", "/api/chat/completions", headers=user, json=slow) as streamed:
+        message_id = next(events(streamed)).data["messageId"]
+        cancel = "/api/chat/streams/{message_id}/cancel"
+        api.call("POST", cancel, headers=user, path={"message_id": message_id})
+
+    def listed(method: str, template: str, **request: Any) -> Callable[[], Any]:
+        return lambda: api.data(method, template, **request)["items"]
+
+    assert eventually(listed("GET", "/api/chat/sessions", headers=user))
+    session = {"session_id": reply["sessionId"]}
+    history = "/api/chat/sessions/{session_id}/history"
+    assert eventually(listed("GET", history, headers=user, path=session))
+    kept = str(uuid.uuid4())
+    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    saved = {"sessionId": kept, "title": "Kept", "agentId": "demo", "messages": turns}
+    api.call("POST", "/api/chat/sessions/save", headers=user, json=saved)
+    gone = {"session_id": kept}
+    api.call("DELETE", "/api/chat/sessions/{session_id}", headers=user, path=gone)
+
+    agent = {"agent_id": "openai"}
+    assert api.data("GET", "/api/agents", headers=user)["items"]
+    api.call("GET", "/api/agents/{agent_id}", headers=user, path=agent)
+    api.call("GET", "/api/agents/{agent_id}/status", headers=user, path=agent)
+    changed = {"description": "described", "config": {"temperature": 0.2}}
+    api.call("PUT", "/api/agents/{agent_id}", headers=admin, path=agent, json=changed)
+    api.call("POST", "/api/agents/reload", headers=admin)
+
+    drawing = {"file": ("plan.dxf", to_bytes(rich_drawing()))}
+    file = api.data("POST", "/api/upload", headers=user, files=drawing)
+    uploaded = {"file_id": file["id"]}
+    api.call("GET", "/api/upload/{file_id}", headers=user, path=uploaded)
+    parsed = api.data("POST", "/api/cad/parse", headers=user, files=drawing)
+    assert len({entity["type"] for entity in parsed["entities"]}) > 5
+    api.call("POST", "/api/cad/parse", 202, headers=user, json={"fileId": file["id"]})
+    api.call("GET", "/uploads/{stored_name}", headers=user, path={"stored_name": file["filename"]})
+    api.call("GET", "/api/cad/{file_id}/preview.svg", headers=user, path=uploaded)
+    api.call("DELETE", "/api/upload/{file_id}", headers=user, path=uploaded)
+
+    api.call("GET", "/api/admin/stats", headers=admin)
+    assert eventually(listed("GET", "/api/usage", headers=user, params={"groupBy": "agent"}))
+    by_user = {"groupBy": "user"}
+    assert eventually(listed("GET", "/api/admin/usage", headers=admin, params=by_user))
+    as_csv = api.call("GET", "/api/usage", headers={**user, "Accept": "text/csv"})
+    assert as_csv.text.startswith("key,requests,")
+    assert eventually(listed("GET", "/api/admin/audit", headers=admin))
+    keys = "/api/admin/api-keys"
+    issued = api.data("POST", keys, headers=admin, json={"name": "schema", "scopes": ["metrics"]})
+    assert api.data("GET", keys, headers=admin)["items"]
+    api.call("DELETE", keys + "/{key_id}", headers=admin, path={"key_id": issued["id"]})
+    api.call("POST", "/api/auth/logout", headers=user)
+
+    document = http.get("/schema/openapi.json").json()
+    missing = sorted(json_successes(document) - api.seen)
+    assert not missing, f"JSON successes no call here reached: {missing}"
 
 
 def test_the_server_answers_as_its_schema_says(http, schema_server):
