@@ -209,13 +209,53 @@ def json_successes(document: dict[str, Any]) -> set[tuple[str, str, int]]:
     }
 
 
+def alternatives(document: dict[str, Any], schema: Any) -> list[dict[str, Any]]:
+    """The schema and every part it combines, references followed."""
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        return alternatives(document, document["components"]["schemas"][schema["$ref"][21:]])
+    parts = [schema]
+    for combinator in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(combinator, []):
+            parts += alternatives(document, part)
+    return parts
+
+
+def unnamed_fields(
+    document: dict[str, Any], schemas: list[Any], value: Any, where: str
+) -> list[str]:
+    """Fields of `value` none of its schemas names: the document must say all an answer
+    says (validation alone lets any extra field through)."""
+    parts = [part for schema in schemas for part in alternatives(document, schema)]
+    found: list[str] = []
+    if isinstance(value, dict):
+        fields: dict[str, list[Any]] = {}
+        values = [p["additionalProperties"] for p in parts if "additionalProperties" in p]
+        for part in parts:
+            for name, field in part.get("properties", {}).items():
+                fields.setdefault(name, []).append(field)
+        for name, item in value.items():
+            known = fields.get(name) or values
+            if not known:
+                found.append(f"{where}.{name}")
+            found += unnamed_fields(document, known, item, f"{where}.{name}")
+    elif isinstance(value, list):
+        items = [part["items"] for part in parts if "items" in part]
+        for index, item in enumerate(value):
+            found += unnamed_fields(document, items, item, f"{where}[{index}]")
+    return sorted(set(found))
+
+
 class Conformance:
     """Calls that succeed, each answer held to what the document says of its operation."""
 
-    def __init__(self, http: httpx.Client, schema: Any) -> None:
+    def __init__(self, http: httpx.Client, schema: Any, document: dict[str, Any]) -> None:
         self.http = http
         self.schema = schema
+        self.document = document
         self.seen: set[tuple[str, str, int]] = set()
+        self.unnamed: list[str] = []
 
     def call(
         self, method: str, template: str, status: int = 200, /, **request: Any
@@ -226,6 +266,11 @@ class Conformance:
         answer.request.read()  # a multipart body is a stream until read
         self.schema[template][method].validate_response(answer)
         self.seen.add((method.lower(), template, status))
+        if answer.headers["content-type"].startswith("application/json"):
+            operation = self.document["paths"][template][method.lower()]
+            content = operation["responses"][str(status)]["content"]["application/json"]
+            where = f"{method} {template} {status}"
+            self.unnamed += unnamed_fields(self.document, [content["schema"]], answer.json(), where)
         return answer
 
     def data(self, method: str, template: str, status: int = 200, /, **request: Any) -> Any:
@@ -236,7 +281,7 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     """Each route made to succeed once with real data (schemathesis's random ids mostly
     reach 404s), every answer validated by schemathesis against the document."""
     schema = schemathesis.openapi.from_url(f"{schema_server.base_url}/schema/openapi.json")
-    api = Conformance(http, schema)
+    api = Conformance(http, schema, http.get("/schema/openapi.json").json())
     admin = {"Authorization": f"Bearer {login(http, ADMIN_EMAIL, ADMIN_PASSWORD)['token']}"}
     api.call("GET", "/health")
     api.call("GET", "/health/detailed")
@@ -306,9 +351,9 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     api.call("DELETE", keys + "/{key_id}", headers=admin, path={"key_id": issued["id"]})
     api.call("POST", "/api/auth/logout", headers=user)
 
-    document = http.get("/schema/openapi.json").json()
-    missing = sorted(json_successes(document) - api.seen)
+    missing = sorted(json_successes(api.document) - api.seen)
     assert not missing, f"JSON successes no call here reached: {missing}"
+    assert not api.unnamed, "fields the document does not name:\n" + "\n".join(api.unnamed)
 
 
 def test_the_server_answers_as_its_schema_says(http, schema_server):
