@@ -83,7 +83,15 @@ async def close_files(form: FormMultiDict) -> None:
 async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
     """The multipart form; files are spooled to disk past 1 MB by Litestar's parser, and
     the body is refused with 413 as soon as it passes the route's limit."""
-    return await request.form()
+    try:
+        return await request.form()
+    except (UnicodeDecodeError, LookupError):
+        # Litestar decodes each text part in the charset the part names (UTF-8 if none)
+        # and lets the error out as a 500; the field is the client's, so is the error.
+        raise ValidationFailed(
+            "Invalid form field",
+            "a text field is not text in its charset (UTF-8, unless its part names another)",
+        ) from None
 
 
 class UploadController(Controller):

@@ -134,6 +134,31 @@ def test_a_form_without_a_file_is_a_validation_error(http, owner):
     assert_error(response, 400, "VALIDATION_ERROR")
 
 
+@pytest.mark.parametrize("path", ["/api/upload", "/api/cad/parse"])
+@pytest.mark.parametrize(
+    ("part_headers", "value"),
+    [
+        (b"", b"\xf5\xca"),  # not UTF-8
+        (b"\r\nContent-Type: text/plain; charset=no-such-charset", b"x"),
+        (b"\r\nContent-Type: text/plain; charset=utf-16", b"x"),  # half a UTF-16 unit
+    ],
+)
+def test_a_form_field_that_is_not_text_in_its_charset_is_a_validation_error(
+    http, owner, path, part_headers, value
+):
+    parts = [
+        (b'Content-Disposition: form-data; name="file"; filename="a.txt"', b"notes"),
+        (b'Content-Disposition: form-data; name="description"' + part_headers, value),
+    ]
+    body = b"".join(b"--b\r\n" + h + b"\r\n\r\n" + v + b"\r\n" for h, v in parts) + b"--b--\r\n"
+    headers = {**owner, "Content-Type": "multipart/form-data; boundary=b"}
+
+    response = http.post(path, content=body, headers=headers)
+
+    details = assert_error(response, 400, "VALIDATION_ERROR")["error"]["details"]
+    assert "charset" in details
+
+
 def test_a_download_carries_the_original_name_and_safe_headers(http, owner):
     name = "设计 说明 v2.txt"
     file = uploaded(http, owner, name, "第一版\n".encode())
