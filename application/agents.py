@@ -30,6 +30,7 @@ class AgentProfile(msgspec.Struct, frozen=True):
     status: str  # "active" | "inactive"
     temperature: float | None
     max_tokens: int | None
+    fallbacks: tuple[str, ...] = ()
 
 
 class AgentDirectory(Protocol):
@@ -90,6 +91,7 @@ def profile_of(agent: Agent, status: str | None = None) -> AgentProfile:
         status=status or agent.status,
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
+        fallbacks=settings.fallbacks,
     )
 
 

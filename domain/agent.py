@@ -9,7 +9,7 @@ API keys never enter an event: a definition holds only a reference to its key.
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
@@ -23,6 +23,9 @@ MAX_TOKENS_LIMIT = 200_000
 MAX_NAME = 100
 MAX_DESCRIPTION = 2000
 MAX_MODEL = 200
+# Each fallback may cost a full provider timeout before the next is asked: a user waits
+# through all of them, so the list stays short.
+MAX_FALLBACKS = 3
 # Agent ids appear in URLs (/api/agents/{id}), so they keep to URL-safe characters.
 AGENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -61,6 +64,8 @@ class AgentDefinition:
     capabilities: tuple[str, ...] = ()
     temperature: float | None = None
     max_tokens: int | None = None
+    fallbacks: tuple[str, ...] = ()
+    """Agents asked in order when this one fails before its first word (ids in the same file)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +182,46 @@ def check_max_tokens(max_tokens: int | None) -> None:
         raise InvalidAgent(f"maxTokens: must be between 1 and {MAX_TOKENS_LIMIT}")
 
 
+def check_fallbacks(agent_id: str, fallbacks: tuple[str, ...]) -> None:
+    """The rules one agent's list must keep on its own; see `check_fallback_graph` for the
+    rules across the file."""
+    if len(fallbacks) > MAX_FALLBACKS:
+        raise InvalidAgent(f"fallbacks: at most {MAX_FALLBACKS} agents")
+    for fallback in fallbacks:
+        if not AGENT_ID_PATTERN.match(fallback):
+            raise InvalidAgent(f"fallbacks: {fallback!r} is not an agent id")
+    if agent_id in fallbacks:
+        raise InvalidAgent("fallbacks: an agent cannot be its own fallback")
+    if len(set(fallbacks)) != len(fallbacks):
+        raise InvalidAgent("fallbacks: an agent is named more than once")
+
+
+def check_fallback_graph(definitions: Mapping[str, AgentDefinition]) -> None:
+    """Every fallback names an agent of the same file, and no chain of them comes back to
+    where it started; InvalidAgent names the first agent that breaks a rule."""
+    for agent_id, definition in definitions.items():
+        unknown = [f for f in definition.fallbacks if f not in definitions]
+        if unknown:
+            raise InvalidAgent(f"agent {agent_id!r}: fallbacks: no agent {unknown[0]!r} here")
+    done: set[str] = set()  # explored: no cycle runs through them
+    for start in definitions:
+        if start in done:
+            continue
+        path = [start]
+        stack = [iter(definitions[start].fallbacks)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                done.add(path.pop())
+            elif child in path:
+                cycle = " -> ".join([*path[path.index(child) :], child])
+                raise InvalidAgent(f"agent {child!r}: fallbacks: a cycle ({cycle})")
+            elif child not in done:
+                path.append(child)
+                stack.append(iter(definitions[child].fallbacks))
+
+
 def checked_definition(definition: AgentDefinition) -> AgentDefinition:
     """The definition with its text trimmed; InvalidAgent if it breaks a rule."""
     if definition.provider not in PROVIDERS:
@@ -195,6 +240,7 @@ def checked_definition(definition: AgentDefinition) -> AgentDefinition:
     check_max_tokens(definition.max_tokens)
     return replace(
         definition,
+        fallbacks=tuple(definition.fallbacks),
         name=check_name(definition.name),
         description=check_description(definition.description),
         category=definition.category.strip(),

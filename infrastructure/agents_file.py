@@ -13,7 +13,14 @@ from pathlib import Path
 import msgspec
 
 from application.agents import AgentSet, AgentsFileInvalid, AgentSource
-from domain.agent import AgentDefinition, InvalidAgent, check_agent_id, checked_definition
+from domain.agent import (
+    AgentDefinition,
+    InvalidAgent,
+    check_agent_id,
+    check_fallback_graph,
+    check_fallbacks,
+    checked_definition,
+)
 
 ENV_PREFIX = "env:"
 FINGERPRINT_HEX = 12
@@ -54,6 +61,7 @@ class AgentEntry(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     config: AgentConfigEntry
     avatar: str | None = None
     status: str = "active"
+    fallbacks: list[str] = []
 
 
 class AgentsFileBody(msgspec.Struct):
@@ -89,6 +97,7 @@ class AgentsFile:
                 check_agent_id(entry.id)
                 if entry.id in definitions:
                     raise InvalidAgent("id: appears more than once")
+                check_fallbacks(entry.id, tuple(entry.fallbacks))
                 definitions[entry.id] = checked_definition(definition_of(entry))
                 keys[entry.id], missing = self.resolve_key(entry.api_key)
             except InvalidAgent as error:
@@ -96,6 +105,10 @@ class AgentsFile:
             if missing is not None:
                 # One unset key must not stop the agents that can serve.
                 unavailable[entry.id] = f"environment variable {missing} is not set"
+        try:
+            check_fallback_graph(definitions)
+        except InvalidAgent as error:
+            raise AgentsFileInvalid(f"{self.path}: {error}") from None
         return AgentSet(definitions, keys, unavailable)
 
     def resolve_key(self, api_key: str) -> tuple[str, str | None]:
@@ -123,6 +136,7 @@ def definition_of(entry: AgentEntry) -> AgentDefinition:
         capabilities=tuple(entry.capabilities),
         temperature=entry.config.temperature,
         max_tokens=entry.config.max_tokens,
+        fallbacks=tuple(entry.fallbacks),
     )
 
 

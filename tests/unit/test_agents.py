@@ -295,6 +295,40 @@ BAD_FILES = {
     "no http endpoint": (json.dumps({"agents": [entry(endpoint="api.example")]}), "endpoint"),
     "unknown field": (json.dumps({"agents": [entry(apikey="typo")]}), "apikey"),
     "not a list": (json.dumps({"agents": {"gpt": entry()}}), "agents"),
+    "a fallback not in the file": (
+        json.dumps({"agents": [entry("gpt", fallbacks=["elsewhere"])]}),
+        "no agent 'elsewhere'",
+    ),
+    "its own fallback": (
+        json.dumps({"agents": [entry("gpt", fallbacks=["gpt"])]}),
+        "its own fallback",
+    ),
+    "a fallback twice": (
+        json.dumps({"agents": [entry("gpt", fallbacks=["b", "b"]), entry("b")]}),
+        "more than once",
+    ),
+    "too many fallbacks": (
+        json.dumps(
+            {"agents": [entry("gpt", fallbacks=["b", "c", "d", "e"])] + [entry(x) for x in "bcde"]}
+        ),
+        "at most 3",
+    ),
+    "a fallback cycle": (
+        json.dumps(
+            {
+                "agents": [
+                    entry("a", fallbacks=["b"]),
+                    entry("b", fallbacks=["c"]),
+                    entry("c", fallbacks=["a"]),
+                ]
+            }
+        ),
+        "a cycle (a -> b -> c -> a)",
+    ),
+    "a fallback that is no id": (
+        json.dumps({"agents": [entry(fallbacks=["a b"])]}),
+        "is not an agent id",
+    ),
 }
 
 
@@ -311,6 +345,25 @@ def test_a_bad_file_is_refused_naming_the_problem_and_changes_nothing(setup, nam
     assert setup.events() == before
     assert [a.id for a in setup.catalogue.listed()] == ["gpt", "other"]
     assert setup.catalogue.api_key("gpt") == LITERAL_KEY
+
+
+def test_fallbacks_are_kept_in_order_and_a_changed_list_is_a_reconfiguration(setup):
+    agents = [entry("b"), entry("c", fallbacks=["b"]), entry("a", fallbacks=["c", "b"])]
+    setup.reload(*agents)
+    assert setup.catalogue.find("a").fallbacks == ("c", "b")
+    assert setup.catalogue.find("b").fallbacks == ()
+    agents[2] = entry("a", fallbacks=["b"])
+    assert setup.reload(*agents) == AgentsReloaded(reconfigured=["a"])
+    assert setup.agent_events("a")[-1].changed == ("fallbacks",)
+    assert setup.catalogue.find("a").fallbacks == ("b",)
+
+
+def test_an_agent_registered_before_fallbacks_existed_replays_with_none():
+    stored = msgspec.json.encode(AgentRegistered(agent_id="old", definition=DEMO_AGENT))
+    without = msgspec.json.decode(stored)
+    del without["definition"]["fallbacks"]
+    event = msgspec.json.decode(msgspec.json.encode(without), type=AgentRegistered)
+    assert event.definition.fallbacks == ()
 
 
 def test_an_unreadable_file_is_refused(setup):
