@@ -176,6 +176,12 @@ def session_text(session: ReplayedSession, as_of: str) -> str:
     for message in session.messages:
         status = f" [{message.status}]" if message.status else ""
         lines.append(f"{message.at}  {message.role}{status}: {message.content}")
+        for attempt in message.attempts:
+            then = f"; asked {attempt.next_agent_id}" if attempt.next_agent_id else ""
+            lines.append(
+                f"{attempt.at}    attempt by {attempt.agent_id} ({attempt.provider}"
+                f" {attempt.model}) failed, {attempt.reason}: {attempt.error}{then}"
+            )
     return "\n".join(lines)
 
 

@@ -103,6 +103,10 @@ class ProviderUnavailable(ProviderError):
     """Unreachable, too slow to start answering, 5xx, or 429 after the retries."""
 
 
+class ProviderTimedOut(ProviderUnavailable):
+    """No connection, or no answer's head, within its timeout."""
+
+
 class ProviderBadResponse(ProviderError):
     """The provider answered, but not with something we can use."""
 

@@ -10,9 +10,23 @@ from datetime import datetime
 from application.errors import ValidationFailed
 from application.ports import EventStore
 from domain.conversation import Conversation
+from domain.events import Recorded
 from domain.ids import is_uuid
-from domain.reply_stream import ChunksAppended
+from domain.reply_stream import ChunksAppended, ReplyAttemptFailed
 from domain.timestamps import parse_stored
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedAttempt:
+    """An agent asked for a reply that failed before its first word."""
+
+    agent_id: str
+    provider: str
+    model: str
+    reason: str
+    error: str
+    next_agent_id: str | None
+    at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +36,7 @@ class ReplayedMessage:
     content: str
     status: str | None
     at: str  # when the event that added it was appended
+    attempts: list[ReplayedAttempt] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +66,20 @@ def replay_session(
         known = len(conversation.messages)
         conversation.apply(recorded.event)
         added_at.update({m.id: recorded.timestamp for m in conversation.messages[known:]})
-    messages = [
-        ReplayedMessage(
-            id=m.id,
-            role=m.role,
-            content=streamed_text(store, m.id, at) if m.status == "streaming" else m.content,
-            status=m.status,
-            at=added_at.get(m.id, history[0].timestamp),
+    messages = []
+    for m in conversation.messages:
+        # A reply's stream says what its agents did; the conversation holds only its end.
+        stream = reply_stream(store, m.id, at) if m.role == "assistant" else []
+        messages.append(
+            ReplayedMessage(
+                id=m.id,
+                role=m.role,
+                content=streamed_text(stream) if m.status == "streaming" else m.content,
+                status=m.status,
+                at=added_at.get(m.id, history[0].timestamp),
+                attempts=attempts_of(stream),
+            )
         )
-        for m in conversation.messages
-    ]
     return ReplayedSession(
         id=conversation.id,
         owner_id=conversation.owner_id,
@@ -73,9 +92,25 @@ def replay_session(
     )
 
 
-def streamed_text(store: EventStore, message_id: str, at: datetime | None) -> str:
-    return "".join(
-        r.event.text
-        for r in store.read(message_id)
-        if isinstance(r.event, ChunksAppended) and (at is None or parse_stored(r.timestamp) <= at)
-    )
+def reply_stream(store: EventStore, message_id: str, at: datetime | None) -> list[Recorded]:
+    return [r for r in store.read(message_id) if at is None or parse_stored(r.timestamp) <= at]
+
+
+def streamed_text(stream: list[Recorded]) -> str:
+    return "".join(r.event.text for r in stream if isinstance(r.event, ChunksAppended))
+
+
+def attempts_of(stream: list[Recorded]) -> list[ReplayedAttempt]:
+    return [
+        ReplayedAttempt(
+            agent_id=e.agent_id,
+            provider=e.provider,
+            model=e.model,
+            reason=e.reason,
+            error=e.error_message,
+            next_agent_id=e.next_agent_id,
+            at=r.timestamp,
+        )
+        for r in stream
+        if isinstance(e := r.event, ReplyAttemptFailed)
+    ]

@@ -275,6 +275,8 @@ class ReplyRecorder:
         self.patience = patience
         self.version = 1  # ReplyOpened
         self.pending: list[str] = []
+        self.notes: list[object] = []
+        """Events of the reply besides its text, stored before the next batch (in order)."""
         self.parts: list[str] = []
         self.wake = asyncio.Event()
         self.closing = False
@@ -303,6 +305,15 @@ class ReplyRecorder:
         self.parts.append(text)
         self.wake.set()
 
+    def note(self, event: object) -> None:
+        """Store `event` on the reply's stream with the next write: it waits for the next
+        words (or the turn's time, or the close), so it costs no commit of its own."""
+        self.notes.append(event)
+
+    @property
+    def unstored(self) -> bool:
+        return bool(self.pending or self.notes)
+
     def abandon(self) -> None:
         """The turn was not stored: write nothing of the reply, ever."""
         self.abandoned = True
@@ -314,9 +325,9 @@ class ReplyRecorder:
         while not self.ended:
             await self.wake.wait()
             self.wake.clear()
-            if self.pending:
+            if self.unstored:
                 await self.flush_until_stored()
-            if self.closing and not self.pending:
+            if self.closing and not self.unstored:
                 return
 
     async def store_turn(self) -> bool:
@@ -358,23 +369,30 @@ class ReplyRecorder:
 
     async def flush(self, turn: Sequence[PendingEvent] = ()) -> None:
         batch, self.pending = self.pending, []
-        if not batch:
+        notes, self.notes = self.notes, []
+        events = [*notes]
+        if batch:
+            events.append(ChunksAppended(text="".join(batch), deltas=len(batch)))
+        if not events:
             await self.writer.write(turn)
             return
-        event = ChunksAppended(text="".join(batch), deltas=len(batch))
+        first = self.version + 1
+        stream = [PendingEvent(self.message_id, first + i, e) for i, e in enumerate(events)]
         try:
-            await self.writer.write([*turn, PendingEvent(self.message_id, self.version + 1, event)])
+            await self.writer.write([*turn, *stream])
         except BaseException:
             # Not stored, so not sent: the batch goes first in the next try.
             self.pending[:0] = batch
+            self.notes[:0] = notes
             raise
-        self.version += 1
-        self.emit(event)
+        for event in events:
+            self.version += 1
+            self.emit(event)
 
     async def flush_until_stored(self) -> None:
         """Store what is pending, trying again (with what came meanwhile) while it fails."""
         for delay in self.patience.delays():
-            if not self.pending:
+            if not self.unstored:
                 return
             try:
                 await self.flush()
@@ -401,11 +419,14 @@ class ReplyRecorder:
         for recorded in newer:
             if isinstance(recorded.event, ChunksAppended):
                 del self.pending[: recorded.event.deltas]
+            elif self.notes and recorded.event == self.notes[0]:
+                del self.notes[0]
             self.version = recorded.version
             self.emit(recorded.event)
             if isinstance(recorded.event, ReplyClosed):
                 self.ended = True
                 self.pending.clear()
+                self.notes.clear()
         return self.ended
 
     def emit(self, event: object) -> None:
@@ -425,6 +446,7 @@ class ReplyRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.flusher
             self.pending.clear()
+            self.notes.clear()
             return False
         return not self.flusher.cancelled() and self.flusher.exception() is None
 

@@ -7,13 +7,23 @@ does not stop it, so the reply is finished and stored either way.
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from application.fallbacks import (
+    MAX_ERROR_MESSAGE,
+    REJECTED,
+    Target,
+    Targets,
+    error_text,
+    failed_attempt,
+    failure_reason,
+)
 from application.provider import (
     ChatProvider,
     ProviderBadResponse,
     ProviderError,
+    ProviderRejected,
     ProviderRequest,
     Usage,
 )
@@ -28,8 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("llmchat.chat")
 
-# What a reply's events keep of what a provider said besides its text.
-MAX_ERROR_MESSAGE = 1000
+# What a reply's events keep of a provider's conversation id.
 MAX_PROVIDER_ID = 256
 MAX_MODEL = 256
 
@@ -171,25 +180,67 @@ def settled_usage(request: ProviderRequest, text: str, reported: Usage | None) -
 
 def provider_error(error: ProviderError) -> tuple[str, str]:
     code = "BAD_GATEWAY" if isinstance(error, ProviderBadResponse) else "SERVICE_UNAVAILABLE"
-    return code, storable(f"{error.provider}: {error.detail}", MAX_ERROR_MESSAGE)
+    text = error_text(error)
+    if isinstance(error, ProviderRejected):
+        # A fault of the agent's configuration: say so, since no fallback is asked for it.
+        hint = " (refused: check the agent's apiKey, model and settings; no fallback is asked)"
+        text = storable(text, MAX_ERROR_MESSAGE - len(hint)) + hint
+    return code, text
+
+
+async def ask(target: Target, recorder: ReplyRecorder, progress: Progress, stream: bool) -> None:
+    if stream:
+        await stream_into(target.provider, target.request, recorder, progress)
+    else:
+        await complete_into(target.provider, target.request, recorder, progress)
+
+
+async def ask_in_turn(
+    chat: "Chat", targets: Targets, recorder: ReplyRecorder, progress: Progress, stream: bool
+) -> None:
+    """Ask the reply's agent, then its fallbacks while each fails before its first word."""
+    while True:
+        try:
+            await ask(targets.current, recorder, progress, stream)
+            return
+        except ProviderError as error:
+            if not targets.has_fallbacks:
+                raise
+            failed, reason = targets.current, failure_reason(error)
+            # Once text is stored the reply is this agent's: a fallback would start over.
+            following = None if recorder.text or reason == REJECTED else targets.next()
+            next_id = following.agent.id if following is not None else None
+            recorder.note(failed_attempt(recorder.session_id, failed, error, reason, next_id))
+            if following is None:
+                raise
+            log.warning(
+                "reply %s: agent %s failed before its first word (%s); asking %s",
+                recorder.message_id,
+                failed.agent.id,
+                reason,
+                following.agent.id,
+            )
+            chat.metrics.fell_back(failed.agent.id, following.agent.id, reason)
+            # The reply's usage is the answering agent's.
+            progress.request = following.request
+            if progress.billing is not None:
+                progress.billing = replace(progress.billing, agent_id=following.agent.id)
 
 
 async def run_reply(
     chat: "Chat",
-    provider: ChatProvider,
-    request: ProviderRequest,
+    targets: Targets,
     recorder: ReplyRecorder,
     stream: bool,
     conversation_version: int,
     billing: Billing,
 ) -> None:
-    progress = Progress(request, billing)
+    progress = Progress(targets.current.request, billing)
     chat.metrics.reply_started()
     try:
-        if stream:
-            await stream_into(provider, request, recorder, progress)
-        else:
-            await complete_into(provider, request, recorder, progress)
+        await ask_in_turn(chat, targets, recorder, progress, stream)
+        if not targets.answered_by_first:
+            progress.provider_conversation_id = None  # another agent's: not the conversation's
         ended = outcome(recorder, progress, "completed", progress.finish_reason or "stop")
     except asyncio.CancelledError:
         current = asyncio.current_task()
@@ -211,10 +262,11 @@ async def run_reply(
         log.exception("reply %s failed unexpectedly", recorder.message_id)
         unexpected = ("INTERNAL_ERROR", "the reply failed unexpectedly")
         ended = outcome(recorder, progress, "failed", "error", unexpected)
+    provider = targets.current.request.provider
     if progress.first_chunk is not None:
-        chat.metrics.first_chunk(request.provider, progress.first_chunk)
+        chat.metrics.first_chunk(provider, progress.first_chunk)
     code = ended.closed.error_code
-    chat.metrics.reply_ended(request.provider, ended.closed.outcome, code.lower() if code else None)
+    chat.metrics.reply_ended(provider, ended.closed.outcome, code.lower() if code else None)
     chat.metrics.usage(ended.finished)
     await close_reply(chat, recorder, ended, conversation_version)
 

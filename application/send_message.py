@@ -17,6 +17,7 @@ from application.errors import (
     StreamConflict,
     ValidationFailed,
 )
+from application.fallbacks import Target, Targets
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
 from application.replies import LiveFeed, LiveReplies, ReplyRecorder
@@ -257,11 +258,12 @@ def start_reply(
     message_id = posted.opened.message_id
     feed = chat.live.feed(message_id)
     recorder = ReplyRecorder(chat.writer, chat.store, chat.live, chat.signals, posted.opened, turn)
+    first = Target(agent, chat.providers[agent.provider], request)
+    targets = Targets(chat, first, command.temperature, command.max_tokens)
     task = asyncio.create_task(
         run_reply(
             chat,
-            chat.providers[agent.provider],
-            request,
+            targets,
             recorder,
             command.stream,
             posted.conversation.version,

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar, cast
 
 from domain.events import stored_as
-from domain.reply_stream import ChunksAppended
+from domain.reply_stream import ChunksAppended, ReplyAttemptFailed
 
 E = TypeVar("E")
 
@@ -137,6 +137,8 @@ def redacted(event: E) -> E:
             return cast(E, replace(event, messages=erased))
         case ChunksAppended():
             return cast(E, replace(event, text=""))
+        case ReplyAttemptFailed():
+            return cast(E, replace(event, error_message=""))
     return event
 
 

@@ -41,3 +41,25 @@ class ReplyClosed:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     usage_estimated: bool = False
+
+
+@stored_as("ReplyAttemptFailed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyAttemptFailed:
+    """An agent was asked for the reply and failed before its first word.
+
+    Recorded only for agents with fallbacks: `next_agent_id` names the one asked next, or
+    is None when none was (no fallback left, or a fault of configuration that another
+    agent would not fix); the reply's close then says how it ended.
+    """
+
+    session_id: str
+    agent_id: str
+    provider: str
+    model: str
+    reason: str
+    """unreachable, timeout, rate_limited, server_error, stream_error, bad_response or rejected."""
+    status: int | None = None
+    """The provider's HTTP status, when it answered with one."""
+    error_message: str = ""
+    next_agent_id: str | None = None

@@ -71,6 +71,11 @@ PROVIDER_ERRORS = Counter(
     "Failed provider calls, by provider and kind (timeout, status, protocol, ...).",
     ["provider", "kind"],
 )
+PROVIDER_FALLBACKS = Counter(
+    "llmchat_provider_fallbacks_total",
+    "Replies handed to a fallback agent after the one asked failed before its first word.",
+    ["from_agent", "to_agent", "reason"],
+)
 EVENT_STORE_APPEND = Histogram(
     "llmchat_event_store_append_seconds",
     "One atomic append to the event store (one transaction, any number of events).",

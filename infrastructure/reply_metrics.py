@@ -39,3 +39,7 @@ class PrometheusReplyMetrics:
                 price, finished.prompt_tokens, finished.completion_tokens, finished.cached_tokens
             )
             metrics.COST.labels(agent=agent, model=model).inc(float(spent))
+
+    def fell_back(self, from_agent: str, to_agent: str, reason: str) -> None:
+        counter = metrics.PROVIDER_FALLBACKS
+        counter.labels(from_agent=from_agent, to_agent=to_agent, reason=reason).inc()

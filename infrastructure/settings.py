@@ -71,6 +71,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cad_seconds: float = 10.0
     # Prices per million tokens, per provider and model (infrastructure/prices_file.py).
     prices_file: str | None = None
+    # How long a provider may take to start answering (its response head) before the
+    # reply's fallback is asked, or the reply fails.
+    provider_first_byte_seconds: float = 30.0
 
 
 def env_name(field: str) -> str:
@@ -121,6 +124,9 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('shutdown_grace_seconds')}: must be 0 to 3600 seconds")
     if not 0 <= settings.refresh_grace_seconds <= 300:
         raise SettingsError(f"{env_name('refresh_grace_seconds')}: must be 0 to 300 seconds")
+    if not 0 < settings.provider_first_byte_seconds <= 600:
+        name = env_name("provider_first_byte_seconds")
+        raise SettingsError(f"{name}: must be more than 0 and at most 600 seconds")
     if settings.max_body_bytes < 1024:
         raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
     check_policies(settings)

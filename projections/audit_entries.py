@@ -23,6 +23,7 @@ from domain.conversation import (
 from domain.events import Recorded
 from domain.file import CadParsed, CadParseFailed, FileDeleted, FileUploaded
 from domain.rate_limit import RateLimited
+from domain.reply_stream import ReplyAttemptFailed
 from domain.security import AccessDenied, CommandRefused, SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import UserRegistered, UserRoleChanged
@@ -62,6 +63,7 @@ AUDITED = frozenset(
         "MessagesImported",
         "RateLimited",
         "RefreshReuseDetected",
+        "ReplyAttemptFailed",
         "ReplyFinished",  # only a cancelled reply: the cancel command's effect
         "SignInFailed",
         "SignInThrottled",
@@ -207,7 +209,16 @@ def chat_fact(event: object, owner_of: OwnerOf) -> Fact | None:
         case ConversationExpired(session_id=session):
             whose = owner_of(f"session:{session}")
             return Fact("chat.expire", f"chat-sessions/{session}", user_id=whose)
+        case ReplyAttemptFailed(session_id=session):
+            return attempt_fact(event, owner_of(f"session:{session}"))
     return None
+
+
+def attempt_fact(event: ReplyAttemptFailed, owner: str | None) -> Fact:
+    """An agent that failed before the reply's first word, and the fallback asked next."""
+    then = f"; fell back to {event.next_agent_id}" if event.next_agent_id else ""
+    details = f"{event.agent_id} ({event.provider} {event.model}): {event.reason}{then}"
+    return Fact("chat.attempt_failed", f"chat-sessions/{event.session_id}", FAILURE, owner, details)
 
 
 def other_fact(event: object, owner_of: OwnerOf) -> Fact | None:

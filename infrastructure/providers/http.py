@@ -25,6 +25,7 @@ from application.provider import (
     ProviderError,
     ProviderRejected,
     ProviderStreamFailed,
+    ProviderTimedOut,
     ProviderUnavailable,
     Usage,
 )
@@ -162,9 +163,11 @@ class ProviderHttp:
                 return await self._client.send(request, stream=True)
         except TimeoutError as exc:
             detail = f"no answer within {self._timeouts.first_byte:g}s"
-            raise ProviderUnavailable(self.provider, detail) from exc
+            raise ProviderTimedOut(self.provider, detail) from exc
         except _RETRYABLE_ERRORS as exc:
-            error = ProviderUnavailable(self.provider, f"unreachable: {exc!r}")
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            kind = ProviderTimedOut if timed_out else ProviderUnavailable
+            error = kind(self.provider, f"unreachable: {exc!r}")
             raise _RetryableFailure(error) from exc
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(self.provider, f"unreachable: {exc!r}") from exc

@@ -4,14 +4,14 @@ without the turn, and nothing at all if the turn cannot be stored."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
-from application.agents import AgentProfile
+from application.agents import AgentDirectory, AgentProfile
 from application.chat import Caller, Chat
 from application.errors import ServiceUnavailable
-from application.provider import ChatTurn, Chunk, Completion, ProviderRequest
+from application.provider import ChatProvider, ChatTurn, Chunk, Completion, ProviderRequest
 from application.replies import LiveReplies
 from application.send_message import SendMessage, StartedReply, send_message
 from domain.conversation import ReplyFinished, UserMessagePosted
@@ -90,15 +90,22 @@ class Metrics:
 
     def usage(self, finished: ReplyFinished) -> None: ...
 
+    def fell_back(self, from_agent: str, to_agent: str, reason: str) -> None: ...
 
-def chat_with(writer: HeldWriter, provider: WatchedProvider) -> Chat:
+
+def chat_with(
+    writer: HeldWriter,
+    provider: ChatProvider,
+    agents: AgentDirectory | None = None,
+    providers: Mapping[str, ChatProvider] | None = None,
+) -> Chat:
     return Chat(
         store=in_memory_store(),
         writer=writer,
         live=LiveReplies(),
         signals=QuietSignals(),
-        agents=Agents(),
-        providers={"openai": provider},
+        agents=agents or Agents(),
+        providers=dict(providers or {"openai": provider}),
         instance_id=str(uuid.uuid4()),
         metrics=Metrics(),
         attachments=None,  # type: ignore[arg-type]  # no files in these chats

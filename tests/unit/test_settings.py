@@ -22,6 +22,8 @@ def test_defaults_need_no_environment():
         ({"LLMCHAT_CAD_MEMORY_MB": "64"}, "LLMCHAT_CAD_MEMORY_MB"),
         ({"LLMCHAT_CAD_MEMORY_MB": "lots"}, "LLMCHAT_CAD_MEMORY_MB"),
         ({"LLMCHAT_CAD_SECONDS": "0"}, "LLMCHAT_CAD_SECONDS"),
+        ({"LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": "0"}, "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS"),
+        ({"LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": "601"}, "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(environ, variable):
