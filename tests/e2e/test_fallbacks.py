@@ -179,6 +179,10 @@ def test_a_stream_whose_agent_fails_before_its_first_word_is_answered_by_the_fal
         ("assistant", REPLY_TEXT),
     ]
     assert stored[1]["id"] == message_id and stored[1]["status"] == "completed"
+    finished = stored_events(env["LLMCHAT_DATABASE_URL"], "ReplyFinished")
+    [ended] = [f for f in finished if f["message_id"] == message_id]
+    assert (ended["agent_id"], ended["provider"], ended["model"]) == ("backup", "custom", "gpt")
+    assert ended["completion_tokens"] > 0, "the usage is the fallback's"
     model, reason, _ = FAULTS[primary]
     [attempt] = attempts(env, session_id)
     assert (attempt["agent_id"], attempt["provider"], attempt["model"]) == (
