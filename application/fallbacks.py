@@ -22,6 +22,7 @@ from application.provider import (
     ProviderStreamFailed,
     ProviderTimedOut,
 )
+from domain.agent import MAX_MODEL
 from domain.reply_stream import ReplyAttemptFailed
 from domain.text import storable
 
@@ -120,7 +121,7 @@ def failed_attempt(
         session_id=session_id,
         agent_id=failed.agent.id,
         provider=failed.request.provider,
-        model=storable(failed.request.model, 200),
+        model=storable(failed.request.model, MAX_MODEL),
         reason=reason,
         status=error.status,
         error_message=error_text(error),

@@ -202,7 +202,8 @@ def check_fallback_graph(definitions: Mapping[str, AgentDefinition]) -> None:
     for agent_id, definition in definitions.items():
         unknown = [f for f in definition.fallbacks if f not in definitions]
         if unknown:
-            raise InvalidAgent(f"agent {agent_id!r}: fallbacks: no agent {unknown[0]!r} here")
+            problem = f"{unknown[0]!r} is no agent of this file"
+            raise InvalidAgent(f"agent {agent_id!r}: fallbacks: {problem}")
     done: set[str] = set()  # explored: no cycle runs through them
     for start in definitions:
         if start in done:

@@ -297,7 +297,7 @@ BAD_FILES = {
     "not a list": (json.dumps({"agents": {"gpt": entry()}}), "agents"),
     "a fallback not in the file": (
         json.dumps({"agents": [entry("gpt", fallbacks=["elsewhere"])]}),
-        "no agent 'elsewhere'",
+        "'elsewhere' is no agent of this file",
     ),
     "its own fallback": (
         json.dumps({"agents": [entry("gpt", fallbacks=["gpt"])]}),
