@@ -58,7 +58,9 @@ class AuditViews:
             counted = total.fetchone()
             rows = conn.execute(
                 f"SELECT {COLUMNS} FROM llmchat_audit{where}"
-                " ORDER BY position DESC LIMIT %s OFFSET %s",
+                # Newest first as the timestamps say: an append takes its time before the
+                # table lock, so under load position and time may differ by milliseconds.
+                " ORDER BY at DESC, position DESC LIMIT %s OFFSET %s",
                 [*params, query.limit, offset],
             ).fetchall()
         return [entry_view(row) for row in rows], int(counted["n"]) if counted else 0
