@@ -64,10 +64,11 @@ class Stack:
 
 @contextmanager
 def stack(
-    model: str = "gpt;chunks=32", redis: bool = True, worker: bool = False
+    model: str = "gpt;chunks=32", redis: bool = True, worker: bool = False, root: Path = ROOT
 ) -> Iterator[Stack]:
     """A fake provider, a database and a server; with `worker`, the projections run in a
-    `llmchat worker` process of their own instead of inside the server."""
+    `llmchat worker` process of their own instead of inside the server. The server and the
+    worker are the checkout at `root` (another tree of this repository, to compare)."""
     with FakeProviderProcess() as fake, database() as url, tempfile.TemporaryDirectory() as tmp:
         agents = {
             "agents": [
@@ -100,10 +101,10 @@ def stack(
             "LLMCHAT_RATE_LIMIT_USER": "100000000",
             "PYTHONASYNCIODEBUG": os.environ.get("PYTHONASYNCIODEBUG"),
         }
-        server = ServerProcess(env, args=("--no-workers",) if worker else ())
+        server = ServerProcess(env, args=("--no-workers",) if worker else (), cwd=root)
         server.start()
         projector = (
-            subprocess.Popen([*LLMCHAT, "worker"], env=server.env, cwd=ROOT) if worker else None
+            subprocess.Popen([*LLMCHAT, "worker"], env=server.env, cwd=root) if worker else None
         )
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:
