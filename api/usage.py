@@ -6,11 +6,11 @@ Both read a read model, so a reply shows in them within the projections' lag.
 
 import csv
 import io
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.bootstrap import Container
 from api.dependencies import CallerDep, ContainerDep
@@ -53,11 +53,11 @@ class UsageController(Controller):
         request: Request[Any, Any, Any],
         container: ContainerDep,
         admin: CallerDep,
-        group_by: str | None = Parameter(query="groupBy", default=None, max_length=20),
-        first: str | None = Parameter(query="from", default=None, max_length=40),
-        last: str | None = Parameter(query="to", default=None, max_length=40),
-        page: int = 1,
-        limit: int = 20,
+        group_by: Annotated[str | None, QueryParameter(name="groupBy", max_length=20)] = None,
+        first: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        last: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
     ) -> Any:
         """Everyone's usage, grouped by user, apiKey, agent, model or day."""
         query = usage_query(group_by, first, last, page, limit)
@@ -69,11 +69,11 @@ class UsageController(Controller):
         request: Request[Any, Any, Any],
         container: ContainerDep,
         principal: CallerDep,
-        group_by: str | None = Parameter(query="groupBy", default=None, max_length=20),
-        first: str | None = Parameter(query="from", default=None, max_length=40),
-        last: str | None = Parameter(query="to", default=None, max_length=40),
-        page: int = 1,
-        limit: int = 20,
+        group_by: Annotated[str | None, QueryParameter(name="groupBy", max_length=20)] = None,
+        first: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        last: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
     ) -> Any:
         """The caller's own usage, grouped by day, agent or model."""
         query = usage_query(group_by, first, last, page, limit, OWN_GROUPS, principal.user_id)
