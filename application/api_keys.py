@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from application.ports import AccessClaims, EventStore
-from domain.api_key import ApiKey, ApiKeyCreated
-from domain.ids import is_uuid
+from application.repository import Repository
+from domain.api_key import ApiKey
 
 # The family a key's principal belongs to: a stream that never exists, so signing out
 # with a key is harmless (it neither touches the key nor another user's sign-in).
@@ -44,15 +44,14 @@ class ApiKeys:
     store: EventStore
     use_audit: UseAudit = field(default_factory=UseAudit)
 
+    @property
+    def repository(self) -> Repository:
+        return Repository(self.store)
+
 
 def load_key(store: EventStore, key_id: str) -> ApiKey | None:
     """The key, or None when the id is malformed or names no key (maybe another stream)."""
-    if not is_uuid(key_id):
-        return None
-    history = store.read(key_id)
-    if not history or not isinstance(history[0].event, ApiKeyCreated):
-        return None
-    return ApiKey.replay([(r.event, r.timestamp) for r in history])
+    return Repository(store).get(ApiKey, key_id)
 
 
 def claims_of(key: ApiKey) -> ApiKeyClaims:

@@ -3,10 +3,10 @@
 import secrets
 from dataclasses import dataclass
 
-from application.accounts import append_or_conflict, new_id
-from application.api_keys import ApiKeys
-from application.errors import Conflict, ValidationFailed
-from application.ports import PendingEvent
+from application.accounts import new_id
+from application.api_keys import ApiKeys, load_key
+from application.errors import ValidationFailed
+from application.retry import rerun_on_conflict
 from domain.api_key import CATALOGUE_ID, ApiKey, ApiKeyCatalogued, format_key
 
 
@@ -28,19 +28,21 @@ def create_api_key(keys: ApiKeys, command: CreateApiKey) -> IssuedApiKey:
     key_id = new_id()
     secret = secrets.token_urlsafe(32)
     try:
-        created = ApiKey.create(
+        key = ApiKey.create(
             key_id, command.name, command.role, command.scopes, secret, command.created_by
         )
     except ValueError as error:
         raise ValidationFailed("Invalid API key", str(error)) from None
-    # The key and its catalogue entry commit together; a concurrent creation takes the
-    # same catalogue version, loses, and tries again with the next one.
-    for _ in range(10):
-        listed = len(keys.store.read(CATALOGUE_ID))
-        entry = ApiKeyCatalogued(key_id=key_id)
-        events = [PendingEvent(key_id, 1, created), PendingEvent(CATALOGUE_ID, listed + 1, entry)]
-        if append_or_conflict(keys.store, events):
-            stored = keys.store.read(key_id)
-            key = ApiKey.replay([(r.event, r.timestamp) for r in stored])
-            return IssuedApiKey(key, format_key(key_id, secret))
-    raise Conflict("Too many keys created at once; try again")
+    catalogue(keys, key)
+    stored = load_key(keys.store, key_id)
+    assert stored is not None
+    return IssuedApiKey(stored, format_key(key_id, secret))
+
+
+@rerun_on_conflict
+def catalogue(keys: ApiKeys, key: ApiKey) -> None:
+    """The key and its catalogue entry commit together; a concurrent creation takes the
+    same catalogue version, loses, and runs again at the next one."""
+    listing = keys.repository.head(CATALOGUE_ID)
+    listing.trigger(ApiKeyCatalogued(key_id=key.id))
+    keys.repository.save(key, listing)

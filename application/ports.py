@@ -3,18 +3,11 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
+from domain.aggregate import PendingEvent as PendingEvent
 from domain.conversation import ReplyFinished
 from domain.events import Recorded
-
-
-class PendingEvent(NamedTuple):
-    """An event to append as `version` of its stream (1 for a new stream)."""
-
-    stream_id: str
-    version: int
-    event: object
 
 
 class EventStore(Protocol):
@@ -27,6 +20,10 @@ class EventStore(Protocol):
         ...
 
     def read_all(self, after: int, limit: int) -> list[Recorded]: ...
+
+    def version(self, stream_id: str) -> int:
+        """The stream's newest version (0 for no stream), without reading the stream."""
+        ...
 
     def latest_type(self, stream_id: str) -> type | None:
         """The type of the stream's newest event (None for no stream), decoding nothing:

@@ -9,7 +9,9 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from domain.aggregate import Aggregate
 from domain.events import stored_as
 from domain.user import ROLES
 
@@ -77,22 +79,22 @@ class ApiKeyUsed:
     user_agent: str
 
 
-@dataclass(slots=True)
-class ApiKey:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class ApiKey(Aggregate):
+    starts_with: ClassVar[type[Any]] = ApiKeyCreated
+
     name: str
     role: str
     scopes: tuple[str, ...]
     secret_hash: str
     created_by: str
     created_at: str
-    revoked_at: str | None
-    version: int
+    revoked_at: str | None = None
 
     @classmethod
     def create(
         cls, key_id: str, name: str, role: str, scopes: tuple[str, ...], secret: str, by: str
-    ) -> ApiKeyCreated:
+    ) -> "ApiKey":
         name = name.strip()
         if not 0 < len(name) <= MAX_NAME:
             raise ValueError(f"a key's name has 1 to {MAX_NAME} characters")
@@ -101,7 +103,7 @@ class ApiKey:
         unknown = set(scopes) - set(SCOPES)
         if unknown:
             raise ValueError(f"unknown scopes {sorted(unknown)}; expected some of {SCOPES}")
-        return ApiKeyCreated(
+        created = ApiKeyCreated(
             key_id=key_id,
             name=name,
             role=role,
@@ -109,29 +111,23 @@ class ApiKey:
             secret_hash=hash_secret(secret),
             created_by=by,
         )
+        return cls.begin(created)
 
     @classmethod
-    def replay(cls, history: list[tuple[object, str]]) -> "ApiKey":
-        """Rebuild from (event, timestamp) pairs, oldest first."""
-        first, created_at = history[0]
-        if not isinstance(first, ApiKeyCreated):
-            raise ValueError("a key's history starts with ApiKeyCreated")
-        key = cls(
+    def started(cls, first: ApiKeyCreated, timestamp: str) -> "ApiKey":
+        return cls(
             id=first.key_id,
             name=first.name,
             role=first.role,
             scopes=tuple(first.scopes),
             secret_hash=first.secret_hash,
             created_by=first.created_by,
-            created_at=created_at,
-            revoked_at=None,
-            version=1,
+            created_at=timestamp,
         )
-        for event, timestamp in history[1:]:
-            if isinstance(event, ApiKeyRevoked):
-                key.revoked_at = timestamp
-            key.version += 1
-        return key
+
+    def apply(self, event: object, timestamp: str) -> None:
+        if isinstance(event, ApiKeyRevoked):
+            self.revoked_at = timestamp
 
     @property
     def revoked(self) -> bool:
@@ -142,4 +138,4 @@ class ApiKey:
 
     def revoke(self, by: str) -> ApiKeyRevoked | None:
         """None when already revoked: revoking twice changes nothing."""
-        return None if self.revoked else ApiKeyRevoked(key_id=self.id, revoked_by=by)
+        return None if self.revoked else self.trigger(ApiKeyRevoked(key_id=self.id, revoked_by=by))

@@ -92,6 +92,12 @@ class RecorderEventStore:
         stored = self.recorder.select_events(UUID(stream_id), desc=True, limit=1)
         return event_type(stored[0].topic) if stored else None
 
+    def version(self, stream_id: str) -> int:
+        if not is_uuid(stream_id):
+            return 0
+        newest = self.recorder.select_events(UUID(stream_id), desc=True, limit=1)
+        return newest[0].originator_version if newest else 0
+
     def read_all(self, after: int, limit: int) -> list[Recorded]:
         """The log in order; an event that cannot be decoded comes as `Unreadable` (with no
         timestamp), so one corrupt row cannot stop a projection, an export or a rebuild."""
