@@ -15,7 +15,7 @@ import psutil
 from bench.harness import median, percentile, stack
 from bench.report import record
 from tests.support.memory import MiB, PeakMemory
-from tests.test_cad import fit_point_spline, simple_drawing, to_bytes
+from tests.unit.test_cad import fit_point_spline, simple_drawing, to_bytes
 
 
 class Send:

@@ -1,0 +1,1 @@
+"""End-to-end tests: real server processes over HTTP, with fake providers, outages and kills."""

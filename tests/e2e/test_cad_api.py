@@ -9,8 +9,8 @@ import pytest
 
 from tests.support.builders import signed_in
 from tests.support.server import run_cli
-from tests.test_cad import simple_drawing, to_bytes
-from tests.test_file_content import binary_dxf_bytes, dwg_bytes, png_bytes
+from tests.unit.test_cad import simple_drawing, to_bytes
+from tests.unit.test_file_content import binary_dxf_bytes, dwg_bytes, png_bytes
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,7 +10,7 @@ from tests.e2e.test_cad_api import assert_error, parse_sent, parse_uploaded, upl
 from tests.support.builders import signed_in
 from tests.support.memory import MiB, PeakMemory
 from tests.support.server import run_cli
-from tests.test_cad import fit_point_spline, simple_drawing, to_bytes
+from tests.unit.test_cad import fit_point_spline, simple_drawing, to_bytes
 
 # The reader's child stops at 512 MiB in ~2-5 s; without it ezdxf takes ~19 GB.
 ANSWER_WITHIN_SECONDS = 30

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.builders import login, signed_in
 from tests.support.server import ServerProcess
-from tests.test_file_content import ACCEPTED, pdf_bytes, png_bytes
+from tests.unit.test_file_content import ACCEPTED, pdf_bytes, png_bytes
 
 MB = 1024 * 1024
 

@@ -15,7 +15,7 @@ from tests.conftest import REDIS_URL
 from tests.support.builders import signed_in
 from tests.support.memory import MiB, PeakMemory
 from tests.support.server import LLMCHAT, ROOT, ServerProcess, llmchat_env, run_cli
-from tests.test_cad import fit_point_spline, simple_drawing, to_bytes
+from tests.unit.test_cad import fit_point_spline, simple_drawing, to_bytes
 
 pytestmark = pytest.mark.slow
 

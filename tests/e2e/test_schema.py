@@ -26,7 +26,7 @@ from tests.e2e.admin_fixtures import eventually
 from tests.support.builders import PASSWORD, login, unique_email
 from tests.support.server import ServerProcess
 from tests.support.sse import events
-from tests.test_cad import rich_drawing, to_bytes
+from tests.unit.test_cad import rich_drawing, to_bytes
 
 CHECKS = [
     not_a_server_error,

@@ -20,7 +20,7 @@ from tests.fake_provider import REPLY_TEXT
 from tests.support.builders import PASSWORD, unique_email
 from tests.support.server import ROOT, ServerProcess
 from tests.support.tcp_proxy import TcpProxy
-from tests.test_cad import simple_drawing, to_bytes
+from tests.unit.test_cad import simple_drawing, to_bytes
 
 sys.path.insert(0, str(ROOT / "sdk" / "python" / "src"))
 

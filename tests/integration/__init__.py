@@ -1,0 +1,1 @@
+"""Integration tests: adapters, projections and jobs against real PostgreSQL, Redis and HTTP."""

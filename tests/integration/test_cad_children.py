@@ -18,14 +18,14 @@ from infrastructure.cad.parse import parse_dxf
 from infrastructure.cad.reader import DxfReader
 from infrastructure.cad.svg import render_svg
 from tests.support.memory import MiB, PeakMemory
-from tests.test_cad import (
+from tests.unit.test_cad import (
     fit_point_spline,
     lines_drawing,
     rich_drawing,
     simple_drawing,
     to_bytes,
 )
-from tests.test_file_content import dwg_bytes
+from tests.unit.test_file_content import dwg_bytes
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from infrastructure.files.inspector import ContentChecks
 from infrastructure.jobs import RedisJobs, ThreadJobs
 from infrastructure.postgres import create_schema, open_datastore
 from tests.conftest import REDIS_URL
-from tests.test_cad import simple_drawing, to_bytes
 from tests.unit.fakes import FixedClock
+from tests.unit.test_cad import simple_drawing, to_bytes
 
 
 class CountingReader(DxfReader):

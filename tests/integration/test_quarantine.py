@@ -28,8 +28,8 @@ from projections.projection import Projection
 from projections.rebuild import rebuild
 from projections.runner import POSITIONS, ProjectionRunner, wait_until_current
 from projections.status import status_report, status_table
+from tests.integration.test_projections_properties import snapshot
 from tests.support.poison import append, append_unchecked, failed_sign_in, upload
-from tests.unit.test_projections_properties import snapshot
 
 PROJECTIONS = all_projections()
 

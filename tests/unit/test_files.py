@@ -30,9 +30,9 @@ from infrastructure.drawing_results import InMemoryDrawingResults
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.files.inspector import ContentChecks
 from infrastructure.settings import SettingsError, read_settings
-from tests.test_cad import simple_drawing, to_bytes
-from tests.test_file_content import dwg_bytes, pdf_bytes, png_bytes
 from tests.unit.fakes import FixedClock, in_memory_store
+from tests.unit.test_cad import simple_drawing, to_bytes
+from tests.unit.test_file_content import dwg_bytes, pdf_bytes, png_bytes
 
 OWNER = AccessClaims("11111111-1111-4111-8111-111111111111", "user", "j1", "f1", 0)
 STRANGER = AccessClaims("22222222-2222-4222-8222-222222222222", "user", "j2", "f2", 0)

@@ -16,7 +16,7 @@ from tests.e2e.hostile import strategies as hs
 from tests.e2e.hostile.wire import Request, multipart, quoted, raw, segment
 from tests.e2e.hostile.world import EDITABLE_AGENT, HEALTHY_AGENTS, World
 from tests.support.builders import PASSWORD
-from tests.test_file_content import png_bytes
+from tests.unit.test_file_content import png_bytes
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 Builder = Callable[[Draw, World], Request]

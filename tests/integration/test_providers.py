@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -14,8 +14,6 @@ import pytest
 
 from application.provider import (
     ChatProvider,
-    ChatTurn,
-    Chunk,
     ProviderBadResponse,
     ProviderRejected,
     ProviderRequest,
@@ -24,8 +22,7 @@ from application.provider import (
     Usage,
 )
 from infrastructure.providers import build_providers, http, new_http_client
-from infrastructure.providers.demo import DemoProvider
-from infrastructure.providers.http import ProviderTimeouts, error_details, parse_retry_after
+from infrastructure.providers.http import ProviderTimeouts
 from tests.fake_provider import (
     REPLY_TEXT,
     STREAM_ERROR_CODE,
@@ -36,6 +33,7 @@ from tests.fake_provider import (
     reply_pieces,
     reported_usage,
 )
+from tests.support.provider_calls import CONVERSATION, FAST, read_all, read_until_failure
 
 HTTP_PROVIDERS = ["openai", "custom", "anthropic", "fastgpt", "dify"]
 CALL_PATHS = {
@@ -45,8 +43,6 @@ CALL_PATHS = {
     "fastgpt": "/fastgpt/api/v1/chat/completions",
     "dify": "/dify/v1/chat-messages",
 }
-# Short enough to keep fault tests fast, long enough for a loaded CI machine.
-FAST = ProviderTimeouts(connect=1, first_byte=2, read=2, retries=2, backoff=0.01)
 
 
 def usage_reported(provider: str) -> Usage:
@@ -60,14 +56,6 @@ def usage_reported(provider: str) -> Usage:
         cache_write_tokens=sent.cache_write,
         reasoning_tokens=sent.reasoning,
     )
-
-
-CONVERSATION = [
-    ChatTurn("system", "Be brief."),
-    ChatTurn("user", "Hi"),
-    ChatTurn("assistant", "Hello!"),
-    ChatTurn("user", "Say 你好"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -102,21 +90,6 @@ def request_to(
         user_id="user-1",
     )
     return msgspec.structs.replace(request, **changes)
-
-
-async def read_all(provider: ChatProvider, request: ProviderRequest) -> list[Chunk]:
-    return [chunk async for chunk in provider.stream(request)]
-
-
-async def read_until_failure(
-    provider: ChatProvider, request: ProviderRequest, error: type[Exception]
-) -> tuple[str, Exception]:
-    """The text streamed before ``error`` was raised, and the error."""
-    text = ""
-    with pytest.raises(error) as raised:
-        async for chunk in provider.stream(request):
-            text += chunk.text
-    return text, raised.value
 
 
 # --- the normal answer ------------------------------------------------------
@@ -571,50 +544,6 @@ async def test_error_object_instead_of_blocking_answer_is_a_bad_response(
         await adapter(client, provider).complete(request)
 
 
-# --- edge cases no fault switch produces: a scripted transport -------------------
-
-
-@asynccontextmanager
-async def scripted_provider(provider: str, response: httpx.Response) -> AsyncIterator[ChatProvider]:
-    transport = httpx.MockTransport(lambda request: response)
-    async with httpx.AsyncClient(transport=transport) as scripted:
-        yield build_providers(scripted, FAST)[provider]
-
-
-def scripted_request(provider: str) -> ProviderRequest:
-    return ProviderRequest(
-        provider=provider,
-        endpoint="http://provider.test/v1",
-        api_key="k",
-        model="m",
-        messages=CONVERSATION,
-        session_id="s",
-        user_id="u",
-    )
-
-
-async def test_stream_closed_cleanly_without_end_marker_is_a_failed_stream() -> None:
-    body = b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n'
-    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-    async with scripted_provider("openai", response) as chat:
-        text, _ = await read_until_failure(chat, scripted_request("openai"), ProviderStreamFailed)
-
-    assert text == "Hel"
-
-
-async def test_json_answer_to_a_stream_request_is_a_bad_response() -> None:
-    response = httpx.Response(200, json={"error": {"message": "streaming is off", "type": "x"}})
-    async with scripted_provider("anthropic", response) as chat:
-        with pytest.raises(ProviderBadResponse, match="streaming is off"):
-            await read_all(chat, scripted_request("anthropic"))
-
-
-async def test_answer_without_choices_is_a_bad_response() -> None:
-    async with scripted_provider("openai", httpx.Response(200, json={"choices": []})) as chat:
-        with pytest.raises(ProviderBadResponse, match="no choices"):
-            await chat.complete(scripted_request("openai"))
-
-
 # --- probe ----------------------------------------------------------------------
 
 
@@ -644,36 +573,6 @@ async def test_probe_of_a_failing_provider_is_unavailable(
         await adapter(client, "dify").probe(request_to(fake, "dify", scenario="fault-503"))
 
 
-# --- demo -----------------------------------------------------------------------
-
-
-async def test_demo_streams_a_labelled_echo_without_network() -> None:
-    request = ProviderRequest(
-        provider="demo",
-        endpoint="",
-        api_key="",
-        model="",
-        messages=CONVERSATION,
-        session_id="s",
-        user_id="u",
-    )
-    demo = DemoProvider(delay=0)
-
-    *texts, last = await read_all(demo, request)
-    completion = await demo.complete(request)
-
-    reply = "".join(chunk.text for chunk in texts)
-    assert len(texts) > 5
-    assert reply.startswith("[Demo reply]")
-    assert '"Say 你好"' in reply
-    assert completion.text == reply
-    assert last.finish_reason == completion.finish_reason == "stop"
-    assert last.usage == completion.usage
-    assert last.usage is not None
-    assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens > 0
-    assert await demo.probe(request) == 0.0
-
-
 async def test_the_shared_production_client_streams_from_the_fake(
     fake: FakeProviderThread,
 ) -> None:
@@ -688,45 +587,6 @@ async def test_build_providers_offers_every_provider(client: httpx.AsyncClient) 
     providers: Mapping[str, ChatProvider] = build_providers(client, FAST)
 
     assert set(providers) == {"openai", "anthropic", "fastgpt", "dify", "custom", "demo"}
-
-
-# --- pure helpers -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("1", 1.0),
-        ("0", 0.0),
-        ("-3", 0.0),
-        ("3600", http.RETRY_AFTER_CAP),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
-        ("nan", None),
-        (None, None),
-    ],
-)
-def test_retry_after_header_is_read_in_seconds_form_only(
-    header: str | None, seconds: float | None
-) -> None:
-    assert parse_retry_after(header) == seconds
-
-
-@pytest.mark.parametrize(
-    ("payload", "details"),
-    [
-        (b'{"error": {"message": "bad key", "type": "auth"}}', ("bad key", "auth")),
-        (b'{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}',
-         ("busy", "overloaded_error")),
-        (b'{"code": "invalid_param", "message": "no query", "status": 400}',
-         ("no query", "invalid_param")),
-        (b'{"code": 500, "statusText": "x", "message": "boom"}', ("boom", "500")),
-        (b"<html>Bad Gateway</html>", ("<html>Bad Gateway</html>", None)),
-    ],
-)  # fmt: skip
-def test_error_details_read_every_providers_error_shape(
-    payload: bytes, details: tuple[str, str | None]
-) -> None:
-    assert error_details(payload) == details
 
 
 # --- the fake server in its own process --------------------------------------------
