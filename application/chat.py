@@ -9,6 +9,7 @@ from application.errors import NotFound
 from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignals
 from application.provider import ChatProvider, ImagePart
 from application.replies import LiveReplies
+from application.repository import Repository
 from domain.conversation import Conversation
 from domain.events import Recorded
 from domain.ids import is_uuid
@@ -53,10 +54,13 @@ class Chat:
     metrics: ReplyMetrics
     attachments: Attachments
 
+    @property
+    def repository(self) -> Repository:
+        return Repository(self.store)
+
 
 def load_conversation(store: EventStore, session_id: str) -> Conversation | None:
-    history = store.read(session_id) if is_uuid(session_id) else []
-    return Conversation.replay([r.event for r in history]) if history else None
+    return Repository(store).get(Conversation, session_id)
 
 
 def conversation_of(store: EventStore, session_id: str, caller: Caller) -> Conversation:

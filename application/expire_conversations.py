@@ -13,8 +13,8 @@ from typing import Protocol
 
 from application.errors import StreamConflict
 from application.ports import Clock, EventStore, PendingEvent
-from domain.conversation import Conversation, ConversationExpired
-from domain.timestamps import parse_stored
+from application.repository import Repository
+from domain.conversation import Conversation
 
 
 class IdleConversations(Protocol):
@@ -35,20 +35,16 @@ def expire_conversations(
     store: EventStore, idle: IdleConversations, expiry: Expiry, clock: Clock, days: float
 ) -> int:
     cutoff = clock.now() - timedelta(days=days)
+    repository = Repository(store)
     expired = 0
     for session_id in idle.idle_since(cutoff):
-        history = store.read(session_id)
-        if not history or parse_stored(history[-1].timestamp) >= cutoff:
-            continue
-        conversation = Conversation.replay([r.event for r in history])
-        if conversation.deleted or conversation.open_reply:
+        conversation = repository.get(Conversation, session_id)
+        if conversation is None or conversation.expire(cutoff) is None:
             continue
         replies = [m.id for m in conversation.messages if m.role == "assistant" and m.status]
-        event = ConversationExpired(session_id=session_id, idle_since=history[-1].timestamp)
+        [expiry_event] = conversation.collect()
         try:
-            expiry.record(
-                PendingEvent(session_id, conversation.version + 1, event), (session_id, *replies)
-            )
+            expiry.record(expiry_event, (session_id, *replies))
         except StreamConflict:
             continue  # it moved since it was read: no longer idle, or another sweep got there
         expired += 1

@@ -60,11 +60,11 @@ def replay_session(
     history = [r for r in store.read(session_id) if at is None or parse_stored(r.timestamp) <= at]
     if not history:
         return None
-    conversation = Conversation.replay([history[0].event])
+    conversation = Conversation.replay([(history[0].event, history[0].timestamp)])
     added_at: dict[str, str] = {}
     for recorded in history[1:]:
         known = len(conversation.messages)
-        conversation.apply(recorded.event)
+        conversation.applied(recorded.event, recorded.timestamp)
         added_at.update({m.id: recorded.timestamp for m in conversation.messages[known:]})
     messages = []
     for m in conversation.messages:

@@ -33,16 +33,28 @@ def exhausted(name: str) -> Conflict:
 
 
 def rerun_on_conflict(use_case: Callable[P, T]) -> Callable[P, T]:
-    @functools.wraps(use_case)
-    def rerun(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(ATTEMPTS):
-            try:
-                return use_case(*args, **kwargs)
-            except StreamConflict:
-                time.sleep(pause_before(attempt))
-        raise exhausted(use_case.__name__)
+    return rerun_on_conflict_or(lambda: exhausted(use_case.__name__))(use_case)
 
-    return rerun
+
+def rerun_on_conflict_or(
+    failure: Callable[[], Exception],
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """The same policy, raising `failure()` when the attempts run out (for a use case
+    whose callers are told something of their own, such as "Session is busy")."""
+
+    def policy(use_case: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(use_case)
+        def rerun(*args: P.args, **kwargs: P.kwargs) -> T:
+            for attempt in range(ATTEMPTS):
+                try:
+                    return use_case(*args, **kwargs)
+                except StreamConflict:
+                    time.sleep(pause_before(attempt))
+            raise failure()
+
+        return rerun
+
+    return policy
 
 
 def rerun_async_on_conflict(

@@ -4,13 +4,12 @@ import uuid
 from dataclasses import dataclass
 
 from application.chat import Caller, Chat, conversation_of, load_conversation
-from application.errors import Conflict, NotFound, StreamConflict, ValidationFailed
-from application.ports import PendingEvent
+from application.errors import Conflict, NotFound, ValidationFailed
+from application.retry import rerun_on_conflict_or
 from domain.conversation import (
     MAX_CONTENT,
     ROLES,
     Conversation,
-    ConversationDeleted,
     ConversationFull,
     ImportedMessage,
 )
@@ -69,48 +68,32 @@ def new_messages(conversation: Conversation, messages: list[SavedMessage]) -> li
     ]
 
 
+def session_busy() -> Conflict:
+    return Conflict("Session is busy; try again")
+
+
+@rerun_on_conflict_or(session_busy)
 def save_session(chat: Chat, command: SaveSession) -> Conversation:
     validate(command)
-    for _ in range(5):
-        conversation = load_conversation(chat.store, command.session_id)
-        events: list[object] = []
-        if conversation is None:
-            stored_version = 0
-            started = Conversation.start(
-                command.session_id, command.caller.user_id, command.agent_id, command.title
-            )
-            conversation, events = Conversation.replay([started]), [started]
-        elif conversation.deleted or not command.caller.may_see(conversation.owner_id):
-            raise NotFound("Session not found")
-        else:
-            stored_version = conversation.version
-            titled = conversation.retitle(command.title)
-            events += [titled] if titled else []
-        try:
-            imported = conversation.import_messages(new_messages(conversation, command.messages))
-        except ConversationFull as full:
-            raise Conflict("Conversation is full; start a new one", str(full)) from None
-        events += [imported] if imported else []
-        pending = [
-            PendingEvent(command.session_id, stored_version + 1 + i, e)
-            for i, e in enumerate(events)
-        ]
-        try:
-            if pending:
-                chat.store.append(pending)
-        except StreamConflict:
-            continue
-        return conversation_of(chat.store, command.session_id, command.caller)
-    raise Conflict("Session is busy; try again")
+    conversation = load_conversation(chat.store, command.session_id)
+    if conversation is None:
+        conversation = Conversation.start(
+            command.session_id, command.caller.user_id, command.agent_id, command.title
+        )
+    elif conversation.deleted or not command.caller.may_see(conversation.owner_id):
+        raise NotFound("Session not found")
+    else:
+        conversation.retitle(command.title)
+    try:
+        conversation.import_messages(new_messages(conversation, command.messages))
+    except ConversationFull as full:
+        raise Conflict("Conversation is full; start a new one", str(full)) from None
+    chat.repository.save(conversation)
+    return conversation_of(chat.store, command.session_id, command.caller)
 
 
+@rerun_on_conflict_or(session_busy)
 def delete_session(chat: Chat, caller: Caller, session_id: str) -> None:
-    for _ in range(5):
-        conversation = conversation_of(chat.store, session_id, caller)
-        deleted = ConversationDeleted(session_id=session_id, deleted_by=caller.user_id)
-        try:
-            chat.store.append([PendingEvent(session_id, conversation.version + 1, deleted)])
-        except StreamConflict:
-            continue
-        return
-    raise Conflict("Session is busy; try again")
+    conversation = conversation_of(chat.store, session_id, caller)
+    conversation.delete(caller.user_id)
+    chat.repository.save(conversation)

@@ -133,14 +133,12 @@ def decide_turn(
     chat: Chat, command: SendMessage, agent: AgentProfile, conversation: Conversation | None
 ) -> tuple[Posted, list[PendingEvent]]:
     session_id = command.session_id or str(uuid.uuid4())
-    events: list[object] = []
     if conversation is None:
-        conversation, events = new_conversation(session_id, command, agent)
+        conversation = new_conversation(session_id, command, agent)
     elif conversation.deleted or not command.caller.may_see(conversation.owner_id):
         raise NotFound("Session not found")
-    first_version = conversation.version - len(events) + 1
     message_id, reply_id = str(uuid.uuid4()), str(uuid.uuid4())
-    turn = conversation.post(
+    conversation.post(
         message_id, command.messages[-1].content, reply_id, chat.instance_id, agent.id
     )
     opened = ReplyOpened(
@@ -149,28 +147,21 @@ def decide_turn(
         owner_id=conversation.owner_id,
         instance_id=chat.instance_id,
     )
-    pending = [PendingEvent(session_id, first_version + i, e) for i, e in enumerate(events + turn)]
-    for event in turn:
-        conversation.apply(event)
-    return Posted(conversation, opened), [*pending, PendingEvent(reply_id, 1, opened)]
+    turn = [*conversation.collect(), PendingEvent(reply_id, 1, opened)]
+    return Posted(conversation, opened), turn
 
 
-def new_conversation(
-    session_id: str, command: SendMessage, agent: AgentProfile
-) -> tuple[Conversation, list[object]]:
+def new_conversation(session_id: str, command: SendMessage, agent: AgentProfile) -> Conversation:
     """A conversation started by this request; its earlier messages become its context."""
     title = command.messages[-1].content.strip()[:50]
-    started = Conversation.start(session_id, command.caller.user_id, agent.id, title)
-    conversation = Conversation.replay([started])
+    conversation = Conversation.start(session_id, command.caller.user_id, agent.id, title)
     earlier = [
         ImportedMessage(message_id=str(uuid.uuid4()), role=m.role, content=m.content)
         for m in command.messages[:-1]
     ]
-    imported = conversation.import_messages(earlier) if earlier else None
-    if imported is None:
-        return conversation, [started]
-    conversation.apply(imported)
-    return conversation, [started, imported]
+    if earlier:
+        conversation.import_messages(earlier)
+    return conversation
 
 
 def provider_request(

@@ -1,10 +1,13 @@
 """A conversation (chat session): its messages, and the one reply that may be in progress."""
 
 from dataclasses import dataclass, field, replace
-from typing import TypeVar, cast
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar, cast
 
+from domain.aggregate import Aggregate
 from domain.events import stored_as
 from domain.reply_stream import ChunksAppended, ReplyAttemptFailed
+from domain.timestamps import parse_stored
 
 E = TypeVar("E")
 
@@ -150,9 +153,10 @@ class Message:
     status: str | None = None
 
 
-@dataclass(slots=True)
-class Conversation:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class Conversation(Aggregate):
+    starts_with: ClassVar[type[Any]] = ConversationStarted
+
     owner_id: str
     agent_id: str
     title: str
@@ -160,27 +164,26 @@ class Conversation:
     open_reply: str | None = None
     provider_conversation_id: str | None = None
     deleted: bool = False
-    version: int = 0
+    # When the newest stored event was stored ("" for one decided and not yet saved).
+    changed_at: str = ""
 
     @classmethod
-    def start(
-        cls, session_id: str, owner_id: str, agent_id: str, title: str
-    ) -> ConversationStarted:
-        return ConversationStarted(
-            session_id=session_id, owner_id=owner_id, agent_id=agent_id, title=title[:200]
+    def start(cls, session_id: str, owner_id: str, agent_id: str, title: str) -> "Conversation":
+        """A new conversation, its start pending."""
+        return cls.begin(
+            ConversationStarted(
+                session_id=session_id, owner_id=owner_id, agent_id=agent_id, title=title[:200]
+            )
         )
 
     @classmethod
-    def replay(cls, events: list[object]) -> "Conversation":
-        first = events[0]
-        if not isinstance(first, ConversationStarted):
-            raise ValueError("a conversation starts with ConversationStarted")
-        conversation = cls(first.session_id, first.owner_id, first.agent_id, first.title)
-        for event in events:
-            conversation.apply(event)
-        return conversation
+    def started(cls, first: ConversationStarted, timestamp: str) -> "Conversation":
+        return cls(
+            id=first.session_id, owner_id=first.owner_id, agent_id=first.agent_id, title=first.title
+        )
 
-    def apply(self, event: object) -> None:
+    def apply(self, event: object, timestamp: str) -> None:
+        self.changed_at = timestamp
         match event:
             case UserMessagePosted(message_id=mid, content=content):
                 self.messages.append(Message(mid, "user", content))
@@ -188,16 +191,15 @@ class Conversation:
                 self.messages.append(Message(mid, "assistant", "", "streaming"))
                 self.open_reply, self.agent_id = mid, agent_id
             case ReplyFinished() as finished:
-                self.finish(finished)
+                self.close_reply(finished)
             case MessagesImported(messages=imported):
                 self.messages += [Message(m.message_id, m.role, m.content) for m in imported]
             case ConversationTitled(title=title):
                 self.title = title
             case ConversationDeleted() | ConversationExpired():
                 self.deleted = True
-        self.version += 1
 
-    def finish(self, finished: ReplyFinished) -> None:
+    def close_reply(self, finished: ReplyFinished) -> None:
         for message in reversed(self.messages):
             if message.id == finished.message_id:
                 message.content, message.status = finished.content, finished.outcome
@@ -216,15 +218,15 @@ class Conversation:
     def post(
         self, message_id: str, content: str, reply_id: str, instance_id: str, agent_id: str
     ) -> list[object]:
+        """The user's turn and the start of its reply."""
         if self.open_reply is not None:
             raise ReplyInProgress(self.open_reply)
         self.room_for(2)
-        return [
-            UserMessagePosted(session_id=self.id, message_id=message_id, content=content),
-            ReplyStarted(
-                session_id=self.id, message_id=reply_id, agent_id=agent_id, instance_id=instance_id
-            ),
-        ]
+        posted = UserMessagePosted(session_id=self.id, message_id=message_id, content=content)
+        started = ReplyStarted(
+            session_id=self.id, message_id=reply_id, agent_id=agent_id, instance_id=instance_id
+        )
+        return [self.trigger(posted), self.trigger(started)]
 
     def import_messages(self, messages: list[ImportedMessage]) -> MessagesImported | None:
         known = {m.id for m in self.messages}
@@ -232,8 +234,21 @@ class Conversation:
         if not new:
             return None
         self.room_for(len(new))
-        return MessagesImported(session_id=self.id, messages=new)
+        return self.trigger(MessagesImported(session_id=self.id, messages=new))
 
     def retitle(self, title: str) -> ConversationTitled | None:
         title = title.strip()[:200]
-        return ConversationTitled(session_id=self.id, title=title) if title != self.title else None
+        if title == self.title:
+            return None
+        return self.trigger(ConversationTitled(session_id=self.id, title=title))
+
+    def delete(self, by: str) -> ConversationDeleted:
+        return self.trigger(ConversationDeleted(session_id=self.id, deleted_by=by))
+
+    def expire(self, cutoff: datetime) -> ConversationExpired | None:
+        """Expired if nothing happened in it since before `cutoff` and no reply is open;
+        None when it stays."""
+        if self.deleted or self.open_reply or parse_stored(self.changed_at) >= cutoff:
+            return None
+        idle_since = self.changed_at
+        return self.trigger(ConversationExpired(session_id=self.id, idle_since=idle_since))

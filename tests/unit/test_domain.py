@@ -74,9 +74,8 @@ commands = st.lists(
 
 @given(commands)
 def test_a_conversation_rebuilt_from_its_events_equals_the_one_that_made_them(script):
-    started = Conversation.start("s", "u", "a", "first")
-    live = Conversation.replay([started])
-    history: list[object] = [started]
+    live = Conversation.start("s", "u", "a", "first")
+    history: list[tuple[object, str]] = [(e, "") for _, _, e in live.collect()]
     counter = 0
     for command, argument in script:
         counter += 1
@@ -85,12 +84,14 @@ def test_a_conversation_rebuilt_from_its_events_equals_the_one_that_made_them(sc
                 events = live.post(f"m{counter}", str(argument), f"r{counter}", "i", "a")
             elif command == "finish" and live.open_reply:
                 events = [
-                    ReplyFinished(
-                        session_id="s",
-                        message_id=live.open_reply,
-                        outcome=str(argument),
-                        content=f"text {counter}",
-                        finish_reason="stop",
+                    live.trigger(
+                        ReplyFinished(
+                            session_id="s",
+                            message_id=live.open_reply,
+                            outcome=str(argument),
+                            content=f"text {counter}",
+                            finish_reason="stop",
+                        )
                     )
                 ]
             elif command == "import":
@@ -105,9 +106,7 @@ def test_a_conversation_rebuilt_from_its_events_equals_the_one_that_made_them(sc
                 events = [titled] if titled else []
         except (ReplyInProgress, ConversationFull):
             continue
-        for event in events:
-            live.apply(event)
-            history.append(event)
+        history += [(event, "") for event in events]
     assert Conversation.replay(history) == live
     assert live.version == len(history)
 

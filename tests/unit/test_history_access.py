@@ -9,7 +9,7 @@ from application.chat import Caller
 from application.errors import NotFound
 from application.ports import PendingEvent
 from application.session_queries import History, history_page
-from domain.conversation import Conversation, ConversationDeleted
+from domain.conversation import ConversationDeleted, ConversationStarted
 from tests.unit.fakes import in_memory_store
 
 OWNER, STRANGER = str(uuid.uuid4()), str(uuid.uuid4())
@@ -36,7 +36,10 @@ class ChatWithStore:
 
 def started(store, *more: object) -> str:
     session_id = str(uuid.uuid4())
-    events = [Conversation.start(session_id, OWNER, "agent", "title"), *more]
+    events = [
+        ConversationStarted(session_id=session_id, owner_id=OWNER, agent_id="agent", title="title"),
+        *more,
+    ]
     store.append([PendingEvent(session_id, n + 1, e) for n, e in enumerate(events)])
     return session_id
 
