@@ -42,6 +42,16 @@ def wait_healthy(http: httpx.Client, within: float) -> bool:
     return False
 
 
+def grows(items: list[str], within: float, beyond: int = 0) -> bool:
+    """Whether another thread appends to ``items`` past ``beyond`` within the time."""
+    deadline = time.monotonic() + within
+    while len(items) <= beyond:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.fixture
 def database_behind_proxy(chat_env):
     url = urlsplit(chat_env["LLMCHAT_DATABASE_URL"])
@@ -86,7 +96,7 @@ def test_a_database_outage_gives_503s_then_recovers_and_loses_nothing_acknowledg
     worker = threading.Thread(target=traffic)
     try:
         worker.start()
-        time.sleep(1.0)
+        assert grows(acknowledged, within=30, beyond=2), "a few registrations before the cut"
         proxy.cut()
         time.sleep(4.0)
         with httpx.Client(base_url=server.base_url, timeout=15) as http:
@@ -94,8 +104,9 @@ def test_a_database_outage_gives_503s_then_recovers_and_loses_nothing_acknowledg
             assert down.status_code == 503 and down.json()["status"] == "unhealthy"
         proxy.restore()
         with httpx.Client(base_url=server.base_url, timeout=15) as http:
+            recovered = len(acknowledged)
             assert wait_healthy(http, 30), "the server recovers by itself"
-            time.sleep(1.0)
+            assert grows(acknowledged, within=30, beyond=recovered), "and registers again"
             stop.set()
             worker.join(30)
             assert not worker.is_alive()

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import httpx
+import psycopg
 import pytest
 
 from tests.support.server import LLMCHAT, ROOT, ServerProcess, llmchat_env
@@ -30,7 +31,7 @@ def deployment(chat_env, make_database):
         )
         for _ in range(2)
     ]
-    yield servers
+    yield servers, env["LLMCHAT_DATABASE_URL"]
     for worker in workers:
         worker.terminate()
         worker.wait(10)
@@ -45,8 +46,29 @@ def bearer(http: httpx.Client, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def log_head(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT COALESCE(max(notification_id), 0) FROM llmchat_events"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def stats_applied_up_to(db_url: str, head: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT position FROM llmchat_projection_positions WHERE name = 'stats'"
+            ).fetchone()
+        if row and row[0] >= head:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_a_stream_moves_between_instances_and_stats_count_every_chat_once(deployment):
-    first, second = deployment
+    (first, second), db_url = deployment
     with (
         httpx.Client(base_url=first.base_url, timeout=30) as a,
         httpx.Client(base_url=second.base_url, timeout=30) as b,
@@ -86,7 +108,9 @@ def test_a_stream_moves_between_instances_and_stats_count_every_chat_once(deploy
             if stats["chats"]["total"] >= 7:
                 break
             time.sleep(0.2)
-        time.sleep(2)  # both workers have had every chance to count a chat twice
+        # Once stats has applied the whole log, both workers have had every chance to count a
+        # chat twice: a double count would already show.
+        assert stats_applied_up_to(db_url, log_head(db_url), within=30)
         stats = a.get("/api/admin/stats", headers=admin).json()["data"]
     assert stats["chats"]["total"] == 7
     assert stats["users"]["total"] == 2

@@ -43,15 +43,20 @@ def busy_server(chat_env):
 async def burst(base_url: str, count: int, send) -> list[tuple[int, str]]:
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as http:
-        go = asyncio.Event()
+        go, all_waiting = asyncio.Event(), asyncio.Event()
+        waiting = 0
 
         async def one(index: int) -> tuple[int, str]:
+            nonlocal waiting
+            waiting += 1
+            if waiting == count:
+                all_waiting.set()
             await go.wait()
             response = await send(http, index)
             return response.status_code, response.text
 
         tasks = [asyncio.create_task(one(i)) for i in range(count)]
-        await asyncio.sleep(0.2)  # every task is waiting: they go at once
+        await asyncio.wait_for(all_waiting.wait(), 30)  # every task is waiting: they go at once
         go.set()
         return await asyncio.gather(*tasks)
 

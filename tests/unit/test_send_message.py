@@ -144,7 +144,7 @@ def test_the_first_words_are_stored_with_the_turn_and_nothing_goes_before_it():
         kinds = writer.kinds()[0]
         assert UserMessagePosted in kinds and ReplyOpened in kinds and ChunksAppended in kinds
         provider.go_on.set()
-        await asyncio.sleep(0.02)  # the rest has arrived; the turn is still being written
+        await until(lambda: provider.closed)  # the rest has arrived; the turn is still held
         assert len(writer.writes) == 1, "nothing is written while the turn is not durable"
         assert not sending.done()
         writer.turn.set_result(None)
@@ -178,7 +178,8 @@ def test_a_turn_that_is_not_stored_leaves_no_trace_of_its_reply():
         with pytest.raises(ServiceUnavailable):
             await sending
         await until(lambda: provider.closed)
-        await asyncio.sleep(0.02)
+        # No task is left that could write: whatever the reply would store, it has tried.
+        await until(lambda: asyncio.all_tasks() == {asyncio.current_task()})
         assert len(writer.writes) == 1, "nothing but the failed turn was ever written"
         assert not chat.live.tasks
 
@@ -189,7 +190,7 @@ def test_a_request_cancelled_while_its_turn_commits_still_gets_its_reply_stored(
     async def scenario() -> None:
         writer, provider, _, sending = await sent_while_the_turn_is_held()
         sending.cancel()
-        await asyncio.sleep(0.01)
+        await until(sending.done)
         writer.turn.set_result(None)  # the turn landed after all: its reply must follow
         provider.go_on.set()
         await until(lambda: any(ReplyClosed in kinds for kinds in writer.kinds()))

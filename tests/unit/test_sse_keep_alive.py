@@ -88,12 +88,16 @@ def test_a_client_that_leaves_ends_the_stream_and_its_source():
             await left.wait()
             return {"type": "http.disconnect"}
 
+        flowing = asyncio.Event()  # the source's parts reach the client: it leaves mid-stream
+
         async def send(message):
             sent.append(message)
+            if len(sent) >= 2:
+                flowing.set()
 
         response = streaming_response(with_heartbeat(endless(stopped, pause=0.01), every=1))
         streaming = asyncio.ensure_future(response.send_body(send, receive))
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(flowing.wait(), 1)
         left.set()
         await asyncio.wait_for(streaming, 1)  # ends quietly, not cancelled
         assert not streaming.cancelled()
