@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-
 import msgspec
 
-from application.provider import (
-    Chunk,
-    Completion,
-    ProviderRequest,
-    ProviderStreamFailed,
-    Usage,
-)
+from application.provider import Completion, ProviderRequest, ProviderStreamFailed, Usage
 from infrastructure.providers.http import (
-    ProviderHttp,
     StreamOutcome,
     bearer,
     decode_json,
@@ -23,12 +13,12 @@ from infrastructure.providers.http import (
     join_url,
 )
 from infrastructure.providers.openai import (
-    DONE,
     ChatCompletion,
+    OpenAIProvider,
     chat_body,
-    read_chunk,
     to_completion,
 )
+from infrastructure.providers.sse import SseEvent
 
 # With ``detail`` on, answer text arrives as ``answer`` (generated) or
 # ``fastAnswer`` (a fixed reply node); plain ``message`` is the detail-off form.
@@ -58,47 +48,34 @@ def node_usage(nodes: list[_NodeResponse]) -> Usage | None:
     return Usage(prompt, completion, prompt + completion)
 
 
-class FastGPTProvider:
-    def __init__(self, http: ProviderHttp) -> None:
-        self._http = http
+class FastGPTProvider(OpenAIProvider):
+    """OpenAI's exchange at ``/v1``, with FastGPT's body, events and token counts."""
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
+    accepts_images = False
+    answer_type = _Answer
+
+    def completions_url(self, request: ProviderRequest) -> str:
+        return join_url(request.endpoint, "/v1/chat/completions")
+
+    def body(self, request: ProviderRequest, stream: bool) -> dict[str, object]:
+        return fastgpt_body(request, stream)
+
+    def is_answer(self, event: SseEvent, outcome: StreamOutcome) -> bool:
         provider = self._http.provider
-        outcome = StreamOutcome(provider)
-        events = self._http.stream_events(
-            _completions_url(request),
-            headers=bearer(request.api_key),
-            body=fastgpt_body(request, True),
-            outcome=outcome,
-        )
-        async with aclosing(events):
-            async for event in events:
-                if event.event == "error":
-                    message, code = error_details(event.data)
-                    raise ProviderStreamFailed(provider, message, code=code)
-                if event.event == "flowResponses":
-                    nodes = decode_json(provider, event.data, list[_NodeResponse])
-                    outcome.usage = node_usage(nodes) or outcome.usage
-                    continue
-                if event.event not in _ANSWER_EVENTS:
-                    continue  # workflow progress: flowNodeStatus, flowResponses, toolCall, ...
-                if event.data == DONE:
-                    outcome.finished = True
-                    continue
-                text = read_chunk(provider, event.data, outcome)
-                if text:
-                    yield Chunk(text=text)
-        yield outcome.last_chunk()
+        if event.event == "error":
+            message, code = error_details(event.data)
+            raise ProviderStreamFailed(provider, message, code=code)
+        if event.event == "flowResponses":
+            nodes = decode_json(provider, event.data, list[_NodeResponse])
+            outcome.usage = node_usage(nodes) or outcome.usage
+            return False
+        # The rest is workflow progress: flowNodeStatus, toolCall, ...
+        return event.event in _ANSWER_EVENTS
 
     async def complete(self, request: ProviderRequest) -> Completion:
-        answer = await self._http.fetch_json(
-            _completions_url(request),
-            headers=bearer(request.api_key),
-            body=fastgpt_body(request, False),
-            answer_type=_Answer,
-        )
+        answer = await self.answer(request)
         completion = to_completion(self._http.provider, answer)
-        usage = node_usage(answer.responseData)
+        usage = node_usage(answer.responseData) if isinstance(answer, _Answer) else None
         return completion if usage is None else msgspec.structs.replace(completion, usage=usage)
 
     async def probe(self, request: ProviderRequest) -> float:
@@ -116,7 +93,3 @@ def fastgpt_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     body["chatId"] = request.session_id
     body["detail"] = True
     return body
-
-
-def _completions_url(request: ProviderRequest) -> str:
-    return join_url(request.endpoint, "/v1/chat/completions")

@@ -24,6 +24,7 @@ from infrastructure.providers.http import (
     decode_json,
     join_url,
 )
+from infrastructure.providers.sse import SseEvent
 
 DONE = "[DONE]"
 
@@ -106,21 +107,38 @@ class ChatCompletion(msgspec.Struct):
 
 
 class OpenAIProvider:
+    """The chat completions exchange; an API that speaks it with a twist (FastGPT's app API)
+    subclasses this and overrides the hooks: where it is, what is sent, which events count."""
+
     accepts_images = True
+    answer_type: type[ChatCompletion] = ChatCompletion
 
     def __init__(self, http: ProviderHttp) -> None:
         self._http = http
 
+    def completions_url(self, request: ProviderRequest) -> str:
+        return join_url(request.endpoint, "/chat/completions")
+
+    def body(self, request: ProviderRequest, stream: bool) -> dict[str, object]:
+        return chat_body(request, stream)
+
+    def is_answer(self, event: SseEvent, outcome: StreamOutcome) -> bool:
+        """Whether `event` carries the answer's chunks (here every event does); an API whose
+        other events say something (its token counts, an error) reads them here."""
+        return True
+
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Chunk]:
         outcome = StreamOutcome(self._http.provider)
         events = self._http.stream_events(
-            _completions_url(request),
+            self.completions_url(request),
             headers=bearer(request.api_key),
-            body=chat_body(request, True),
+            body=self.body(request, True),
             outcome=outcome,
         )
         async with aclosing(events):
             async for event in events:
+                if not self.is_answer(event, outcome):
+                    continue
                 if event.data == DONE:
                     outcome.finished = True
                     continue
@@ -130,13 +148,16 @@ class OpenAIProvider:
         yield outcome.last_chunk()
 
     async def complete(self, request: ProviderRequest) -> Completion:
-        answer = await self._http.fetch_json(
-            _completions_url(request),
+        return to_completion(self._http.provider, await self.answer(request))
+
+    async def answer(self, request: ProviderRequest) -> ChatCompletion:
+        """The whole answer of a blocking request, as `answer_type`."""
+        return await self._http.fetch_json(
+            self.completions_url(request),
             headers=bearer(request.api_key),
-            body=chat_body(request, False),
-            answer_type=ChatCompletion,
+            body=self.body(request, False),
+            answer_type=self.answer_type,
         )
-        return to_completion(self._http.provider, answer)
 
     async def probe(self, request: ProviderRequest) -> float:
         url = join_url(request.endpoint, "/models")
@@ -203,7 +224,3 @@ def to_completion(provider: str, answer: ChatCompletion) -> Completion:
 
 def finish_reason(reason: str | None) -> FinishReason:
     return _FINISH_REASONS.get(reason or "stop", "stop")
-
-
-def _completions_url(request: ProviderRequest) -> str:
-    return join_url(request.endpoint, "/chat/completions")
