@@ -3,16 +3,15 @@
 import uuid
 from dataclasses import dataclass
 
-from application.errors import StreamConflict
 from application.ports import (
     AttemptCounter,
     Clock,
     EventStore,
     PasswordHasher,
-    PendingEvent,
     RevocationList,
     TokenService,
 )
+from application.repository import Repository
 from domain.user import EmailClaimed, User, email_claim_id, legacy_email_claim_id
 
 
@@ -28,16 +27,17 @@ class Accounts:
     # its rotation issued (a client's concurrent refreshes) rather than revoking the family.
     refresh_grace: int = 10
 
+    @property
+    def repository(self) -> Repository:
+        return Repository(self.store)
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
 def load_user(store: EventStore, user_id: str) -> User | None:
-    history = store.read(user_id)
-    if not history:
-        return None
-    return User.replay([(r.event, r.timestamp) for r in history])
+    return Repository(store).get(User, user_id)
 
 
 def claimed_by(store: EventStore, claim_id: str) -> str | None:
@@ -62,21 +62,4 @@ def find_user_by_email(store: EventStore, email: str) -> User | None:
 
 def record(store: EventStore, event: object) -> None:
     """Append a one-off event as a stream of its own (it can never conflict)."""
-    store.append([PendingEvent(new_id(), 1, event)])
-
-
-def append_or_conflict(store: EventStore, events: list[PendingEvent]) -> bool:
-    try:
-        store.append(events)
-    except StreamConflict:
-        return False
-    return True
-
-
-def append_to_user(store: EventStore, user: User, event: object) -> bool:
-    """Append `event` as the user's next version and apply it; False if another writer
-    appended to the account first (read it again and decide again)."""
-    if not append_or_conflict(store, [PendingEvent(user.id, user.version + 1, event)]):
-        return False
-    user.apply(event)
-    return True
+    Repository(store).record(new_id(), event)

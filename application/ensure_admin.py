@@ -5,9 +5,9 @@ appointed by hand (`llmchat admin promote`) is ever made administrator here: any
 have registered the configured address first, with a password of their own.
 """
 
-from application.accounts import Accounts, append_to_user, find_user_by_email
-from application.errors import Conflict
-from application.register_user import RegisterUser, register_user
+from application.accounts import Accounts, find_user_by_email
+from application.register_user import RegisterUser, register
+from application.retry import rerun_on_conflict_or
 from domain.user import BOOTSTRAP, User, normalise_email
 
 
@@ -24,20 +24,20 @@ class AdminAddressTaken(Exception):
         )
 
 
+def not_ensured(accounts: Accounts, email: str, password: str) -> RuntimeError:
+    return RuntimeError(f"could not ensure the administrator {email}")
+
+
+@rerun_on_conflict_or(not_ensured)
 def ensure_admin(accounts: Accounts, email: str, password: str) -> User:
-    for _ in range(5):
-        user = find_user_by_email(accounts.store, email)
-        if user is None:
-            command = RegisterUser(email, password, "Administrator", "admin", BOOTSTRAP)
-            try:
-                return register_user(accounts, command)
-            except Conflict:
-                continue  # registered meanwhile: by another instance, or by someone else
-        if not user.operator_appointed:
-            raise AdminAddressTaken(email)
-        changed = user.change_role("admin")
-        if changed is None:
-            return user
-        if append_to_user(accounts.store, user, changed):
-            return user
-    raise RuntimeError(f"could not ensure the administrator {email}")
+    """Safe to re-run: another instance registering or promoting the account first is a
+    conflict, and the next run finds what it wrote."""
+    user = find_user_by_email(accounts.store, email)
+    if user is None:
+        command = RegisterUser(email, password, "Administrator", "admin", BOOTSTRAP)
+        return register(accounts, command)
+    if not user.operator_appointed:
+        raise AdminAddressTaken(email)
+    user.change_role("admin")
+    accounts.repository.save(user)
+    return user

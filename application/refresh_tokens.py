@@ -8,16 +8,13 @@ token is ever stored.
 
 from dataclasses import dataclass
 
-from application.accounts import Accounts, append_or_conflict, load_user, new_id
+from application.accounts import Accounts, load_user, new_id
 from application.errors import Unauthorized
-from application.ports import PendingEvent
+from application.ports import RefreshClaims
+from application.retry import rerun_on_conflict_or
 from application.sign_in import TokenPair
 from domain.token_family import RefreshReuseDetected, TokenFamily, TokenRefreshed
 from domain.user import User
-
-# A race between two uses of one token loses on the family's version; re-reading then
-# sees the rotation and hands the loser its pair, so a few attempts always settle it.
-ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,29 +31,35 @@ def refresh_tokens(accounts: Accounts, command: RefreshTokens) -> TokenPair:
     user = load_user(accounts.store, claims.user_id)
     if user is None:
         raise Unauthorized("Unknown account")
-    now = int(accounts.clock.now().timestamp())
-    for _ in range(ATTEMPTS):
-        history = accounts.store.read(claims.family_id)
-        if not history:
-            raise Unauthorized("Unknown sign-in")
-        family = TokenFamily.replay([r.event for r in history])
-        shared = family.concurrent_rotation(claims.jti, now, accounts.refresh_grace)
-        if shared is not None:
-            return pair_of(accounts, user, shared)
-        decision = family.refresh(
-            claims.jti, new_id(), new_id(), command.ip, command.user_agent, now, user.role
-        )
-        if decision is None:
-            raise Unauthorized("Refresh token revoked")
-        if not append_or_conflict(
-            accounts.store, [PendingEvent(family.id, family.version + 1, decision)]
-        ):
-            continue
-        if isinstance(decision, RefreshReuseDetected):
-            revoke_family(accounts, family)
-            raise Unauthorized("Refresh token reuse detected; this sign-in has been revoked")
-        return pair_of(accounts, user, decision)
-    raise Unauthorized("Refresh token contended; sign in again")
+    return rotate(accounts, command, claims, user, int(accounts.clock.now().timestamp()))
+
+
+def contended(*_: object) -> Unauthorized:
+    return Unauthorized("Refresh token contended; sign in again")
+
+
+# A race between two uses of one token loses on the family's version; re-running then
+# sees the rotation and hands the loser its pair, so a few runs always settle it.
+@rerun_on_conflict_or(contended)
+def rotate(
+    accounts: Accounts, command: RefreshTokens, claims: RefreshClaims, user: User, now: int
+) -> TokenPair:
+    family = accounts.repository.get(TokenFamily, claims.family_id)
+    if family is None:
+        raise Unauthorized("Unknown sign-in")
+    shared = family.concurrent_rotation(claims.jti, now, accounts.refresh_grace)
+    if shared is not None:
+        return pair_of(accounts, user, shared)
+    decision = family.refresh(
+        claims.jti, new_id(), new_id(), command.ip, command.user_agent, now, user.role
+    )
+    if decision is None:
+        raise Unauthorized("Refresh token revoked")
+    accounts.repository.save(family)
+    if isinstance(decision, RefreshReuseDetected):
+        revoke_family(accounts, family)
+        raise Unauthorized("Refresh token reuse detected; this sign-in has been revoked")
+    return pair_of(accounts, user, decision)
 
 
 def pair_of(accounts: Accounts, user: User, rotation: TokenRefreshed) -> TokenPair:

@@ -3,14 +3,11 @@
 import re
 from dataclasses import dataclass
 
-from application.accounts import Accounts, append_or_conflict, email_owner, load_user, new_id
-from application.errors import Conflict, ValidationFailed
-from application.ports import PendingEvent
+from application.accounts import Accounts, email_owner, load_user, new_id
+from application.errors import Conflict, StreamConflict, ValidationFailed
 from domain.user import (
     SELF,
-    EmailClaimed,
     User,
-    email_claim_id,
     invisible_in_email,
     legacy_email_claim_id,
     normalise_email,
@@ -57,32 +54,30 @@ def validate(command: RegisterUser) -> None:
 
 
 def register_user(accounts: Accounts, command: RegisterUser) -> User:
+    try:
+        return register(accounts, command)
+    except StreamConflict:
+        raise email_taken() from None
+
+
+def register(accounts: Accounts, command: RegisterUser) -> User:
+    """The new account; StreamConflict when its address was claimed first."""
     validate(command)
     # An address registered before normalisation was claimed under its old spelling.
     legacy = legacy_email_claim_id(command.email) is not None
     if legacy and email_owner(accounts.store, command.email) is not None:
         raise email_taken()
-    user_id = new_id()
-    registered = User.register(
-        user_id,
+    user = User.register(
+        new_id(),
         command.email,
         command.name,
         command.role,
         accounts.hasher.hash(command.password),
         command.registered_by,
     )
-    claim = EmailClaimed(email=registered.email, user_id=user_id)
     # Both streams in one transaction: the claim's fixed id makes a second
     # registration of the address fail here, on any number of API instances.
-    appended = append_or_conflict(
-        accounts.store,
-        [
-            PendingEvent(user_id, 1, registered),
-            PendingEvent(email_claim_id(registered.email), 1, claim),
-        ],
-    )
-    if not appended:
-        raise email_taken()
-    user = load_user(accounts.store, user_id)
-    assert user is not None
-    return user
+    accounts.repository.save(user, user.claim_email())
+    stored = load_user(accounts.store, user.id)  # with its registration's stored time
+    assert stored is not None
+    return stored

@@ -33,14 +33,15 @@ def exhausted(name: str) -> Conflict:
 
 
 def rerun_on_conflict(use_case: Callable[P, T]) -> Callable[P, T]:
-    return rerun_on_conflict_or(lambda: exhausted(use_case.__name__))(use_case)
+    return rerun_on_conflict_or(lambda *_, **__: exhausted(use_case.__name__))(use_case)
 
 
 def rerun_on_conflict_or(
-    failure: Callable[[], Exception],
+    failure: Callable[..., Exception],
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """The same policy, raising `failure()` when the attempts run out (for a use case
-    whose callers are told something of their own, such as "Session is busy")."""
+    """The same policy, raising what `failure` makes of the use case's arguments when the
+    attempts run out (for a use case whose callers are told something of their own, such
+    as "Session is busy")."""
 
     def policy(use_case: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(use_case)
@@ -50,7 +51,7 @@ def rerun_on_conflict_or(
                     return use_case(*args, **kwargs)
                 except StreamConflict:
                     time.sleep(pause_before(attempt))
-            raise failure()
+            raise failure(*args, **kwargs)
 
         return rerun
 

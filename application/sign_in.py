@@ -1,12 +1,12 @@
 """SignIn: check a password and open a token family; slow down guessing."""
 
 from dataclasses import dataclass
+from typing import TypedDict
 
-from application.accounts import Accounts, append_or_conflict, find_user_by_email, new_id, record
+from application.accounts import Accounts, find_user_by_email, new_id, record
 from application.errors import RateLimited, Unauthorized
-from application.ports import PendingEvent
 from domain.security import SignInFailed, SignInThrottled
-from domain.token_family import SignedIn
+from domain.token_family import SignedIn, TokenFamily
 from domain.user import User, normalise_email
 
 # OWASP's authentication cheat sheet: lock out after a handful of failures per account,
@@ -32,6 +32,24 @@ class TokenPair:
     user: User
 
 
+class Attempt(TypedDict):
+    """What a refused or failed sign-in records of the attempt."""
+
+    email: str
+    user_id: str | None
+    ip: str
+    user_agent: str
+
+
+def attempt(command: SignIn, user: User | None) -> Attempt:
+    return Attempt(
+        email=normalise_email(command.email),
+        user_id=user.id if user else None,
+        ip=command.ip,
+        user_agent=command.user_agent,
+    )
+
+
 def throttle_keys(command: SignIn) -> list[tuple[str, int]]:
     return [
         (f"login:account:{normalise_email(command.email)}", ACCOUNT_FAILURES),
@@ -46,31 +64,13 @@ def reserve_attempt(accounts: Accounts, command: SignIn) -> None:
     if not retry_after:
         return
     user = find_user_by_email(accounts.store, command.email)
-    record(
-        accounts.store,
-        SignInThrottled(
-            email=normalise_email(command.email),
-            user_id=user.id if user else None,
-            retry_after=retry_after,
-            ip=command.ip,
-            user_agent=command.user_agent,
-        ),
-    )
+    record(accounts.store, SignInThrottled(**attempt(command, user), retry_after=retry_after))
     raise RateLimited("Too many failed sign-ins; try again later", retry_after)
 
 
 def fail(accounts: Accounts, command: SignIn, user: User | None, reason: str) -> Unauthorized:
     # The attempt reserved stays counted: it is the failure.
-    record(
-        accounts.store,
-        SignInFailed(
-            email=normalise_email(command.email),
-            user_id=user.id if user else None,
-            reason=reason,
-            ip=command.ip,
-            user_agent=command.user_agent,
-        ),
-    )
+    record(accounts.store, SignInFailed(**attempt(command, user), reason=reason))
     return Unauthorized("Invalid email or password")
 
 
@@ -94,8 +94,7 @@ def open_family(accounts: Accounts, user: User, ip: str, user_agent: str) -> Tok
         ip=ip,
         user_agent=user_agent,
     )
-    appended = append_or_conflict(accounts.store, [PendingEvent(family_id, 1, signed_in)])
-    assert appended, "a fresh family id cannot collide"
+    accounts.repository.save(TokenFamily.begin(signed_in))  # a fresh id cannot collide
     return TokenPair(access.token, refresh.token, accounts.tokens.access_ttl, user)
 
 

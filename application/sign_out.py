@@ -1,10 +1,13 @@
 """SignOut: the access token and its whole refresh family stop working everywhere."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 
-from application.accounts import Accounts, append_or_conflict
-from application.ports import AccessClaims, PendingEvent
+from application.accounts import Accounts
+from application.errors import Conflict
+from application.ports import AccessClaims
 from application.refresh_tokens import revoke_family
+from application.retry import rerun_on_conflict
 from domain.token_family import TokenFamily
 
 
@@ -16,17 +19,19 @@ class SignOut:
 
 
 def sign_out(accounts: Accounts, command: SignOut) -> None:
-    for _ in range(5):
-        history = accounts.store.read(command.claims.family_id)
-        if not history:
-            break
-        family = TokenFamily.replay([r.event for r in history])
-        signed_out = family.sign_out(command.claims.jti, command.ip, command.user_agent)
-        if signed_out is None or append_or_conflict(
-            accounts.store, [PendingEvent(family.id, family.version + 1, signed_out)]
-        ):
-            revoke_family(accounts, family)
-            break
+    # A family that keeps changing under us is still cut off below, by its id.
+    with suppress(Conflict):
+        close_family(accounts, command)
     # The presented token is revoked even when its family is unknown or already closed.
     until = command.claims.expires_at
     accounts.revocations.revoke([command.claims.jti, command.claims.family_id], until)
+
+
+@rerun_on_conflict
+def close_family(accounts: Accounts, command: SignOut) -> None:
+    family = accounts.repository.get(TokenFamily, command.claims.family_id)
+    if family is None:
+        return
+    family.sign_out(command.claims.jti, command.ip, command.user_agent)
+    accounts.repository.save(family)
+    revoke_family(accounts, family)

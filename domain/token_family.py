@@ -8,7 +8,9 @@ gets that rotation's pair again instead of revoking the family.
 """
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from domain.aggregate import Aggregate
 from domain.events import stored_as
 
 
@@ -63,27 +65,21 @@ class SignedOut:
 FamilyEvent = SignedIn | TokenRefreshed | RefreshReuseDetected | SignedOut
 
 
-@dataclass(slots=True)
-class TokenFamily:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class TokenFamily(Aggregate):
+    starts_with: ClassVar[type[Any]] = SignedIn
+
     user_id: str
     live_refresh_jti: str
     access_jtis: list[str] = field(default_factory=list)
     revoked: bool = False
-    version: int = 0
     latest_rotation: TokenRefreshed | None = None
 
     @classmethod
-    def replay(cls, events: list[object]) -> "TokenFamily":
-        first = events[0]
-        if not isinstance(first, SignedIn):
-            raise ValueError("a token family starts with SignedIn")
-        family = cls(id=first.family_id, user_id=first.user_id, live_refresh_jti="")
-        for event in events:
-            family.apply(event)
-        return family
+    def started(cls, first: SignedIn, timestamp: str) -> "TokenFamily":
+        return cls(id=first.family_id, user_id=first.user_id, live_refresh_jti="")
 
-    def apply(self, event: object) -> None:
+    def apply(self, event: object, timestamp: str) -> None:
         match event:
             case SignedIn(refresh_jti=jti, access_jti=access):
                 self.live_refresh_jti = jti
@@ -94,7 +90,6 @@ class TokenFamily:
                 self.latest_rotation = event
             case RefreshReuseDetected() | SignedOut():
                 self.revoked = True
-        self.version += 1
 
     def concurrent_rotation(
         self, presented_jti: str, now: int, grace: int
@@ -120,14 +115,15 @@ class TokenFamily:
         if self.revoked:
             return None
         if presented_jti != self.live_refresh_jti:
-            return RefreshReuseDetected(
+            reused = RefreshReuseDetected(
                 family_id=self.id,
                 user_id=self.user_id,
                 presented_jti=presented_jti,
                 ip=ip,
                 user_agent=user_agent,
             )
-        return TokenRefreshed(
+            return self.trigger(reused)
+        rotated = TokenRefreshed(
             family_id=self.id,
             user_id=self.user_id,
             previous_jti=presented_jti,
@@ -138,14 +134,16 @@ class TokenFamily:
             issued_at=issued_at,
             role=role,
         )
+        return self.trigger(rotated)
 
     def sign_out(self, access_jti: str, ip: str, user_agent: str) -> SignedOut | None:
         if self.revoked:
             return None
-        return SignedOut(
+        signed_out = SignedOut(
             family_id=self.id,
             user_id=self.user_id,
             access_jti=access_jti,
             ip=ip,
             user_agent=user_agent,
         )
+        return self.trigger(signed_out)

@@ -3,7 +3,9 @@
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from domain.aggregate import Aggregate, Stream
 from domain.events import stored_as
 
 ROLES = ("user", "enterprise", "admin")
@@ -89,15 +91,15 @@ class EmailClaimed:
 UserEvent = UserRegistered | UserRoleChanged
 
 
-@dataclass(slots=True)
-class User:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class User(Aggregate):
+    starts_with: ClassVar[type[Any]] = UserRegistered
+
     email: str
     name: str
     role: str
     password_hash: str
     created_at: str
-    version: int
     # The operator vouches for this account as administrator: the bootstrap made it (with
     # the operator's password), or the operator appointed it by hand.
     operator_appointed: bool = False
@@ -111,12 +113,13 @@ class User:
         role: str,
         password_hash: str,
         registered_by: str = SELF,
-    ) -> UserRegistered:
+    ) -> "User":
+        """A new account, its registration pending."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         if registered_by not in (SELF, BOOTSTRAP):
             raise ValueError(f"unknown registrar {registered_by!r}")
-        return UserRegistered(
+        registered = UserRegistered(
             user_id=user_id,
             email=normalise_email(email),
             name=name.strip(),
@@ -124,41 +127,42 @@ class User:
             password_hash=password_hash,
             registered_by=registered_by,
         )
+        return cls.begin(registered)
 
     @classmethod
-    def replay(cls, history: list[tuple[object, str]]) -> "User":
-        """Rebuild from (event, timestamp) pairs, oldest first."""
-        first, created_at = history[0]
-        if not isinstance(first, UserRegistered):
-            raise ValueError("a user's history starts with UserRegistered")
-        user = cls(
+    def started(cls, first: UserRegistered, timestamp: str) -> "User":
+        return cls(
             id=first.user_id,
             email=first.email,
             name=first.name,
             role=first.role,
             password_hash=first.password_hash,
-            created_at=created_at,
-            version=1,
+            created_at=timestamp,
             operator_appointed=made_by_bootstrap(first),
         )
-        for event, _ in history[1:]:
-            user.apply(event)
-        return user
 
-    def apply(self, event: object) -> None:
+    def apply(self, event: object, timestamp: str) -> None:
         if isinstance(event, UserRoleChanged):
             self.role = event.role
             if event.by == OPERATOR and event.role == "admin":
                 self.operator_appointed = True
-        self.version += 1
+
+    def claim_email(self) -> Stream:
+        """The claim on the account's address, as the first event of the claim's stream:
+        a second account with the address collides with it on the claim's id."""
+        claim = Stream.at(email_claim_id(self.email), 0)
+        claim.trigger(EmailClaimed(email=self.email, user_id=self.id))
+        return claim
 
     def change_role(self, role: str) -> UserRoleChanged | None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
-        return None if role == self.role else UserRoleChanged(user_id=self.id, role=role)
+        if role == self.role:
+            return None
+        return self.trigger(UserRoleChanged(user_id=self.id, role=role))
 
     def appoint_admin(self) -> UserRoleChanged | None:
         """The operator's explicit choice of this account as administrator (None: made)."""
         if self.operator_appointed and self.role == "admin":
             return None
-        return UserRoleChanged(user_id=self.id, role="admin", by=OPERATOR)
+        return self.trigger(UserRoleChanged(user_id=self.id, role="admin", by=OPERATOR))

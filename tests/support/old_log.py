@@ -210,10 +210,11 @@ def aggregate_loaders() -> dict[str, tuple[str, Any]]:
     from application.api_keys import load_key
     from application.chat import load_conversation
     from application.files import load_file
+    from application.repository import Repository
     from domain.token_family import TokenFamily
 
     def family(store: Any, stream_id: str, first: Any) -> Any:
-        return TokenFamily.replay([r.event for r in store.read(stream_id)])
+        return Repository(store).get(TokenFamily, stream_id)
 
     return {
         "UserRegistered": ("User", lambda store, sid, first: load_user(store, sid)),
