@@ -3,14 +3,13 @@
 import logging
 from dataclasses import dataclass
 
-from application.errors import Conflict, StreamConflict
+from application.errors import Conflict
 from application.files import Files, visible_file
-from application.ports import AccessClaims, PendingEvent
+from application.ports import AccessClaims
+from application.retry import rerun_on_conflict_or
+from domain.file import File
 
 log = logging.getLogger(__name__)
-
-# A conflict means a parse recorded its result meanwhile; a few tries always suffice.
-ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +19,7 @@ class DeleteFile:
 
 
 def delete_file(files: Files, command: DeleteFile) -> None:
-    for _ in range(ATTEMPTS):
-        # A file deleted by a concurrent request is not found on the next try.
-        file = visible_file(files.store, command.file_id, command.caller)
-        deleted = file.delete(deleted_by=command.caller.user_id)
-        try:
-            files.store.append([PendingEvent(file.id, file.version + 1, deleted)])
-        except StreamConflict:
-            continue
-        break
-    else:
-        raise Conflict("File is being changed", "try the deletion again")
+    file = record_deletion(files, command)
     # The event is the deletion: from here on every route answers 404. The bytes go after
     # it, so a failure here leaves unreachable bytes behind, never a file without bytes.
     try:
@@ -38,3 +27,17 @@ def delete_file(files: Files, command: DeleteFile) -> None:
         files.drawing_results.delete(file.id)
     except Exception:
         log.exception("file %s deleted, but its bytes could not be removed", file.id)
+
+
+def being_changed(*_: object) -> Conflict:
+    return Conflict("File is being changed", "try the deletion again")
+
+
+# A conflict means a parse recorded its result meanwhile; a few runs always suffice, and
+# a file deleted by a concurrent request is not found on the next.
+@rerun_on_conflict_or(being_changed)
+def record_deletion(files: Files, command: DeleteFile) -> File:
+    file = visible_file(files.store, command.file_id, command.caller)
+    file.delete(deleted_by=command.caller.user_id)
+    files.repository.save(file)
+    return file

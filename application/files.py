@@ -6,8 +6,8 @@ from typing import Protocol
 
 from application.errors import ApplicationError, NotFound, ValidationFailed
 from application.ports import AccessClaims, EventStore
-from domain.file import File, FileUploaded
-from domain.ids import is_uuid
+from application.repository import Repository
+from domain.file import File
 
 
 class FileTooLarge(ApplicationError):
@@ -116,15 +116,14 @@ class Files:
     drawings: DrawingReader
     drawing_results: DrawingResults
 
+    @property
+    def repository(self) -> Repository:
+        return Repository(self.store)
+
 
 def load_file(store: EventStore, file_id: str) -> File | None:
-    if not is_uuid(file_id):
-        return None
-    history = store.read(file_id)
     # Any stream id can be sent here; only a file's stream starts with FileUploaded.
-    if not history or not isinstance(history[0].event, FileUploaded):
-        return None
-    return File.replay([(r.event, r.timestamp) for r in history])
+    return Repository(store).get(File, file_id)
 
 
 def visible_file(store: EventStore, file_id: str, caller: AccessClaims) -> File:

@@ -21,7 +21,7 @@ from application.files import (
     whole_content,
 )
 from application.jobs import Jobs
-from application.ports import AccessClaims, PendingEvent
+from application.ports import AccessClaims
 from domain.file import MAX_BYTES, File
 
 
@@ -95,13 +95,14 @@ def parse_once(files: Files, file: File) -> bytes:
     try:
         parsed = files.drawings.parse(whole_content(files, file))
     except ValidationFailed as refused:
-        record(files, file, file.record_unreadable_drawing(refused.details))
+        file.record_unreadable_drawing(refused.details)
+        record(files, file)
         raise
     # The result first, then the event that says it exists (as with an upload's bytes).
     files.drawing_results.save(file.id, parsed.json)
     if file.drawing is None:
-        summary = file.record_drawing(parsed.entity_count, parsed.layer_count, parsed.truncated)
-        record(files, file, summary)
+        file.record_drawing(parsed.entity_count, parsed.layer_count, parsed.truncated)
+        record(files, file)
     return parsed.json
 
 
@@ -116,9 +117,11 @@ def require_dxf(file: File) -> None:
         )
 
 
-def record(files: Files, file: File, event: object) -> None:
+def record(files: Files, file: File) -> None:
+    """Save what was learnt of the drawing; not re-run on a conflict, which only another
+    parse (the same outcome) or a deletion can cause."""
     try:
-        files.store.append([PendingEvent(file.id, file.version + 1, event)])
+        files.repository.save(file)
     except StreamConflict:
         # A concurrent parse recorded the same outcome, or the file was deleted meanwhile;
         # then the kept result must not outlive it.

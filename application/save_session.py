@@ -68,7 +68,7 @@ def new_messages(conversation: Conversation, messages: list[SavedMessage]) -> li
     ]
 
 
-def session_busy() -> Conflict:
+def session_busy(*_: object) -> Conflict:
     return Conflict("Session is busy; try again")
 
 

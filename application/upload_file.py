@@ -12,7 +12,6 @@ from typing import IO
 from application.accounts import new_id
 from application.errors import ValidationFailed
 from application.files import FileFormat, Files, FileTooLarge, load_file
-from application.ports import PendingEvent
 from domain.file import MAX_BYTES, MAX_DESCRIPTION, MAX_NAME, File, display_name
 
 CHUNK_BYTES = 256 * 1024
@@ -78,7 +77,7 @@ def upload_file(files: Files, command: UploadFile) -> File:
     file_id = new_id()
     content = CheckedContent(files, head, command.content, fmt)
     files.blobs.put(file_id, content)
-    uploaded = File.upload(
+    file = File.upload(
         file_id=file_id,
         owner_id=command.owner_id,
         original_name=name,
@@ -92,10 +91,10 @@ def upload_file(files: Files, command: UploadFile) -> File:
     # Bytes first, then the event: an event never points at missing bytes. If the event
     # cannot be appended, the bytes go too, so a failed upload leaves nothing behind.
     try:
-        files.store.append([PendingEvent(file_id, 1, uploaded)])
+        files.repository.save(file)
     except BaseException:
         files.blobs.delete(file_id)
         raise
-    file = load_file(files.store, file_id)
-    assert file is not None
-    return file
+    stored = load_file(files.store, file_id)  # with its upload's stored time
+    assert stored is not None
+    return stored

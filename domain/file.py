@@ -7,7 +7,9 @@ the events carry what identifies them (size and SHA-256).
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from domain.aggregate import Aggregate
 from domain.events import stored_as
 from domain.text import storable
 
@@ -79,9 +81,10 @@ class FileAlreadyDeleted(Exception):
     pass
 
 
-@dataclass(slots=True)
-class File:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class File(Aggregate):
+    starts_with: ClassVar[type[Any]] = FileUploaded
+
     owner_id: str
     original_name: str
     extension: str
@@ -91,7 +94,6 @@ class File:
     sha256: str
     description: str
     uploaded_at: str
-    version: int
     drawing: CadParsed | None = None
     drawing_failure: str | None = None
     deleted: bool = False
@@ -113,10 +115,11 @@ class File:
         size: int,
         sha256: str,
         description: str,
-    ) -> FileUploaded:
+    ) -> "File":
+        """A new file (its bytes stored already), its upload pending."""
         if not 0 < size <= MAX_BYTES:
             raise ValueError(f"a file has 1 to {MAX_BYTES} bytes, not {size}")
-        return FileUploaded(
+        uploaded = FileUploaded(
             file_id=file_id,
             owner_id=owner_id,
             original_name=display_name(original_name),
@@ -127,14 +130,11 @@ class File:
             sha256=sha256,
             description=description.strip(),
         )
+        return cls.begin(uploaded)
 
     @classmethod
-    def replay(cls, history: list[tuple[object, str]]) -> "File":
-        """Rebuild from (event, timestamp) pairs, oldest first."""
-        first, uploaded_at = history[0]
-        if not isinstance(first, FileUploaded):
-            raise ValueError("a file's history starts with FileUploaded")
-        file = cls(
+    def started(cls, first: FileUploaded, timestamp: str) -> "File":
+        return cls(
             id=first.file_id,
             owner_id=first.owner_id,
             original_name=first.original_name,
@@ -144,14 +144,10 @@ class File:
             size=first.size,
             sha256=first.sha256,
             description=first.description,
-            uploaded_at=uploaded_at,
-            version=1,
+            uploaded_at=timestamp,
         )
-        for event, _ in history[1:]:
-            file.apply(event)
-        return file
 
-    def apply(self, event: object) -> None:
+    def apply(self, event: object, timestamp: str) -> None:
         match event:
             case CadParsed():
                 self.drawing = event
@@ -159,7 +155,6 @@ class File:
                 self.drawing_failure = event.details
             case FileDeleted():
                 self.deleted = True
-        self.version += 1
 
     def visible_to(self, user_id: str, role: str) -> bool:
         return not self.deleted and (self.owner_id == user_id or role == "admin")
@@ -167,16 +162,18 @@ class File:
     def delete(self, deleted_by: str) -> FileDeleted:
         if self.deleted:
             raise FileAlreadyDeleted(self.id)
-        return FileDeleted(file_id=self.id, deleted_by=deleted_by)
+        return self.trigger(FileDeleted(file_id=self.id, deleted_by=deleted_by))
 
     def record_drawing(self, entity_count: int, layer_count: int, truncated: bool) -> CadParsed:
-        return CadParsed(
+        parsed = CadParsed(
             file_id=self.id,
             entity_count=entity_count,
             layer_count=layer_count,
             truncated=truncated,
         )
+        return self.trigger(parsed)
 
     def record_unreadable_drawing(self, details: str) -> CadParseFailed:
         # The parser's message, which may quote the drawing: kept as events can hold it.
-        return CadParseFailed(file_id=self.id, details=storable(details, MAX_DESCRIPTION))
+        failed = CadParseFailed(file_id=self.id, details=storable(details, MAX_DESCRIPTION))
+        return self.trigger(failed)
