@@ -7,11 +7,11 @@ an unchanged file; a file that later changes one of those fields wins for that f
 from dataclasses import dataclass
 
 from application.agents import AgentCatalogue, load_agent
-from application.errors import NotFound, ServiceUnavailable, StreamConflict, ValidationFailed
-from application.ports import EventStore, PendingEvent
-from domain.agent import Agent, AgentOverrides, InvalidAgent, agent_stream_id
-
-ATTEMPTS = 5
+from application.errors import NotFound, ServiceUnavailable, ValidationFailed
+from application.ports import EventStore
+from application.repository import Repository
+from application.retry import rerun_on_conflict_or
+from domain.agent import Agent, AgentOverrides, InvalidAgent
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,24 +20,25 @@ class ReconfigureAgent:
     changes: AgentOverrides
 
 
+def changed_elsewhere(*_: object) -> ServiceUnavailable:
+    return ServiceUnavailable("The agent is being changed elsewhere", "try again shortly")
+
+
+# A conflict is a reload or another administrator coming first: decide again on what it wrote.
+@rerun_on_conflict_or(changed_elsewhere)
 def reconfigure_agent(
     store: EventStore, catalogue: AgentCatalogue, command: ReconfigureAgent
 ) -> Agent:
-    for _ in range(ATTEMPTS):
-        agent = load_agent(store, command.agent_id)
-        if agent is None or not agent.in_file:
-            raise NotFound("Agent not found", f"no agent with id {command.agent_id!r}")
-        try:
-            event = agent.reconfigure(command.changes)
-        except InvalidAgent as error:
-            raise ValidationFailed("Invalid agent configuration", str(error)) from None
-        if event is not None:
-            try:
-                store.append([PendingEvent(agent_stream_id(agent.id), agent.version + 1, event)])
-            except StreamConflict:
-                continue  # a reload or another administrator came first; decide again
-            # Read back what was stored: its timestamp is the store's.
-            agent = load_agent(store, command.agent_id) or agent
-        catalogue.remember(agent)
-        return agent
-    raise ServiceUnavailable("The agent is being changed elsewhere", "try again shortly")
+    agent = load_agent(store, command.agent_id)
+    if agent is None or not agent.in_file:
+        raise NotFound("Agent not found", f"no agent with id {command.agent_id!r}")
+    try:
+        event = agent.reconfigure(command.changes)
+    except InvalidAgent as error:
+        raise ValidationFailed("Invalid agent configuration", str(error)) from None
+    if event is not None:
+        Repository(store).save(agent)
+        # Read back what was stored: its timestamp is the store's.
+        agent = load_agent(store, command.agent_id) or agent
+    catalogue.remember(agent)
+    return agent

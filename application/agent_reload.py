@@ -6,6 +6,8 @@ in one transaction, so a bad or concurrent reload never leaves half of a file ap
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from application.agents import (
@@ -16,23 +18,14 @@ from application.agents import (
     enrolled_ids,
     load_agent,
 )
-from application.errors import ServiceUnavailable, StreamConflict
-from application.ports import EventStore, PendingEvent
-from domain.agent import (
-    ROSTER_ID,
-    Agent,
-    AgentDefinition,
-    AgentEnrolled,
-    AgentEvent,
-    AgentRegistered,
-    InvalidAgent,
-    agent_stream_id,
-)
+from application.errors import ServiceUnavailable
+from application.ports import EventStore
+from application.repository import Repository
+from application.retry import rerun_on_conflict_or
+from domain.agent import ROSTER_ID, Agent, AgentEnrolled, AgentRegistered, InvalidAgent
+from domain.aggregate import Aggregate
 
 log = logging.getLogger(__name__)
-
-# Each attempt re-reads the streams; only instances starting together with one file collide.
-ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +46,7 @@ def follow_agents(
     store: EventStore, catalogue: AgentCatalogue, current: AgentSet
 ) -> AgentsReloaded:
     """Follow definitions the source already checked (see AgentSource.read)."""
-    for _ in range(ATTEMPTS):
-        pending, outcome = plan(store, current)
-        if not pending:
-            break
-        try:
-            store.append(pending)
-            break
-        except StreamConflict:
-            continue  # another instance followed a file first; decide again on what it wrote
-    else:
-        raise ServiceUnavailable("Agents are being reloaded elsewhere", "try again shortly")
+    outcome = follow_file(store, current)
     catalogue.use(current)
     catalogue.refresh()
     if current.unavailable:
@@ -75,37 +58,48 @@ def follow_agents(
     return outcome
 
 
-def plan(store: EventStore, current: AgentSet) -> tuple[list[PendingEvent], AgentsReloaded]:
-    outcome = AgentsReloaded()
-    pending: list[PendingEvent] = []
+def reloaded_elsewhere(*_: object) -> ServiceUnavailable:
+    return ServiceUnavailable("Agents are being reloaded elsewhere", "try again shortly")
+
+
+# Each run re-reads the streams; only instances starting together with one file collide.
+@rerun_on_conflict_or(reloaded_elsewhere)
+def follow_file(store: EventStore, current: AgentSet) -> AgentsReloaded:
+    repository = Repository(store)
+    # The roster's head before its ids: an enrolment stored between the two reads makes
+    # ours collide (and the reload run again) rather than go unseen.
+    roster = repository.head(ROSTER_ID)
     enrolled = enrolled_ids(store)
+    outcome = AgentsReloaded()
+    changed: list[Aggregate] = []
     for agent_id, definition in current.definitions.items():
         agent = load_agent(store, agent_id)
-        event = following(agent, agent_id, definition)
-        if event is None:
-            continue
-        if agent is None:
-            # The roster's versions make two instances enrolling at once collide and retry.
-            enrolled.append(agent_id)
-            enrolment = AgentEnrolled(agent_id=agent_id)
-            pending.append(PendingEvent(ROSTER_ID, len(enrolled), enrolment))
-        version = 1 if agent is None else agent.version + 1
-        pending.append(PendingEvent(agent_stream_id(agent_id), version, event))
-        registered = isinstance(event, AgentRegistered)
-        (outcome.registered if registered else outcome.reconfigured).append(agent_id)
+        with checked_by_file(agent_id):
+            if agent is None:
+                agent = Agent.register(agent_id, definition)
+                # Two instances enrolling at once collide on the roster's version.
+                roster.trigger(AgentEnrolled(agent_id=agent_id))
+                enrolled.append(agent_id)
+                outcome.registered.append(agent_id)
+            else:
+                event = agent.follow_file(definition)
+                if event is None:
+                    continue
+                registered = isinstance(event, AgentRegistered)
+                (outcome.registered if registered else outcome.reconfigured).append(agent_id)
+        changed.append(agent)
     for agent_id in enrolled:
         agent = None if agent_id in current.definitions else load_agent(store, agent_id)
-        left = None if agent is None else agent.leave_file()
-        if agent is not None and left is not None:
-            pending.append(PendingEvent(agent_stream_id(agent_id), agent.version + 1, left))
+        if agent is not None and agent.leave_file() is not None:
+            changed.append(agent)
             outcome.deactivated.append(agent_id)
-    return pending, outcome
+    repository.save(roster, *changed)
+    return outcome
 
 
-def following(agent: Agent | None, agent_id: str, definition: AgentDefinition) -> AgentEvent | None:
+@contextmanager
+def checked_by_file(agent_id: str) -> Iterator[None]:
     try:
-        return (
-            Agent.register(agent_id, definition) if agent is None else agent.follow_file(definition)
-        )
+        yield
     except InvalidAgent as error:  # a source that did not check its definitions
         raise AgentsFileInvalid(f"agent {agent_id!r}: {error}") from None

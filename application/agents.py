@@ -16,6 +16,7 @@ import msgspec
 
 from application.errors import ValidationFailed
 from application.ports import EventStore
+from application.repository import Repository
 from domain.agent import ROSTER_ID, Agent, AgentDefinition, AgentEnrolled, agent_stream_id
 
 
@@ -69,10 +70,7 @@ class AgentSource(Protocol):
 
 
 def load_agent(store: EventStore, agent_id: str) -> Agent | None:
-    history = store.read(agent_stream_id(agent_id))
-    if not history:
-        return None
-    return Agent.replay([(r.event, r.timestamp) for r in history])
+    return Repository(store).get(Agent, agent_stream_id(agent_id))
 
 
 def enrolled_ids(store: EventStore) -> list[str]:

@@ -11,8 +11,9 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from domain.aggregate import Aggregate
 from domain.events import stored_as
 
 PROVIDERS = ("openai", "anthropic", "fastgpt", "dify", "custom", "demo")
@@ -285,32 +286,32 @@ def still_in_force(overrides: AgentOverrides, definition: AgentDefinition) -> Ag
     return overrides.without(f for f, v in overrides.given().items() if getattr(definition, f) == v)
 
 
-@dataclass(slots=True)
-class Agent:
-    id: str
+@dataclass(slots=True, kw_only=True)
+class Agent(Aggregate):
+    starts_with: ClassVar[type[Any]] = AgentRegistered
+
     definition: AgentDefinition
     """What the agents file said when it was last read."""
     overrides: AgentOverrides
-    in_file: bool
+    in_file: bool = True
     """False once the agent left the agents file: it stays in history, deactivated."""
-    version: int
-    updated_at: str
+    updated_at: str = ""
 
     @classmethod
-    def register(cls, agent_id: str, definition: AgentDefinition) -> AgentRegistered:
+    def register(cls, agent_id: str, definition: AgentDefinition) -> "Agent":
+        """An agent new to the agents file, its registration pending."""
         check_agent_id(agent_id)
-        return AgentRegistered(agent_id=agent_id, definition=checked_definition(definition))
+        return cls.begin(
+            AgentRegistered(agent_id=agent_id, definition=checked_definition(definition))
+        )
 
     @classmethod
-    def replay(cls, history: list[tuple[object, str]]) -> "Agent":
-        """Rebuild from (event, timestamp) pairs, oldest first."""
-        first, timestamp = history[0]
-        if not isinstance(first, AgentRegistered):
-            raise ValueError("an agent's history starts with AgentRegistered")
-        agent = cls(first.agent_id, first.definition, first.overrides, True, 0, timestamp)
-        for event, at in history:
-            agent.apply(event, at)
-        return agent
+    def started(cls, first: AgentRegistered, timestamp: str) -> "Agent":
+        return cls(id=first.agent_id, definition=first.definition, overrides=first.overrides)
+
+    @property
+    def stream_id(self) -> str:
+        return agent_stream_id(self.id)
 
     def apply(self, event: object, timestamp: str) -> None:
         match event:
@@ -320,7 +321,6 @@ class Agent:
                 self.definition, self.overrides = definition, overrides
             case AgentDeactivated():
                 self.in_file = False
-        self.version += 1
         self.updated_at = timestamp
 
     @property
@@ -341,16 +341,19 @@ class Agent:
         kept = self.overrides.without(differing(self.definition, definition))
         overrides = still_in_force(kept, definition)
         if not self.in_file:
-            return AgentRegistered(agent_id=self.id, definition=definition, overrides=overrides)
+            return self.trigger(
+                AgentRegistered(agent_id=self.id, definition=definition, overrides=overrides)
+            )
         if definition == self.definition and overrides == self.overrides:
             return None
-        return AgentReconfigured(
+        reconfigured = AgentReconfigured(
             agent_id=self.id,
             source="file",
             definition=definition,
             overrides=overrides,
             changed=differing(self.settings, effective(definition, overrides)),
         )
+        return self.trigger(reconfigured)
 
     def reconfigure(self, changes: AgentOverrides) -> AgentReconfigured | None:
         """An administrator's change; None when it changes nothing."""
@@ -358,15 +361,17 @@ class Agent:
         overrides = still_in_force(changes.over(self.overrides), self.definition)
         if overrides == self.overrides:
             return None
-        return AgentReconfigured(
+        reconfigured = AgentReconfigured(
             agent_id=self.id,
             source="admin",
             definition=self.definition,
             overrides=overrides,
             changed=differing(self.settings, effective(self.definition, overrides)),
         )
+        return self.trigger(reconfigured)
 
     def leave_file(self) -> AgentDeactivated | None:
         if not self.in_file:
             return None
-        return AgentDeactivated(agent_id=self.id, reason="removed from the agents file")
+        left = AgentDeactivated(agent_id=self.id, reason="removed from the agents file")
+        return self.trigger(left)

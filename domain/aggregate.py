@@ -9,7 +9,7 @@ pending, so the aggregate's state and version always include what it has decided
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 
 E = TypeVar("E")
@@ -37,6 +37,13 @@ class Aggregate:
         """The aggregate as its first event makes it, before that event is applied."""
         raise NotImplementedError
 
+    @classmethod
+    def from_first(cls, first: object, **more: Any) -> Self:
+        """For `started`: every field the first event has by the aggregate's own name, and
+        `more` for the rest (its id, a time, a value derived from the event)."""
+        names = {f.name for f in fields(cls) if f.init} - more.keys()
+        return cls(**{n: getattr(first, n) for n in names if hasattr(first, n)}, **more)
+
     def apply(self, event: object, timestamp: str) -> None:
         """Change by one event (the version is counted by the caller)."""
 
@@ -57,8 +64,13 @@ class Aggregate:
     def begin(cls, first: Any, timestamp: str = "") -> Self:
         """A new aggregate whose stream `first` will start when it is saved."""
         aggregate = cls.replay([(first, timestamp)])
-        aggregate.pending.append(PendingEvent(aggregate.id, 1, first))
+        aggregate.pending.append(PendingEvent(aggregate.stream_id, 1, first))
         return aggregate
+
+    @property
+    def stream_id(self) -> str:
+        """The stream it is stored in: its id, unless its ids are not the log's (agents)."""
+        return self.id
 
     def applied(self, event: object, timestamp: str) -> None:
         self.apply(event, timestamp)
@@ -67,7 +79,7 @@ class Aggregate:
     def trigger(self, event: E, timestamp: str = "") -> E:
         """Apply a decided event now and keep it for the repository to save."""
         self.applied(event, timestamp)
-        self.pending.append(PendingEvent(self.id, self.version, event))
+        self.pending.append(PendingEvent(self.stream_id, self.version, event))
         return event
 
     def collect(self) -> list[PendingEvent]:
