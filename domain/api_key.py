@@ -115,14 +115,8 @@ class ApiKey(Aggregate):
 
     @classmethod
     def started(cls, first: ApiKeyCreated, timestamp: str) -> "ApiKey":
-        return cls(
-            id=first.key_id,
-            name=first.name,
-            role=first.role,
-            scopes=tuple(first.scopes),
-            secret_hash=first.secret_hash,
-            created_by=first.created_by,
-            created_at=timestamp,
+        return cls.from_first(
+            first, id=first.key_id, scopes=tuple(first.scopes), created_at=timestamp
         )
 
     def apply(self, event: object, timestamp: str) -> None:

@@ -1,25 +1,18 @@
 """Every module that defines stored events: importing this makes all of them known to replay."""
 
-from domain import (
-    agent,
-    api_key,
-    conversation,
-    file,
-    rate_limit,
-    reply_stream,
-    security,
-    token_family,
-    user,
+from importlib import import_module
+from types import ModuleType
+
+NAMES = (
+    "agent",
+    "api_key",
+    "conversation",
+    "file",
+    "rate_limit",
+    "reply_stream",
+    "security",
+    "token_family",
+    "user",
 )
 
-EVENT_MODULES = (
-    agent,
-    api_key,
-    conversation,
-    file,
-    rate_limit,
-    reply_stream,
-    security,
-    token_family,
-    user,
-)
+EVENT_MODULES: tuple[ModuleType, ...] = tuple(import_module(f"domain.{n}") for n in NAMES)

@@ -134,18 +134,7 @@ class File(Aggregate):
 
     @classmethod
     def started(cls, first: FileUploaded, timestamp: str) -> "File":
-        return cls(
-            id=first.file_id,
-            owner_id=first.owner_id,
-            original_name=first.original_name,
-            extension=first.extension,
-            file_type=first.file_type,
-            content_type=first.content_type,
-            size=first.size,
-            sha256=first.sha256,
-            description=first.description,
-            uploaded_at=timestamp,
-        )
+        return cls.from_first(first, id=first.file_id, uploaded_at=timestamp)
 
     def apply(self, event: object, timestamp: str) -> None:
         match event:

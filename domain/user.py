@@ -131,12 +131,9 @@ class User(Aggregate):
 
     @classmethod
     def started(cls, first: UserRegistered, timestamp: str) -> "User":
-        return cls(
+        return cls.from_first(
+            first,
             id=first.user_id,
-            email=first.email,
-            name=first.name,
-            role=first.role,
-            password_hash=first.password_hash,
             created_at=timestamp,
             operator_appointed=made_by_bootstrap(first),
         )
