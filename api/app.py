@@ -12,6 +12,7 @@ from api.agents import AgentsController
 from api.api_keys import ApiKeysController
 from api.auth import AuthController
 from api.bootstrap import Container
+from api.budgets import BudgetsController
 from api.cad import CadController
 from api.chat import ChatController
 from api.chat_socket import chat_socket
@@ -53,6 +54,7 @@ def create_app(container: Container) -> Litestar:
             AgentsController,
             ApiKeysController,
             AuthController,
+            BudgetsController,
             CadController,
             ChatController,
             chat_socket,

@@ -18,6 +18,7 @@ from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
 from application.attach_files import FileAttachments
+from application.budget_gate import Budgets
 from application.chat import Chat
 from application.ensure_admin import ensure_admin
 from application.files import BlobStore, Files
@@ -29,6 +30,7 @@ from domain.prices import PriceList
 from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
 from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
+from infrastructure.budget_counters import budget_counters
 from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
 from infrastructure.clock import SystemClock
@@ -55,6 +57,7 @@ from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
 from projections.agents import AgentsProjection
 from projections.audit import AuditProjection
+from projections.budget_spending import LedgerSpending
 from projections.conversation_views import ConversationViews
 from projections.conversations import ConversationsProjection
 from projections.files import FilesProjection
@@ -106,6 +109,7 @@ class Container:
     # Security and operations (see api/edge.py).
     api_keys: ApiKeys
     rate_limiter: RateLimiter
+    budgets: Budgets
     files: Files
     jobs: JobRunner
     revocation_check: AsyncPostgresRevocations
@@ -154,6 +158,7 @@ class Container:
         await self.signals.stop()
         await self.http.aclose()
         await self.rate_limiter.aclose()
+        await self.budgets.counters.aclose()
 
     def close(self) -> None:
         """Idempotent: the app's shutdown and the CLI both call it."""
@@ -241,6 +246,8 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         drawings=drawings,
         drawing_results=PostgresDrawingResults(datastore),
     )
+    counters = budget_counters(settings.redis_url, settings.redis_namespace)
+    budgets = Budgets(store, counters, LedgerSpending(datastore), prices)
     chat = Chat(
         store=store,
         writer=writer,
@@ -251,6 +258,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         instance_id=str(uuid.uuid4()),
         metrics=PrometheusReplyMetrics(prices),
         attachments=FileAttachments(files),
+        budgets=budgets,
     )
     revocation_check = AsyncPostgresRevocations(url)
     return Container(
@@ -271,6 +279,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         agent_health=AgentHealth(agents, chat.providers, clock),
         api_keys=ApiKeys(store),
         rate_limiter=rate_limiter(settings),
+        budgets=budgets,
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         revocation_check=revocation_check,

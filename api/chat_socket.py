@@ -30,7 +30,13 @@ from api.principal import claims_of
 from api.rate_limit import REFUSED, Caller, budget_of, refusal_details, spend
 from api.request_body import decoded_json, parsed_json, refuse_unstorable
 from application.cancel_reply import cancel_reply
-from application.errors import ApplicationError, RateLimited, Unauthorized, ValidationFailed
+from application.errors import (
+    ApplicationError,
+    BudgetExceeded,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
 from application.replies import Frame
@@ -69,6 +75,11 @@ def complete_message(message_id: str, last_event_id: int) -> dict[str, Any]:
 
 
 def error_message(error: Exception) -> dict[str, Any]:
+    if isinstance(error, BudgetExceeded):
+        # As the HTTP envelope says it: which budget, and when it resets.
+        details = {"type": error.kind, "details": error.shown()}
+        refused = {"code": "RATE_LIMITED", "message": error.message, "error": details}
+        return {"type": "error", **refused, "retryAfter": error.retry_after}
     if isinstance(error, ApplicationError):
         status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
         return {"type": "error", "code": CODES[status][0], "message": error.message}

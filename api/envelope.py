@@ -91,8 +91,9 @@ def paginated(items: list[Any], page: int, limit: int, total: int) -> dict[str, 
     return success({"items": items, "pagination": pagination})
 
 
-def error_body(status: int, message: str, details: Any) -> dict[str, Any]:
-    code, kind = CODES.get(status, (HTTPStatus(status).name, "Error"))
+def error_body(status: int, message: str, details: Any, kind: str | None = None) -> dict[str, Any]:
+    code, usual = CODES.get(status, (HTTPStatus(status).name, "Error"))
+    kind = kind or usual
     return {
         "code": code,
         "message": message,
@@ -102,9 +103,14 @@ def error_body(status: int, message: str, details: Any) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, message: str, details: Any, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    details: Any,
+    headers: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> Response[Any]:
-    return Response(error_body(status, message, details), status_code=status, headers=headers)
+    body = error_body(status, message, details, kind)
+    return Response(body, status_code=status, headers=headers)
 
 
 def request_id(request: Request[Any, Any, Any]) -> str:
@@ -121,7 +127,7 @@ def on_application_error(request: Request[Any, Any, Any], exc: Exception) -> Res
     status = next(s for kind, s in STATUS_OF.items() if isinstance(exc, kind))
     note_refusal(request.scope, store_of(request), status, exc.message)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return error_response(status, exc.message, exc.details, headers)
+    return error_response(status, exc.message, exc.shown(), headers, exc.kind)
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -38,12 +38,13 @@ from api.openai_wire import (
     chunk,
     completion_id,
     openai_error,
+    quota_error,
     usage_chunk,
     usage_of,
 )
 from api.request_body import UnstorableText
 from api.sse import HEADERS, EventStream, with_heartbeat
-from application.errors import NotFound
+from application.errors import BudgetExceeded, NotFound
 from application.ports import AccessClaims
 from application.replies import Frame
 from application.send_message import SendMessage, send_message
@@ -89,6 +90,9 @@ def on_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]
     if isinstance(error, ModelNotFound):
         param = "model"
     status = answer.status_code or 500
+    if isinstance(error, BudgetExceeded):
+        resets = f"{error.message}; it resets at {error.facts['resetsAt']}"
+        return Response(quota_error(resets), status_code=status, headers=answer.headers)
     body = openai_error(status, message_of(answer.content), param)
     return Response(body, status_code=status, headers=answer.headers)
 

@@ -239,3 +239,11 @@ def param_of(message: str) -> str | None:
 def openai_error(status: int, message: str, param: str | None = None) -> OpenAIError:
     kind, code = ERROR_KINDS.get(status, ("server_error" if status >= 500 else "api_error", None))
     return OpenAIError(OpenAIErrorDetail(message, kind, param or param_of(message), code))
+
+
+def quota_error(message: str) -> OpenAIError:
+    """A spent budget, as OpenAI says a spent quota (429 with this type and code)."""
+    return OpenAIError(OpenAIErrorDetail(message, QUOTA, None, QUOTA))
+
+
+QUOTA = "insufficient_quota"

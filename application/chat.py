@@ -1,10 +1,11 @@
 """What the chat use cases share: their ports, and loading a conversation its owner may see."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from application.agents import AgentDirectory
+from application.budgets import BudgetGate, NoBudgets
 from application.errors import NotFound
 from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignals
 from application.provider import ChatProvider, ImagePart
@@ -53,6 +54,7 @@ class Chat:
     instance_id: str
     metrics: ReplyMetrics
     attachments: Attachments
+    budgets: BudgetGate = field(default_factory=NoBudgets)
 
     @property
     def repository(self) -> Repository:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from application.budgets import Reservation
 from application.fallbacks import (
     MAX_ERROR_MESSAGE,
     REJECTED,
@@ -51,6 +52,8 @@ class Billing:
     user_id: str
     api_key_id: str | None
     agent_id: str
+    reservation: Reservation | None = None
+    """Its worst case, held on the caller's budgets until the reply settles it."""
 
 
 class Progress:
@@ -268,6 +271,7 @@ async def run_reply(
     code = ended.closed.error_code
     chat.metrics.reply_ended(provider, ended.closed.outcome, code.lower() if code else None)
     chat.metrics.usage(ended.finished)
+    await chat.budgets.settle(billing.reservation, ended.finished)
     await close_reply(chat, recorder, ended, conversation_version)
 
 

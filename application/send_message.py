@@ -9,6 +9,7 @@ from functools import partial
 from anyio import to_thread
 
 from application.agents import AgentProfile
+from application.budgets import Reservation
 from application.chat import Attached, Caller, Chat, load_conversation
 from application.errors import (
     Conflict,
@@ -200,31 +201,45 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     validate(command)
     agent = active_agent(chat, command.agent_id)
     attached = await attachments(chat, command, agent)
-    for _ in range(5):
-        # A new conversation has nothing to read: its id is ours and unused.
-        conversation = (
-            None
-            if command.session_id is None
-            else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
-        )
-        posted, pending = decided_turn(chat, command, agent, conversation)
-        started = start_reply(chat, command, agent, posted, attached, pending)
-        stored = started.recorder.turn_stored
-        try:
-            await started.recorder.stored()
-        except asyncio.CancelledError:
-            # The request is gone, not the write: the reply goes on if the turn lands.
-            stored.add_done_callback(partial(started.settle, chat.live))
-            raise
-        except StreamConflict:
-            started.drop()  # another writer got in first: decide again on what it wrote
-            continue
-        except BaseException:
-            started.drop()
-            raise
-        started.go(chat.live)
-        return started
-    raise Conflict("Session is busy; try again")
+    held: Reservation | None = None
+    try:
+        for _ in range(5):
+            # A new conversation has nothing to read: its id is ours and unused.
+            conversation = (
+                None
+                if command.session_id is None
+                else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
+            )
+            posted, pending = decided_turn(chat, command, agent, conversation)
+            if held is None:
+                # Before the provider is asked: a refusal costs nothing but this.
+                asked = provider_request(command, agent, posted, "", attached)
+                held = await chat.budgets.reserve(command.caller, asked)
+            started = start_reply(chat, command, agent, posted, attached, pending, held)
+            stored = started.recorder.turn_stored
+            try:
+                await started.recorder.stored()
+            except asyncio.CancelledError:
+                # The request is gone, not the write: the reply goes on if the turn lands.
+                stored.add_done_callback(partial(started.settle, chat.live))
+                held = None  # the reply settles it, or releases it as abandoned
+                raise
+            except StreamConflict:
+                started.drop()  # another writer got in first: decide again on what it wrote
+                if held is not None:
+                    chat.budgets.release(held)
+                    held = None
+                continue
+            except BaseException:
+                started.drop()
+                raise
+            started.go(chat.live)
+            held = None  # the reply's now: it settles what it spends
+            return started
+        raise Conflict("Session is busy; try again")
+    finally:
+        if held is not None:
+            chat.budgets.release(held)
 
 
 async def attachments(chat: Chat, command: SendMessage, agent: AgentProfile) -> Attached:
@@ -243,6 +258,7 @@ def start_reply(
     posted: Posted,
     attached: Attached,
     turn: list[PendingEvent],
+    held: Reservation | None = None,
 ) -> StartedReply:
     """Ask the provider now; the recorder stores the turn, then what the provider says."""
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
@@ -258,11 +274,11 @@ def start_reply(
             recorder,
             command.stream,
             posted.conversation.version,
-            billing_of(command.caller, agent),
+            billing_of(command.caller, agent, held),
         )
     )
     return StartedReply(posted.conversation.id, message_id, recorder, task, feed)
 
 
-def billing_of(caller: Caller, agent: AgentProfile) -> Billing:
-    return Billing(caller.user_id, caller.user_id if caller.api_key else None, agent.id)
+def billing_of(caller: Caller, agent: AgentProfile, held: Reservation | None = None) -> Billing:
+    return Billing(caller.user_id, caller.user_id if caller.api_key else None, agent.id, held)

@@ -6,6 +6,7 @@ from types import ModuleType
 NAMES = (
     "agent",
     "api_key",
+    "budget",
     "conversation",
     "file",
     "rate_limit",

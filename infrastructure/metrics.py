@@ -99,6 +99,10 @@ COST = Counter(
     " (the usage ledger, GET /api/admin/usage, is the record; this is for dashboards).",
     ["agent", "model"],
 )
+BUDGET_STORE_FAILURES = Counter(
+    "llmchat_budget_store_failures_total",
+    "Budget reservations and settlements that could not reach Redis (counted in-process).",
+)
 RATE_LIMIT_STORE_FAILURES = Counter(
     "llmchat_rate_limit_store_failures_total",
     "Rate-limit checks that could not reach Redis and fell back to this process's counts.",

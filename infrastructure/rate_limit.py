@@ -11,7 +11,6 @@ Redis is tried again a few seconds later. Refusing everyone while Redis is down 
 a cache outage into a full outage; not limiting at all would leave the API unprotected.
 """
 
-import asyncio
 import itertools
 import logging
 import math
@@ -20,20 +19,17 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 import redis.asyncio
 
 from infrastructure import metrics
+from infrastructure.redis_scripts import RedisScripts
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
-# While Redis is failing, how long to use local windows before trying it again.
-REDIS_RETRY_SECONDS = 5.0
-# A request must not wait long on a sick Redis: half a second, then local windows.
-REDIS_TIMEOUT_SECONDS = 0.5
 
 SLIDING_WINDOW = """
 local limit = tonumber(ARGV[1])
@@ -156,28 +152,13 @@ class RedisSlidingWindow:
         window: int = WINDOW_SECONDS,
         fallback: LocalSlidingWindow | None = None,
     ) -> None:
-        self.url = url
         self.namespace = namespace
         self.window = window
         self.fallback = fallback or LocalSlidingWindow(window)
-        # redis.asyncio clients belong to the event loop that made them; tests drive one
-        # app from several loops, so each loop gets its own client.
-        self.clients: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any]] = {}
+        failures = metrics.RATE_LIMIT_STORE_FAILURES
+        self.redis = RedisScripts(url, {"window": SLIDING_WINDOW}, "rate limits", failures)
         self.members = itertools.count()
         self.member_prefix = f"{os.getpid()}.{os.urandom(4).hex()}."
-        self.redis_back_at = 0.0
-        self.warned_at = -math.inf
-
-    def client(self) -> tuple[redis.asyncio.Redis, Any]:
-        loop = asyncio.get_running_loop()
-        if loop not in self.clients:
-            client = redis.asyncio.Redis.from_url(
-                self.url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            )
-            self.clients[loop] = (client, client.register_script(SLIDING_WINDOW))
-        return self.clients[loop]
 
     def keys(self, key: str) -> list[str]:
         # The braces are a Redis Cluster hash tag: both keys of one client in one slot.
@@ -185,34 +166,19 @@ class RedisSlidingWindow:
         return [base, base + ":refused"]
 
     async def hit(self, key: str, limit: int) -> RateDecision:
-        if time.monotonic() < self.redis_back_at:
+        if self.redis.down:
             return await self.fallback.hit(key, limit)
         member = self.member_prefix + str(next(self.members))
         try:
-            _, script = self.client()
+            script = self.redis.script("window")
             reply = await script(keys=self.keys(key), args=[limit, self.window * 1000, member])
         except (redis.RedisError, OSError, TimeoutError) as error:
-            self.redis_failed(error)
+            self.redis.failed(error)
             return await self.fallback.hit(key, limit)
         allowed, count, frees_in, clears_in, first_refusal = (int(v) for v in reply)
         return RateDecision.of(
             bool(allowed), limit, count, frees_in, clears_in, bool(first_refusal)
         )
 
-    def redis_failed(self, error: Exception) -> None:
-        metrics.RATE_LIMIT_STORE_FAILURES.inc()
-        now = time.monotonic()
-        self.redis_back_at = now + REDIS_RETRY_SECONDS
-        if now - self.warned_at >= 60:
-            self.warned_at = now
-            log.warning(
-                "rate limits: Redis unavailable (%s: %s); counting in this process for now",
-                type(error).__name__,
-                error,
-            )
-
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        entry = self.clients.pop(loop, None)
-        if entry is not None:
-            await entry[0].aclose()
+        await self.redis.aclose()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from domain.agent import AgentDeactivated, AgentReconfigured, AgentRegistered
 from domain.api_key import ApiKeyCreated, ApiKeyRevoked, ApiKeyUsed
+from domain.budget import BudgetRemoved, BudgetSet
 from domain.conversation import (
     ConversationDeleted,
     ConversationExpired,
@@ -51,6 +52,8 @@ AUDITED = frozenset(
         "ApiKeyCreated",
         "ApiKeyRevoked",
         "ApiKeyUsed",
+        "BudgetRemoved",
+        "BudgetSet",
         "CadParseFailed",
         "CadParsed",
         "CommandRefused",
@@ -248,6 +251,11 @@ def other_fact(event: object, owner_of: OwnerOf) -> Fact | None:
             return Fact("apikey.revoke", f"api-keys/{key_id}", user_id=who)
         case ApiKeyUsed(key_id=key_id, ip=ip, user_agent=agent):
             return Fact("apikey.use", f"api-keys/{key_id}", SUCCESS, key_id, None, ip, agent)
+        case BudgetSet(scope=scope, subject_id=subject, set_by=who) as budget:
+            limits = f"{budget.period}: tokens {budget.tokens}, cost {budget.cost}"
+            return Fact("budget.set", f"budgets/{scope}/{subject}", user_id=who, details=limits)
+        case BudgetRemoved(scope=scope, subject_id=subject, removed_by=who):
+            return Fact("budget.remove", f"budgets/{scope}/{subject}", user_id=who)
     return None
 
 
