@@ -176,6 +176,27 @@ API_KEY_FIELDS = {
 API_KEY = shape(API_KEY_FIELDS)
 ISSUED_API_KEY = shape({**API_KEY_FIELDS, "key": STRING})
 NOTHING = {"type": "null"}
+# api/budgets.py: limits, then the current period's use; null where the budget sets no limit.
+OPTIONAL_NUMBER = {"type": ["integer", "null"], "minimum": 0}
+OPTIONAL_REAL = {"type": ["number", "null"]}
+SPENT = shape({"tokens": NUMBER, "cost": REAL})
+BUDGET = shape(
+    {
+        "scope": {"enum": ["user", "apiKey", "role"]},
+        "id": STRING,
+        "period": {"enum": ["day", "month"]},
+        "tokens": OPTIONAL_NUMBER,
+        "cost": OPTIONAL_REAL,
+        "setBy": STRING,
+        "setAt": TIME,
+        "used": SPENT,
+        "reserved": {**SPENT, "description": "Held by replies still running"},
+        "left": shape({"tokens": OPTIONAL_NUMBER, "cost": OPTIONAL_REAL}),
+        "periodStart": {"type": "string", "format": "date"},
+        "resetsAt": TIME,
+    }
+)
+BUDGET_PATH = "/api/admin/budgets/{budget_scope}/{id}"
 
 # Each route's `data` in its 200 answer.
 DATA: dict[tuple[str, str], Schema] = {
@@ -220,6 +241,9 @@ DATA: dict[tuple[str, str], Schema] = {
     ("post", "/api/admin/api-keys"): ISSUED_API_KEY,
     ("get", "/api/admin/api-keys"): page_of(API_KEY),
     ("delete", "/api/admin/api-keys/{key_id}"): API_KEY,
+    ("put", BUDGET_PATH): BUDGET,
+    ("get", BUDGET_PATH): BUDGET,
+    ("delete", BUDGET_PATH): NOTHING,
 }
 # Other successes than 200, and their `data`.
 OTHER_DATA: dict[tuple[str, str], dict[int, tuple[str, Schema]]] = {

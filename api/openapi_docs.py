@@ -28,7 +28,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from api.openapi_answers import BODIES, DATA, OTHER_DATA, STRUCT_SCHEMAS, ref
+from api.openapi_answers import BODIES, BUDGET_PATH, DATA, OTHER_DATA, STRUCT_SCHEMAS, ref
 
 Operation = dict[str, Any]
 
@@ -42,6 +42,8 @@ WITHOUT_CREDENTIALS |= {("get", "/health/detailed")}
 BEARER_OPTIONAL = {("post", "/api/auth/refresh")}
 
 CONFLICTS = {
+    ("put", BUDGET_PATH),
+    ("delete", BUDGET_PATH),
     ("post", "/api/auth/register"),
     ("post", "/api/chat/completions"),
     ("post", "/api/chat/sessions/save"),
@@ -191,11 +193,14 @@ def error_statuses(method: str, path: str, operation: Operation) -> set[int]:
     return statuses
 
 
-def error_body(path: str, status: int) -> dict[str, str]:
+def error_body(path: str, status: int) -> dict[str, Any]:
     # Under /v1 the door answers OpenAI's shape; the allow-lists and the rate limit refuse
     # before routing, in the envelope, whatever the path.
     if path.startswith("/v1/") and status not in BEFORE_ROUTING:
         return ref("OpenAIErrorBody")
+    if (path, status) == ("/v1/chat/completions", 429):
+        # The rate limit's (before routing) or a spent budget's (insufficient_quota).
+        return {"anyOf": [ref("ErrorEnvelope"), ref("OpenAIErrorBody")]}
     return ref("ErrorEnvelope")
 
 

@@ -356,6 +356,12 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     issued = api.data("POST", keys, headers=admin, json={"name": "schema", "scopes": ["metrics"]})
     assert api.data("GET", keys, headers=admin)["items"]
     api.call("DELETE", keys + "/{key_id}", headers=admin, path={"key_id": issued["id"]})
+    budget = "/api/admin/budgets/{budget_scope}/{id}"
+    role = {"budget_scope": "role", "id": "enterprise"}
+    limits = {"period": "month", "tokens": 1000, "cost": 2.5}
+    api.call("PUT", budget, headers=admin, path=role, json=limits)
+    api.call("GET", budget, headers=admin, path=role)
+    api.call("DELETE", budget, headers=admin, path=role)
     api.call("POST", "/api/auth/logout", headers=user)
 
     missing = sorted(json_successes(api.document) - api.seen)
