@@ -456,6 +456,35 @@ def test_health_metrics_and_api_keys(client, admin):
     assert admin.admin.api_keys.revoke(created.id).revoked is True
 
 
+def test_budgets_are_set_read_and_removed_and_a_spent_one_refuses(api_url, admin):
+    email = unique_email("sdk-budget")
+    with LLMChatClient(base_url=api_url) as client:
+        user_id = client.auth.register(email, PASSWORD, "Budgeted").user.id
+        client.login(email, PASSWORD)
+        budget = admin.admin.budgets.set("user", user_id, period="day", tokens=60)
+        assert (budget.scope, budget.id, budget.tokens, budget.cost) == ("user", user_id, 60, None)
+        assert budget.left.tokens == 60 and budget.resets_at
+        ask = [{"role": "user", "content": "hi"}]
+        client.chat.completions(agent_id="openai", messages=ask, max_tokens=40)
+        with pytest.raises(RateLimitedError) as refused:
+            client.chat.completions(agent_id="openai", messages=ask, max_tokens=40)
+        assert refused.value.error_type == "BudgetExceeded" and refused.value.retry_after
+        assert refused.value.details["resetsAt"] == budget.resets_at
+        assert admin.admin.budgets.get("user", user_id).used.tokens > 0
+        admin.admin.budgets.remove("user", user_id)
+        with pytest.raises(NotFoundError):
+            admin.admin.budgets.get("user", user_id)
+
+
+async def test_the_async_client_manages_budgets(api_url):
+    async with AsyncLLMChatClient(base_url=api_url) as admin:
+        await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        budget = await admin.admin.budgets.set("role", "enterprise", period="month", cost=2.5)
+        assert budget.cost == 2.5 and budget.period == "month"
+        assert (await admin.admin.budgets.get("role", "enterprise")).left.cost == 2.5
+        await admin.admin.budgets.remove("role", "enterprise")
+
+
 def test_admin_stats_and_audit(api_url, admin):
     email = unique_email("sdk-audited")
     client = LLMChatClient(base_url=api_url)

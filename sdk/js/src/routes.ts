@@ -5,10 +5,12 @@ import type {
   AgentQuery,
   AgentUpdate,
   AuditQuery,
+  BudgetScope,
   ChatConfig,
   ChatMessage,
   HistoryQuery,
   NewApiKey,
+  NewBudget,
   PageQuery,
   SaveSession,
 } from "./types.js";
@@ -202,6 +204,25 @@ export const listApiKeys = (query: PageQuery = {}): ApiCall => ({
 export const revokeApiKey = (keyId: string): ApiCall => ({
   method: "DELETE",
   path: `admin/api-keys/${segment(keyId)}`,
+});
+
+const budgetPath = (scope: BudgetScope, id: string): string =>
+  `admin/budgets/${segment(scope)}/${segment(id)}`;
+
+export const setBudget = (scope: BudgetScope, id: string, budget: NewBudget): ApiCall => ({
+  method: "PUT",
+  path: budgetPath(scope, id),
+  json: budget,
+});
+
+export const getBudget = (scope: BudgetScope, id: string): ApiCall => ({
+  method: "GET",
+  path: budgetPath(scope, id),
+});
+
+export const removeBudget = (scope: BudgetScope, id: string): ApiCall => ({
+  method: "DELETE",
+  path: budgetPath(scope, id),
 });
 
 // Health and monitoring

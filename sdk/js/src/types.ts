@@ -312,6 +312,38 @@ export interface NewApiKey {
   scopes?: string[];
 }
 
+export type BudgetScope = "user" | "apiKey" | "role";
+
+export interface NewBudget {
+  period: "day" | "month";
+  tokens?: number;
+  /** In the price file's currency. */
+  cost?: number;
+}
+
+export interface BudgetSpend {
+  tokens: number;
+  cost: number;
+}
+
+export interface Budget {
+  scope: BudgetScope;
+  /** The user id, API key id or role name. */
+  id: string;
+  period: "day" | "month";
+  tokens: number | null;
+  cost: number | null;
+  setBy?: string;
+  setAt?: string;
+  used: BudgetSpend;
+  /** Held by replies still running. */
+  reserved: BudgetSpend;
+  /** Null where the budget sets no such limit. */
+  left: { tokens: number | null; cost: number | null };
+  periodStart?: string;
+  resetsAt: string;
+}
+
 // Health
 
 export interface Health {

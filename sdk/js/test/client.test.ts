@@ -382,6 +382,38 @@ test("health, metrics and API keys", async () => {
   assert.equal((await administrator.admin.apiKeys.revoke(created.id)).revoked, true);
 });
 
+test("budgets are set, read and removed, and a spent one refuses", async () => {
+  const email = uniqueEmail();
+  const client = new LLMChatClient({ baseURL: server.apiURL });
+  const { user } = await client.auth.register(email, PASSWORD, "Budgeted");
+  await client.login(email, PASSWORD);
+  const administrator = await admin();
+  const budget = await administrator.admin.budgets.set("user", user.id, {
+    period: "day",
+    tokens: 60,
+  });
+  assert.deepEqual(
+    [budget.scope, budget.id, budget.tokens, budget.cost],
+    ["user", user.id, 60, null],
+  );
+  assert.equal(budget.left.tokens, 60);
+  const ask = {
+    agentId: "openai",
+    messages: [{ role: "user", content: "hi" }],
+    config: { maxTokens: 40 },
+  };
+  await client.chat.completions(ask);
+  await assert.rejects(client.chat.completions(ask), (error: unknown) => {
+    assert.ok(error instanceof RateLimitedError);
+    assert.equal(error.errorType, "BudgetExceeded");
+    assert.ok((error.retryAfter ?? 0) > 0);
+    return true;
+  });
+  assert.ok((await administrator.admin.budgets.get("user", user.id)).used.tokens > 0);
+  await administrator.admin.budgets.remove("user", user.id);
+  await assert.rejects(administrator.admin.budgets.get("user", user.id), NotFoundError);
+});
+
 test("admin stats and audit", async () => {
   const email = uniqueEmail();
   const client = new LLMChatClient({ baseURL: server.apiURL });

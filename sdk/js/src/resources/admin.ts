@@ -1,4 +1,4 @@
-/** `client.admin`: statistics, the audit trail and API keys (administrators only). */
+/** `client.admin`: statistics, the audit trail, API keys and budgets (administrators only). */
 
 import * as routes from "../routes.js";
 import type { Transport } from "../transport.js";
@@ -7,8 +7,11 @@ import type {
   ApiKey,
   AuditEntry,
   AuditQuery,
+  Budget,
+  BudgetScope,
   CreatedApiKey,
   NewApiKey,
+  NewBudget,
   Page,
   PageQuery,
 } from "../types.js";
@@ -30,11 +33,32 @@ export class ApiKeys {
   }
 }
 
+/** Budgets of a user (by id), an API key (by id) or a role (by name). */
+export class Budgets {
+  constructor(private readonly transport: Transport) {}
+
+  /** Limit a day's or a month's tokens, cost or both. */
+  set(scope: BudgetScope, id: string, budget: NewBudget): Promise<Budget> {
+    return this.transport.data(routes.setBudget(scope, id, budget));
+  }
+
+  /** The budget with what its period has used and has left, and when it resets. */
+  get(scope: BudgetScope, id: string): Promise<Budget> {
+    return this.transport.data(routes.getBudget(scope, id));
+  }
+
+  async remove(scope: BudgetScope, id: string): Promise<void> {
+    await this.transport.data(routes.removeBudget(scope, id));
+  }
+}
+
 export class Admin {
   readonly apiKeys: ApiKeys;
+  readonly budgets: Budgets;
 
   constructor(private readonly transport: Transport) {
     this.apiKeys = new ApiKeys(transport);
+    this.budgets = new Budgets(transport);
   }
 
   stats(): Promise<AdminStats> {

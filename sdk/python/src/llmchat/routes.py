@@ -23,6 +23,7 @@ from llmchat.models import (
     AgentStatus,
     ApiKey,
     AuditEntry,
+    Budget,
     CadDrawing,
     Cancelled,
     ChatMessage,
@@ -276,6 +277,29 @@ def list_api_keys(page: int | None, limit: int | None) -> ApiCall[Page[ApiKey]]:
 
 def revoke_api_key(key_id: str) -> ApiCall[ApiKey]:
     return ApiCall("DELETE", f"admin/api-keys/{segment(key_id)}", envelope(ApiKey))
+
+
+def budget_path(scope: str, subject_id: str) -> str:
+    return f"admin/budgets/{segment(scope)}/{segment(subject_id)}"
+
+
+def set_budget(
+    scope: str, subject_id: str, period: str, tokens: int | None, cost: float | None
+) -> ApiCall[Budget]:
+    body: dict[str, Any] = {"period": period}
+    if tokens is not None:
+        body["tokens"] = tokens
+    if cost is not None:
+        body["cost"] = cost
+    return ApiCall("PUT", budget_path(scope, subject_id), envelope(Budget), json=body)
+
+
+def get_budget(scope: str, subject_id: str) -> ApiCall[Budget]:
+    return ApiCall("GET", budget_path(scope, subject_id), envelope(Budget))
+
+
+def remove_budget(scope: str, subject_id: str) -> ApiCall[None]:
+    return ApiCall("DELETE", budget_path(scope, subject_id), envelope(type(None)))
 
 
 # Health and monitoring

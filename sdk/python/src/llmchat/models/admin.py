@@ -69,3 +69,32 @@ class ApiKey(Model):
 class CreatedApiKey(ApiKey, kw_only=True):
     key: str
     """The secret `llmk_...`: shown in this answer and never again."""
+
+
+class BudgetSpend(Model):
+    tokens: int = 0
+    cost: float = 0.0
+
+
+class BudgetLeft(Model):
+    tokens: int | None = None
+    """None where the budget sets no token limit."""
+    cost: float | None = None
+
+
+class Budget(Model):
+    """A budget of a user, an API key or a role, with its current period's use."""
+
+    scope: str
+    id: str
+    period: str
+    tokens: int | None = None
+    cost: float | None = None
+    set_by: str | None = None
+    set_at: str | None = None
+    used: BudgetSpend = msgspec.field(default_factory=BudgetSpend)
+    reserved: BudgetSpend = msgspec.field(default_factory=BudgetSpend)
+    """Held by replies still running."""
+    left: BudgetLeft = msgspec.field(default_factory=BudgetLeft)
+    period_start: str | None = None
+    resets_at: str | None = None

@@ -1,4 +1,4 @@
-"""`client.admin`: statistics, the audit trail and API keys (administrators only)."""
+"""`client.admin`: statistics, the audit trail, API keys and budgets (administrators only)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from llmchat import routes
 from llmchat.async_transport import AsyncTransport
-from llmchat.models import AdminStats, ApiKey, AuditEntry, CreatedApiKey, Page
+from llmchat.models import AdminStats, ApiKey, AuditEntry, Budget, CreatedApiKey, Page
 from llmchat.sync_transport import SyncTransport
 
 
@@ -25,10 +25,37 @@ class ApiKeys:
         return self._transport.call(routes.revoke_api_key(key_id))
 
 
+class Budgets:
+    """Budgets of a `scope` ("user", "apiKey" or "role") and id (a user id, key id or role)."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._transport = transport
+
+    def set(
+        self,
+        scope: str,
+        subject_id: str,
+        *,
+        period: str,
+        tokens: int | None = None,
+        cost: float | None = None,
+    ) -> Budget:
+        """Limit a day's or a month's tokens, cost or both."""
+        return self._transport.call(routes.set_budget(scope, subject_id, period, tokens, cost))
+
+    def get(self, scope: str, subject_id: str) -> Budget:
+        """The budget with what its period has used and has left, and when it resets."""
+        return self._transport.call(routes.get_budget(scope, subject_id))
+
+    def remove(self, scope: str, subject_id: str) -> None:
+        return self._transport.call(routes.remove_budget(scope, subject_id))
+
+
 class Admin:
     def __init__(self, transport: SyncTransport) -> None:
         self._transport = transport
         self.api_keys = ApiKeys(transport)
+        self.budgets = Budgets(transport)
 
     def stats(self) -> AdminStats:
         return self._transport.call(routes.admin_stats())
@@ -64,10 +91,38 @@ class AsyncApiKeys:
         return await self._transport.call(routes.revoke_api_key(key_id))
 
 
+class AsyncBudgets:
+    """Budgets of a `scope` ("user", "apiKey" or "role") and id (a user id, key id or role)."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def set(
+        self,
+        scope: str,
+        subject_id: str,
+        *,
+        period: str,
+        tokens: int | None = None,
+        cost: float | None = None,
+    ) -> Budget:
+        """Limit a day's or a month's tokens, cost or both."""
+        call = routes.set_budget(scope, subject_id, period, tokens, cost)
+        return await self._transport.call(call)
+
+    async def get(self, scope: str, subject_id: str) -> Budget:
+        """The budget with what its period has used and has left, and when it resets."""
+        return await self._transport.call(routes.get_budget(scope, subject_id))
+
+    async def remove(self, scope: str, subject_id: str) -> None:
+        return await self._transport.call(routes.remove_budget(scope, subject_id))
+
+
 class AsyncAdmin:
     def __init__(self, transport: AsyncTransport) -> None:
         self._transport = transport
         self.api_keys = AsyncApiKeys(transport)
+        self.budgets = AsyncBudgets(transport)
 
     async def stats(self) -> AdminStats:
         return await self._transport.call(routes.admin_stats())
