@@ -1,23 +1,31 @@
 """The usage ledger's cost on the streaming path: the same streamed chats through this
 checkout and through this checkout without the ledger, side by side.
 
-Run: .venv/bin/python -m bench.ledger [--rounds 3] [--without COMMIT ...]
+Run: .venv/bin/python -m bench.ledger [--rounds 3] [--without COMMIT ...] [--budgets]
 The tree without the ledger is this checkout's HEAD with the ledger's commits (the
-`--without` ones) reverted, in a temporary folder. Both run as deployed for load
+`--without` ones) reverted, in a temporary folder. With `--budgets`, both stacks are this
+checkout, one of them with budgets on the bench user and on its role (never reached, so
+every chat reserves on two budgets and settles on both): what the budget gate adds. Both run as deployed for load
 (`serve --no-workers` and one `worker`), and their rounds alternate so the shared
 machine's noise hits both alike (and which goes first alternates too).
 """
 
 import argparse
 import asyncio
+import base64
+import json
 import os
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
-from bench.harness import ROOT, median, percentile, stack
+import httpx
+
+from bench.harness import ROOT, Stack, median, percentile, stack
 from bench.report import record
 from bench.streaming import Run, load, ms
+from tests.support.server import run_cli
 
 LEDGER_COMMITS = ("3fe56aa", "d9eb5f3")  # the priced ledger, then usage as facts
 
@@ -38,15 +46,38 @@ def tree_without(commits: tuple[str, ...], folder: Path) -> Path:
     return folder
 
 
-async def main(rounds: int, commits: tuple[str, ...]) -> None:
+def with_budgets(stack_: Stack) -> None:
+    """Budgets far above what the bench spends, on its user and on the `user` role."""
+    email, password = f"bench-admin-{uuid.uuid4().hex[:6]}@example.com", "bench-password"
+    with httpx.Client(base_url=stack_.server.base_url, timeout=30) as http:
+        http.post("/api/auth/register", json={"email": email, "password": password, "name": "A"})
+        promoted = run_cli(["admin", "promote", email], stack_.server.env)
+        assert promoted.returncode == 0, promoted.stderr
+        token = http.post("/api/auth/login", json={"email": email, "password": password})
+        admin = {"Authorization": f"Bearer {token.json()['data']['token']}"}
+        claims = stack_.token.split(".")[1]
+        user_id = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"]
+        limits = {"period": "month", "tokens": 10**12, "cost": 10**5}
+        for path in (f"user/{user_id}", "role/user"):
+            answer = http.put(f"/api/admin/budgets/{path}", headers=admin, json=limits)
+            assert answer.status_code == 200, answer.text
+
+
+async def main(rounds: int, commits: tuple[str, ...], budgets: bool) -> None:
     rows = []
+    before, after = (
+        ("without budgets", "with budgets") if budgets else ("without ledger", "with ledger")
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        roots = {"without ledger": tree_without(commits, Path(tmp)), "with ledger": ROOT}
+        first_root = ROOT if budgets else tree_without(commits, Path(tmp))
+        roots = {before: first_root, after: ROOT}
         with (
-            stack(worker=True, root=roots["without ledger"]) as without,
-            stack(worker=True, root=roots["with ledger"]) as with_ledger,
+            stack(worker=True, root=roots[before]) as without,
+            stack(worker=True, root=roots[after]) as with_ledger,
         ):
-            stacks = {"without ledger": without, "with ledger": with_ledger}
+            if budgets:
+                with_budgets(with_ledger)
+            stacks = {before: without, after: with_ledger}
             for concurrency, streams in ((1, 200), (50, 1000)):
                 runs: dict[str, list[Run]] = {name: [] for name in stacks}
                 for round_ in range(rounds):
@@ -70,12 +101,10 @@ async def main(rounds: int, commits: tuple[str, ...]) -> None:
     by = {(c, n): first for c, n, first, _, _ in rows}
     lines.append("")
     for concurrency in (1, 50):
-        added = percentile(by[(concurrency, "with ledger")], 50) - percentile(
-            by[(concurrency, "without ledger")], 50
-        )
+        added = percentile(by[(concurrency, after)], 50) - percentile(by[(concurrency, before)], 50)
         lines.append(
-            f"Time to first chunk the ledger adds, concurrency {concurrency}, p50:"
-            f" **{added * 1000:.2f} ms**."
+            f"Time to first chunk {'budgets add' if budgets else 'the ledger adds'},"
+            f" concurrency {concurrency}, p50: **{added * 1000:.2f} ms**."
         )
     load_average = os.getloadavg()[0]
     lines.append("")
@@ -85,13 +114,16 @@ async def main(rounds: int, commits: tuple[str, ...]) -> None:
     )
     table = "\n".join(lines)
     print(table)
-    command = f"python -m bench.ledger --rounds {rounds}"
-    record("Usage ledger on the streaming path", command, table)
+    command = f"python -m bench.ledger --rounds {rounds}" + (" --budgets" if budgets else "")
+    title = "Budgets on the streaming path" if budgets else "Usage ledger on the streaming path"
+    record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--without", action="append", default=None)
+    parser.add_argument("--budgets", action="store_true")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rounds, tuple(arguments.without or LEDGER_COMMITS)))
+    without = tuple(arguments.without or LEDGER_COMMITS)
+    asyncio.run(main(arguments.rounds, without, arguments.budgets))
