@@ -95,9 +95,10 @@ class TokenFamily(Aggregate):
         self, presented_jti: str, now: int, grace: int
     ) -> TokenRefreshed | None:
         """The rotation a concurrent use of `presented_jti` shares: the latest one, if it
-        replaced that token no more than `grace` seconds ago."""
+        replaced that token no more than `grace` seconds ago (a grace of 0 gives none:
+        times are whole seconds, so `<= 0` would still share a rotation of the same second)."""
         latest = self.latest_rotation
-        if self.revoked or latest is None or latest.previous_jti != presented_jti:
+        if grace <= 0 or self.revoked or latest is None or latest.previous_jti != presented_jti:
             return None
         return latest if latest.issued_at and now - latest.issued_at <= grace else None
 

@@ -278,3 +278,13 @@ def test_an_admin_made_by_the_bootstrap_before_registered_by_existed_is_still_re
     accounts.store.append([PendingEvent(promoted.id, 2, change)])
     with pytest.raises(AdminAddressTaken):
         ensure_admin(accounts, "taken@example.com", PASSWORD)
+
+
+def test_a_refresh_grace_of_zero_gives_none_even_within_the_same_second():
+    accounts = dataclasses.replace(in_memory_accounts(), refresh_grace=0)
+    registered(accounts)
+    first = signed_in(accounts)
+    refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
+    # The clock has not moved: the rotation is of this very second, and still no grace.
+    with pytest.raises(Unauthorized, match="reuse"):
+        refresh_tokens(accounts, RefreshTokens(first.refresh_token, "ip", "ua"))
