@@ -141,7 +141,7 @@ class Container:
 
     def start_heartbeat(self) -> threading.Thread:
         """Say this instance is alive, and interrupt replies of instances that are not."""
-        open_replies = PostgresOpenReplies(self.datastore, self.chat.instance_id)
+        open_replies = PostgresOpenReplies(self.datastore, self.store, self.chat.instance_id)
         return keep_alive(self.store, open_replies, self.stop_workers)
 
     async def start(self) -> None:

@@ -1,6 +1,7 @@
 """ExpireConversations: conversations idle past the retention period lose their text.
 
-The read model only nominates: it lags the log, so what it calls idle may have moved since.
+A table of the write side, kept with every append, nominates: what it calls idle may have
+moved by the time its stream is read.
 The conversation's own stream decides (its newest event older than the cutoff, no reply
 open), and the expiry is appended under that stream's version check together with the
 erasure of its text, all or nothing. A conversation that moved after the decision keeps its

@@ -4,12 +4,16 @@ import logging
 import math
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 
 from application.ports import EventStore
 from application.recover_replies import OpenReplies, recover_replies
+from domain.reply_stream import ReplyOpened
+from infrastructure.event_store import RecorderEventStore
+from infrastructure.postgres import EVENTS_TABLE
 
 log = logging.getLogger("llmchat.instances")
 
@@ -20,9 +24,18 @@ DEAD_AFTER_SECONDS = 5
 
 
 class PostgresOpenReplies:
-    def __init__(self, datastore: PostgresDatastore, instance_id: str) -> None:
+    """Open replies from the write side's own table (kept with every append, see
+    infrastructure/postgres.py), each with the instance its ReplyOpened names: the read
+    models lag the log, so they could call a closed reply open or miss a new one."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, store: RecorderEventStore, instance_id: str
+    ) -> None:
         self.datastore = datastore
+        self.store = store
         self.instance_id = instance_id
+        # A reply's instance never changes: each open reply's opening is read once.
+        self.runs_on: dict[str, str] = {}
 
     def beat(self) -> None:
         with self.datastore.get_connection() as conn:
@@ -34,15 +47,44 @@ class PostgresOpenReplies:
 
     def abandoned(self) -> list[str]:
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                "SELECT m.message_id FROM llmchat_messages m"
-                " WHERE m.status = 'streaming' AND m.instance_id IS DISTINCT FROM %s"
-                " AND NOT EXISTS (SELECT 1 FROM llmchat_instances i"
-                "   WHERE i.instance_id = m.instance_id"
-                "   AND i.seen_at > now() - make_interval(secs => %s))",
-                (self.instance_id, DEAD_AFTER_SECONDS),
-            ).fetchall()
-        return [str(row["message_id"]) for row in rows]
+            open_now = [
+                str(row["message_id"])
+                for row in conn.execute("SELECT message_id FROM llmchat_open_replies")
+            ]
+            self.runs_on = {m: self.runs_on[m] for m in open_now if m in self.runs_on}
+            unknown = [m for m in open_now if m not in self.runs_on]
+            if unknown:
+                self.runs_on.update(self.openings(conn, unknown))
+            alive = {
+                str(row["instance_id"])
+                for row in conn.execute(
+                    "SELECT instance_id FROM llmchat_instances"
+                    " WHERE seen_at > now() - make_interval(secs => %s)",
+                    (DEAD_AFTER_SECONDS,),
+                )
+            }
+        # A reply whose opening cannot be read names no instance: it cannot be closed here.
+        return [
+            m
+            for m in open_now
+            if (instance := self.runs_on.get(m))
+            and instance != self.instance_id
+            and instance not in alive
+        ]
+
+    def openings(self, conn: Any, message_ids: list[str]) -> dict[str, str]:
+        """The instance named by each reply's first event (its ReplyOpened)."""
+        rows = conn.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"
+            " WHERE originator_id = ANY(%s::uuid[]) AND originator_version = 1",
+            (message_ids,),
+        ).fetchall()
+        runs_on = {}
+        for row in rows:
+            opened = self.store.to_recorded_or_unreadable(StoredEvent(**row), 0).event
+            if isinstance(opened, ReplyOpened):
+                runs_on[str(row["originator_id"])] = opened.instance_id
+        return runs_on
 
 
 class InstanceSigns(OpenReplies, Protocol):

@@ -17,6 +17,68 @@ EVENTS_TABLE = "llmchat_events"
 # processes creating one table at once can fail with "tuple concurrently updated".
 SCHEMA_LOCK = 7_401_180_001
 
+# Created once: the first creation fills them from the log of an older deployment (an open
+# reply is a ReplyOpened stream with no ReplyClosed). A conversation's time is in its events'
+# state, which SQL cannot read (it may be encrypted): one the conversations read model has
+# seeds from it, any other is nominated at once (the sweep reads its stream, which decides).
+WRITE_SIDE_TABLES = (
+    f"""DO $$ BEGIN
+    IF to_regclass('llmchat_open_replies') IS NULL THEN
+        CREATE TABLE llmchat_open_replies (message_id uuid PRIMARY KEY);
+        INSERT INTO llmchat_open_replies
+            SELECT o.originator_id FROM {EVENTS_TABLE} o WHERE o.topic = 'ReplyOpened'
+            AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} c
+                WHERE c.originator_id = o.originator_id AND c.topic = 'ReplyClosed');
+    END IF;
+    IF to_regclass('llmchat_conversation_changes') IS NULL THEN
+        CREATE TABLE llmchat_conversation_changes (
+            session_id uuid PRIMARY KEY,
+            changed_at timestamptz NOT NULL
+        );
+        CREATE INDEX llmchat_conversation_changes_by_time
+            ON llmchat_conversation_changes (changed_at);
+        INSERT INTO llmchat_conversation_changes
+            SELECT s.originator_id, '-infinity' FROM {EVENTS_TABLE} s
+            WHERE s.topic = 'ConversationStarted'
+            AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} d WHERE d.originator_id = s.originator_id
+                AND d.topic IN ('ConversationDeleted', 'ConversationExpired'));
+        IF to_regclass('llmchat_conversations') IS NOT NULL THEN
+            UPDATE llmchat_conversation_changes w
+                SET changed_at = COALESCE(c.last_message_at, c.created_at)
+                FROM llmchat_conversations c WHERE c.session_id = w.session_id;
+        END IF;
+    END IF;
+    END $$""",
+    # One statement-level trigger: a group commit of many chunk rows runs it once. Chunks
+    # (the bulk of the log) touch neither table; the update finds only conversation streams.
+    """CREATE OR REPLACE FUNCTION llmchat_track_writes() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO llmchat_open_replies
+            SELECT originator_id FROM appended WHERE topic = 'ReplyOpened'
+            ON CONFLICT DO NOTHING;
+        DELETE FROM llmchat_open_replies WHERE message_id IN
+            (SELECT originator_id FROM appended WHERE topic = 'ReplyClosed');
+        INSERT INTO llmchat_conversation_changes
+            SELECT originator_id, now() FROM appended WHERE topic = 'ConversationStarted'
+            ON CONFLICT DO NOTHING;
+        UPDATE llmchat_conversation_changes SET changed_at = now() WHERE session_id IN
+            (SELECT originator_id FROM appended WHERE topic <> 'ChunksAppended');
+        DELETE FROM llmchat_conversation_changes WHERE session_id IN
+            (SELECT originator_id FROM appended
+             WHERE topic IN ('ConversationDeleted', 'ConversationExpired'));
+        RETURN NULL;
+    END $$""",
+    # Created if missing, not replaced: replacing locks the event table against appends.
+    f"""DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'llmchat_track_writes') THEN
+        CREATE TRIGGER llmchat_track_writes AFTER INSERT ON {EVENTS_TABLE}
+            REFERENCING NEW TABLE AS appended
+            FOR EACH STATEMENT EXECUTE FUNCTION llmchat_track_writes();
+    END IF;
+    END $$""",
+)
+
 OWN_TABLES = (
     """CREATE TABLE IF NOT EXISTS llmchat_revocations (
         id text PRIMARY KEY,
@@ -39,6 +101,12 @@ OWN_TABLES = (
         instance_id uuid PRIMARY KEY,
         seen_at timestamptz NOT NULL
     )""",
+    # The write side's own view of what is under way, for the heartbeat and retention to
+    # decide writes without the read models (which lag the log): replies whose stream is
+    # open, and when each conversation's stream last changed. Kept by a trigger on the
+    # event table, so every append maintains them in its own transaction, whatever path
+    # it takes (the library's recorder, llmchat_append, an expiry).
+    *WRITE_SIDE_TABLES,
     # Uploaded bytes as fixed-size chunks (see infrastructure/blob_store.py).
     """CREATE TABLE IF NOT EXISTS llmchat_blob_chunks (
         blob_id uuid NOT NULL,

@@ -25,9 +25,9 @@ EXPIRY_LOCK = 7_401_180_002
 
 
 class PostgresIdleConversations:
-    """Candidates from the conversations read model, which no write trusts: it lags the
-    log, so it may nominate a conversation that has moved (its stream then says no) and
-    misses only one it has not reached yet, for a later sweep to find."""
+    """Candidates from the write side's own table (kept with every append, see
+    infrastructure/postgres.py), not from a read model that lags the log. It only
+    nominates: the conversation's stream decides."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
@@ -35,9 +35,8 @@ class PostgresIdleConversations:
     def idle_since(self, cutoff: datetime) -> list[str]:
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                "SELECT session_id FROM llmchat_conversations"
-                " WHERE COALESCE(last_message_at, created_at) < %s"
-                " ORDER BY COALESCE(last_message_at, created_at)",
+                "SELECT session_id FROM llmchat_conversation_changes"
+                " WHERE changed_at < %s ORDER BY changed_at",
                 (cutoff,),
             ).fetchall()
         return [str(row["session_id"]) for row in rows]

@@ -1,5 +1,6 @@
 """Retention decides from the conversation's own stream, under its version check, and
-erases text only with an expiry it recorded: the read model only nominates."""
+erases text only with an expiry it recorded: the write side's table of changes only
+nominates, and the read model plays no part."""
 
 import uuid
 
@@ -110,6 +111,20 @@ def test_an_idle_conversation_is_expired_and_its_text_erased(store, datastore, c
     clock.advance(2 * DAY)
 
     assert sweep(store, datastore, clock, days=1) == 1
+
+    assert texts(store, session_id) == [""]
+    assert kinds(store, session_id)[-1] is ConversationExpired
+
+
+def test_an_idle_conversation_the_read_model_never_reached_is_expired(store, datastore, clock):
+    session_id = str(uuid.uuid4())
+    started = ConversationStarted(
+        session_id=session_id, owner_id=str(uuid.uuid4()), agent_id="openai", title="Unseen"
+    )
+    store.append([PendingEvent(session_id, 1, started), posted(session_id, 2, "XYZZY")])
+    clock.advance(2 * DAY)
+
+    assert sweep(store, datastore, clock, days=1) >= 1
 
     assert texts(store, session_id) == [""]
     assert kinds(store, session_id)[-1] is ConversationExpired
