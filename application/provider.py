@@ -62,6 +62,9 @@ class ProviderRequest(msgspec.Struct, frozen=True, kw_only=True):
     provider_conversation_id: str | None = None
     """Dify's ``conversation_id`` kept from an earlier answer in this session."""
     user_id: str
+    continues: str | None = None
+    """The partial answer this request asks the provider to continue (after a stream broke
+    off): each adapter asks in its API's own way (domain/continuation.py)."""
 
 
 class Chunk(msgspec.Struct, frozen=True):

@@ -17,6 +17,7 @@ from application.provider import (
     ProviderStreamFailed,
     Usage,
 )
+from domain.continuation import prefill
 from infrastructure.providers.http import ProviderHttp, StreamOutcome, decode_json, join_url
 
 API_VERSION = "2023-06-01"
@@ -180,10 +181,15 @@ class _TokenCount:
 
 def messages_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     system = "\n\n".join(turn.content for turn in request.messages if turn.role == "system")
+    messages = [wire_message(turn) for turn in request.messages if turn.role != "system"]
+    if request.continues is not None and prefill(request.continues):
+        # Anthropic continues an assistant turn left last as it is (a prefill): the answer
+        # is only the rest.
+        messages.append({"role": "assistant", "content": prefill(request.continues)})
     body: dict[str, object] = {
         "model": request.model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": [wire_message(turn) for turn in request.messages if turn.role != "system"],
+        "messages": messages,
         "stream": stream,
     }
     if system:

@@ -8,6 +8,7 @@ from contextlib import aclosing
 import msgspec
 
 from application.provider import Chunk, Completion, ProviderRequest, ProviderStreamFailed
+from domain.continuation import instruction_with
 from infrastructure.providers.http import (
     ProviderHttp,
     StreamOutcome,
@@ -97,6 +98,8 @@ class DifyProvider:
 def chat_messages_body(request: ProviderRequest, response_mode: str) -> dict[str, object]:
     # Dify keeps the history under conversation_id and takes only the new question.
     query = next((turn.content for turn in reversed(request.messages) if turn.role == "user"), "")
+    if request.continues is not None:
+        query = instruction_with(request.continues)  # its one question carries the partial
     return {
         "inputs": {},
         "query": query,

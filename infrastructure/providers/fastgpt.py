@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from application.provider import Completion, ProviderRequest, ProviderStreamFailed, Usage
+from domain.continuation import instruction_with
 from infrastructure.providers.http import (
     StreamOutcome,
     bearer,
@@ -90,6 +91,13 @@ def fastgpt_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     body["messages"] = [
         {"role": turn.role, "content": turn.content} for turn in request.messages[-1:]
     ]
+    if request.continues is not None:
+        # Its history holds the question, and it reads only the last message: the partial
+        # answer goes inside the instruction too.
+        body["messages"] = [
+            {"role": "assistant", "content": request.continues},
+            {"role": "user", "content": instruction_with(request.continues)},
+        ]
     body["chatId"] = request.session_id
     body["detail"] = True
     return body

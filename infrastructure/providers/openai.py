@@ -17,6 +17,7 @@ from application.provider import (
     ProviderStreamFailed,
     Usage,
 )
+from domain.continuation import CONTINUE_INSTRUCTION
 from infrastructure.providers.http import (
     ProviderHttp,
     StreamOutcome,
@@ -167,7 +168,7 @@ class OpenAIProvider:
 def chat_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
     body: dict[str, object] = {
         "model": request.model,
-        "messages": [wire_message(turn) for turn in request.messages],
+        "messages": [wire_message(turn) for turn in turns_of(request)],
         "stream": stream,
     }
     if request.temperature is not None:
@@ -178,6 +179,15 @@ def chat_body(request: ProviderRequest, stream: bool) -> dict[str, object]:
         # Without it OpenAI reports no token usage for streamed answers.
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def turns_of(request: ProviderRequest) -> list[ChatTurn]:
+    """The conversation, and when continuing, the partial answer as the assistant's turn
+    and the instruction to go on from exactly where it stopped."""
+    if request.continues is None:
+        return request.messages
+    partial = ChatTurn("assistant", request.continues)
+    return [*request.messages, partial, ChatTurn("user", CONTINUE_INSTRUCTION)]
 
 
 def wire_message(turn: ChatTurn) -> dict[str, object]:

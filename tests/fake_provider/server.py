@@ -15,6 +15,14 @@ model), e.g. ``model="gpt-4o;fault-429;times=1;tag=a1"``:
 - ``chunks=N`` (default 32), ``interval=S`` between pieces, ``split=N`` bytes per
   write, ``retry_after=S`` (default 1), ``delay=S`` (default 1), ``finish=REASON``.
 - ``usage=none``: report no token usage at all (as some servers do).
+- ``repeat=N``: when continuing, first say again the last N characters it was given
+  (as models do), so the caller's seam has an overlap to strip.
+
+A request that asks to continue a partial reply (a prefix of ``REPLY_TEXT``; see
+``wire.continued_from``) is answered with the rest of the reply, in the pieces the whole
+reply would have had from there on: the text a client receives across a fault and its
+continuation equals the fault-free reply, character for character. Faults apply to it
+as to any request (``times`` counts it too).
 
 Every answer reports its usage in its wire format's own fields: a prompt of
 ``PROMPT_TOKENS`` (``CACHED_TOKENS`` of them from the prompt cache, and for Anthropic
@@ -51,6 +59,8 @@ from tests.fake_provider.wire import (
     STREAM_ERROR_MESSAGE,
     Usage,
     Wire,
+    continued_from,
+    pieces_from,
     reply_pieces,
     wire_for,
 )
@@ -100,6 +110,7 @@ class Scenario:
     cut_after: int = 3
     finish: str | None = None
     usage: str = "reported"
+    repeat: int = 0
     key: str = ""
 
     @classmethod
@@ -128,6 +139,7 @@ _OPTION_TYPES: dict[str, Callable[[str], Any]] = {
     "cut_after": int,
     "finish": str,
     "usage": str,
+    "repeat": int,
 }
 
 
@@ -209,10 +221,19 @@ class _Reply:
         else:
             await self._send_blocking(wire)
 
+    def pieces(self) -> list[str]:
+        """The answer's text pieces: the whole reply, or the rest of it when continuing."""
+        pieces = reply_pieces(self.scenario.chunks)
+        body = self.request.body if isinstance(self.request.body, dict) else {}
+        start = continued_from(body)
+        if start == 0:
+            return pieces
+        return pieces_from(pieces, max(0, start - self.scenario.repeat))
+
     def usage(self) -> Usage:
         return Usage(
             PROMPT_TOKENS,
-            len(reply_pieces(self.scenario.chunks)),
+            len(self.pieces()),
             CACHED_TOKENS,
             CACHE_WRITE_TOKENS,
             REASONING_TOKENS,
@@ -238,7 +259,7 @@ class _Reply:
         await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream_reply(self, wire: Wire) -> None:
-        pieces = reply_pieces(self.scenario.chunks)
+        pieces = self.pieces()
         breaks_off = self.fault in ("cut", "stall", "error-event")
         sent = pieces[: self.scenario.cut_after] if breaks_off else pieces
         for frame in wire.opening():
@@ -271,7 +292,7 @@ class _Reply:
                 await asyncio.sleep(0)  # let the transport flush, so the client reads pieces
 
     async def _send_blocking(self, wire: Wire) -> None:
-        pieces = reply_pieces(self.scenario.chunks)
+        pieces = self.pieces()
         answer = wire.answer("".join(pieces), self.usage())
         if self.fault == "error-event":
             answer = wire.error(500, STREAM_ERROR_MESSAGE)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
 
 import msgspec
+
+from domain.continuation import CUT_OFF, PARTIAL_CLOSE, PARTIAL_OPEN
 
 REPLY_TEXT = (
     "Hello from the fake provider! 你好世界。 Every reply is this same text, "
@@ -47,6 +50,52 @@ def reply_pieces(count: int) -> list[str]:
         pieces.append(REPLY_TEXT[start:end])
         start = end
     return pieces
+
+
+def pieces_from(pieces: list[str], start: int) -> list[str]:
+    """What of ``pieces`` (the whole reply) follows character ``start``, piece by piece."""
+    rest, offset = [], 0
+    for piece in pieces:
+        end = offset + len(piece)
+        if end > start:
+            rest.append(piece[max(0, start - offset) :])
+        offset = end
+    return rest
+
+
+_PARTIAL = re.compile(re.escape(PARTIAL_OPEN) + "(.*)" + re.escape(PARTIAL_CLOSE), re.DOTALL)
+
+
+def continued_from(body: dict[str, Any]) -> int:
+    """Where in ``REPLY_TEXT`` a request asks the answer to go on: 0 for a new answer, or
+    the length of the partial reply it asks to continue, as a model would read it: an
+    assistant turn last (Anthropic's prefill), a question holding the partial between
+    tags (FastGPT, Dify), or the instruction after the partial as the assistant's turn."""
+    partial = _partial(body)
+    if partial and len(partial) < len(REPLY_TEXT) and REPLY_TEXT.startswith(partial):
+        return len(partial)
+    return 0
+
+
+def _partial(body: dict[str, Any]) -> str | None:
+    messages = body.get("messages")
+    turns = [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    if turns and turns[-1].get("role") == "assistant":
+        return _text(turns[-1])
+    question = _text(turns[-1]) if turns else str(body.get("query") or "")
+    found = _PARTIAL.search(question)
+    if found:
+        return found[1]
+    if CUT_OFF in question and len(turns) > 1 and turns[-2].get("role") == "assistant":
+        return _text(turns[-2])
+    return None
+
+
+def _text(turn: dict[str, Any]) -> str:
+    content = turn.get("content")
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
 
 
 def sse(data: object, event: str | None = None) -> bytes:

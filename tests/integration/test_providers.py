@@ -21,6 +21,7 @@ from application.provider import (
     ProviderUnavailable,
     Usage,
 )
+from domain.continuation import CONTINUE_INSTRUCTION, PARTIAL_OPEN, overlap
 from infrastructure.providers import build_providers, http, new_http_client
 from infrastructure.providers.http import ProviderTimeouts
 from tests.fake_provider import (
@@ -601,3 +602,77 @@ async def test_fake_provider_runs_as_a_subprocess(client: httpx.AsyncClient) -> 
 
     assert "".join(chunk.text for chunk in chunks) == REPLY_TEXT
     assert sent.headers["x-api-key"] == request.api_key
+
+
+# --- continuing a broken answer --------------------------------------------
+# The text before a fault and the continuation make the fault-free reply.
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+@pytest.mark.parametrize("cut_after", [1, 5, 17])
+async def test_a_continuation_streams_the_rest_of_the_reply(
+    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str, cut_after: int
+) -> None:
+    chat = build_providers(client, FAST)[provider]
+    broken = request_to(fake, provider, scenario=f"fault-cut;cut_after={cut_after}")
+    stored, _ = await read_until_failure(chat, broken, ProviderStreamFailed)
+
+    again = msgspec.structs.replace(request_to(fake, provider), continues=stored)
+    chunks = await read_all(chat, again)
+
+    # (Anthropic's prefill leaves out a trailing space, which the model then writes again.)
+    text = "".join(c.text for c in chunks)
+    assert stored + text[overlap(stored, text) :] == REPLY_TEXT
+    assert provider == "anthropic" or stored + text == REPLY_TEXT
+    assert chunks[-1].finish_reason == "stop"
+    assert chunks[-1].usage is not None  # the fake counts the continuation's pieces
+    assert chunks[-1].usage.completion_tokens in (32 - cut_after, 33 - cut_after)
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+async def test_a_continuation_may_repeat_the_stored_tail_which_the_seam_drops(
+    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+) -> None:
+    chat = build_providers(client, FAST)[provider]
+    stored = "".join(reply_pieces(32)[:9])
+    again = request_to(fake, provider, scenario="repeat=7", continues=stored)
+
+    text = "".join(c.text for c in await read_all(chat, again))
+
+    assert text == REPLY_TEXT[len(stored) - 7 :]
+    assert stored + text[overlap(stored, text) :] == REPLY_TEXT
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+async def test_a_blocking_continuation_answers_the_rest(
+    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+) -> None:
+    stored = REPLY_TEXT[:40]
+    again = request_to(fake, provider, continues=stored)
+
+    completion = await build_providers(client, FAST)[provider].complete(again)
+
+    assert stored + completion.text[overlap(stored, completion.text) :] == REPLY_TEXT
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+async def test_each_api_is_asked_to_continue_in_its_own_way(
+    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+) -> None:
+    stored = "Hello from the fake "
+    await read_all(
+        build_providers(client, FAST)[provider],
+        request_to(fake, provider, continues=stored),
+    )
+    body = fake.last_request(CALL_PATHS[provider]).body
+    if provider == "anthropic":
+        # Continued natively: the partial answer is the last turn, without its trailing space.
+        assert body["messages"][-1] == {"role": "assistant", "content": stored.rstrip()}
+    elif provider in ("openai", "custom"):
+        assert body["messages"][-2] == {"role": "assistant", "content": stored}
+        assert body["messages"][-1] == {"role": "user", "content": CONTINUE_INSTRUCTION}
+    elif provider == "fastgpt":
+        assert body["messages"][0] == {"role": "assistant", "content": stored}
+        assert f"{PARTIAL_OPEN}{stored}" in body["messages"][-1]["content"]
+    else:
+        assert body["query"].endswith(f"{PARTIAL_OPEN}{stored}</partial>")
