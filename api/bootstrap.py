@@ -236,7 +236,9 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     live = LiveReplies()
     signals = reply_signals(settings, live)
     writer = GroupCommitWriter(url, store.stamped)
-    timeouts = ProviderTimeouts(first_byte=settings.provider_first_byte_seconds)
+    timeouts = ProviderTimeouts(
+        first_byte=settings.provider_first_byte_seconds, read=settings.provider_idle_seconds
+    )
     http = new_http_client(timeouts)
     drawings = DxfReader(drawing_limits(settings))
     files = Files(

@@ -74,6 +74,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a provider may take to start answering (its response head) before the
     # reply's fallback is asked, or the reply fails.
     provider_first_byte_seconds: float = 30.0
+    # How long a started answer may go without a byte before the attempt counts as broken
+    # (and the reply is continued, if it may be).
+    provider_idle_seconds: float = 60.0
+    # How many times a reply whose provider failed after text was stored is continued
+    # (the same agent once, then its fallbacks) before it fails, keeping its text; 0: never.
+    max_continuations: int = 3
 
 
 def env_name(field: str) -> str:
@@ -127,6 +133,11 @@ def check(settings: Settings) -> None:
     if not 0 < settings.provider_first_byte_seconds <= 600:
         name = env_name("provider_first_byte_seconds")
         raise SettingsError(f"{name}: must be more than 0 and at most 600 seconds")
+    if not 0 < settings.provider_idle_seconds <= 600:
+        name = env_name("provider_idle_seconds")
+        raise SettingsError(f"{name}: must be more than 0 and at most 600 seconds")
+    if not 0 <= settings.max_continuations <= 10:
+        raise SettingsError(f"{env_name('max_continuations')}: must be 0 to 10")
     if settings.max_body_bytes < 1024:
         raise SettingsError(f"{env_name('max_body_bytes')}: must be at least 1024")
     check_policies(settings)

@@ -7,6 +7,7 @@ def test_defaults_need_no_environment():
     settings = read_settings({})
     assert settings.database_url is None and settings.data_dir == "./.llmchat"
     assert (settings.cad_memory_mb, settings.cad_seconds) == (512, 10.0)
+    assert (settings.max_continuations, settings.provider_idle_seconds) == (3, 60.0)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,9 @@ def test_defaults_need_no_environment():
         ({"LLMCHAT_CAD_SECONDS": "0"}, "LLMCHAT_CAD_SECONDS"),
         ({"LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": "0"}, "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS"),
         ({"LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": "601"}, "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS"),
+        ({"LLMCHAT_PROVIDER_IDLE_SECONDS": "0"}, "LLMCHAT_PROVIDER_IDLE_SECONDS"),
+        ({"LLMCHAT_MAX_CONTINUATIONS": "-1"}, "LLMCHAT_MAX_CONTINUATIONS"),
+        ({"LLMCHAT_MAX_CONTINUATIONS": "often"}, "LLMCHAT_MAX_CONTINUATIONS"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(environ, variable):
