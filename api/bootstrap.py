@@ -1,8 +1,16 @@
-"""The composition root: the one place that picks adapters, for `serve`, `worker` and tests."""
+"""The composition root: the one place that picks adapters, for `serve`, `worker` and tests.
+
+Wiring only: `build_container` builds every adapter and service and writes nothing to the
+database (no DDL, no event; pools open on first use; the one write is the JWT secret file a
+first start generates in the data dir when none is configured). Acting on the database
+(tables, the administrator, the agents file) is the start step, `api/start.py`. A test
+replaces any adapter by keyword, as cosmicpython's bootstrap does (`rate_limiter=...`).
+"""
 
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -13,18 +21,17 @@ import redis
 from eventsourcing.postgres import PostgresDatastore
 
 from application.accounts import Accounts
-from application.agent_reload import follow_agents
 from application.agent_status import AgentHealth
-from application.agents import AgentCatalogue, AgentSource
+from application.agents import AgentCatalogue, AgentSet, AgentSource
 from application.api_keys import ApiKeys
 from application.attach_files import FileAttachments
 from application.budget_gate import Budgets
 from application.chat import Chat
-from application.ensure_admin import ensure_admin
 from application.files import BlobStore, Files
 from application.jobs import JobWork
 from application.parse_drawing import parse_drawing_job
-from application.ports import AttemptCounter
+from application.ports import AttemptCounter, Clock, PasswordHasher
+from application.provider import ChatProvider
 from application.replies import LiveReplies
 from domain.prices import PriceList
 from infrastructure.agents_file import agent_source
@@ -35,7 +42,7 @@ from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
 from infrastructure.clock import SystemClock
 from infrastructure.drawing_results import PostgresDrawingResults
-from infrastructure.embedded_postgres import EmbeddedPostgres, start_embedded
+from infrastructure.embedded_postgres import EmbeddedPostgres
 from infrastructure.encryption import event_cipher
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.files.inspector import ContentChecks
@@ -45,7 +52,7 @@ from infrastructure.jobs import RedisJobs, ThreadJobs
 from infrastructure.known_users import KnownUsers, registered_in
 from infrastructure.log_format import use_json_logs
 from infrastructure.passwords import Argon2Hasher
-from infrastructure.postgres import create_schema, open_datastore
+from infrastructure.postgres import EventRecorder, event_recorder, open_datastore
 from infrastructure.prices_file import read_prices
 from infrastructure.providers import ProviderTimeouts, build_providers, new_http_client
 from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlidingWindow
@@ -67,6 +74,17 @@ from projections.stats import StatsProjection
 from projections.usage import UsageProjection
 
 Signals = InProcessSignals | RedisSignals
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """Where the container's data lives: a URL, and the embedded server behind it, if any
+    (released when the container closes)."""
+
+    url: str
+    embedded: EmbeddedPostgres | None = None
+
+
 JobRunner = RedisJobs | ThreadJobs
 
 
@@ -93,10 +111,13 @@ def package_version() -> str:
 class Container:
     settings: Settings
     datastore: PostgresDatastore
+    recorder: EventRecorder
+    schema: list[str]  # the read models' and positions' tables, created by the start step
     store: RecorderEventStore
     accounts: Accounts
     redis: redis.Redis | None
     agents: AgentCatalogue
+    defined_agents: AgentSet  # the agents file as read, enrolled by the start step
     chat: Chat
     signals: Signals
     writer: GroupCommitWriter
@@ -189,16 +210,26 @@ def attempt_counter(client: redis.Redis | None, settings: Settings) -> AttemptCo
     return RedisAttempts(client, settings.redis_namespace)
 
 
-def rate_limiter(settings: Settings) -> RateLimiter:
+def default_rate_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url is None:
         return LocalSlidingWindow()
     return RedisSlidingWindow(settings.redis_url, settings.redis_namespace)
 
 
-def build_container(settings: Settings, serving: bool = True) -> Container:
-    """Everything wired; `serving` (serve, worker, tests) also makes sure of the configured
-    administrator and agents. Auditor and operator commands pass False: they only read, so
-    running one from a shell without the agents file must not deactivate the agents."""
+def build_container(
+    settings: Settings,
+    database: Database,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    attempts: AttemptCounter | None = None,
+    rate_limiter: RateLimiter | None = None,
+    providers: Mapping[str, ChatProvider] | None = None,
+    blobs: BlobStore | None = None,
+    drawings: DxfReader | None = None,
+) -> Container:
+    """Everything wired on `database`; each keyword replaces that adapter (in memory,
+    failing, slow: tests). Nothing is started or written: see api/start.py."""
     if settings.log_format == "json":
         use_json_logs()
     source = agent_source(settings.agents_file)
@@ -206,33 +237,23 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     defined_agents = source.read()
     prices = read_prices(settings.prices_file)
     data_dir = Path(settings.data_dir)
-    # Only serve and worker may create the embedded database; a read elsewhere must not.
-    embedded = None if settings.database_url else start_embedded(data_dir, create=serving)
-    url = settings.database_url or (embedded.url if embedded else "")
+    url = database.url
     datastore = open_datastore(url, settings.db_pool_size)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     read_models = projections(prices)
-    schema = [*POSITIONS, *(statement for p in read_models for statement in p.schema)]
-    recorder = create_schema(datastore, schema)
+    recorder = event_recorder(datastore)
     store = RecorderEventStore(recorder, clock, event_cipher(settings))
     client = connect_redis(settings)
     accounts = Accounts(
         store=store,
-        hasher=Argon2Hasher(),
+        hasher=hasher or Argon2Hasher(),
         tokens=JwtTokens(settings.jwt_secret or load_or_create_secret(data_dir)),
         revocations=PostgresRevocations(datastore),
-        attempts=attempt_counter(client, settings),
+        attempts=attempts or attempt_counter(client, settings),
         clock=clock,
         refresh_grace=settings.refresh_grace_seconds,
     )
-    serving_admin = serving and settings.admin_email is not None
-    if serving_admin and settings.admin_email and settings.admin_password:
-        ensure_admin(accounts, settings.admin_email, settings.admin_password)
     agents = AgentCatalogue(store)
-    if serving:
-        follow_agents(store, agents, defined_agents)
-    else:
-        agents.refresh()
     live = LiveReplies()
     signals = reply_signals(settings, live)
     writer = GroupCommitWriter(url, store.stamped)
@@ -240,10 +261,10 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         first_byte=settings.provider_first_byte_seconds, read=settings.provider_idle_seconds
     )
     http = new_http_client(timeouts)
-    drawings = DxfReader(drawing_limits(settings))
+    drawings = drawings or DxfReader(drawing_limits(settings))
     files = Files(
         store=store,
-        blobs=blob_store(settings, datastore),
+        blobs=blobs or blob_store(settings, datastore),
         inspector=ContentChecks(),
         drawings=drawings,
         drawing_results=PostgresDrawingResults(datastore),
@@ -256,7 +277,7 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         live=live,
         signals=signals,
         agents=agents,
-        providers=build_providers(http, timeouts),
+        providers=providers or build_providers(http, timeouts),
         instance_id=str(uuid.uuid4()),
         metrics=PrometheusReplyMetrics(prices),
         attachments=FileAttachments(files),
@@ -266,10 +287,13 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
     return Container(
         settings=settings,
         datastore=datastore,
+        recorder=recorder,
+        schema=[*POSITIONS, *(statement for p in read_models for statement in p.schema)],
         store=store,
         accounts=accounts,
         redis=client,
         agents=agents,
+        defined_agents=defined_agents,
         chat=chat,
         signals=signals,
         writer=writer,
@@ -280,14 +304,14 @@ def build_container(settings: Settings, serving: bool = True) -> Container:
         agent_source=source,
         agent_health=AgentHealth(agents, chat.providers, clock),
         api_keys=ApiKeys(store),
-        rate_limiter=rate_limiter(settings),
+        rate_limiter=rate_limiter or default_rate_limiter(settings),
         budgets=budgets,
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         revocation_check=revocation_check,
         known_users=KnownUsers(registered_in(revocation_check.pool)),
         drawings=drawings,
-        embedded=embedded,
+        embedded=database.embedded,
     )
 
 

@@ -7,7 +7,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -19,6 +19,7 @@ from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
 from api.cli_read_models import add_commands as add_read_model_commands
 from api.cli_read_models import run_command as run_read_model_command
 from api.listener import CannotListen, listen
+from api.start import NoTablesHere, check_tables, create_tables, reach_database, start
 from application.ensure_admin import AdminAddressTaken
 from application.errors import NotFound
 from application.promote_admin import promote_admin
@@ -89,11 +90,11 @@ def start_and_run(
     args: argparse.Namespace, settings: Settings, listener: socket.socket | None
 ) -> int:
     try:
-        container = build_container(settings, serving=args.command in ("serve", "worker"))
+        container = started_for(args, settings)
     except AdminAddressTaken as error:  # says itself what to do
         print(f"llmchat: cannot start: {error}", file=sys.stderr)
         return 1
-    except NoDatabaseHere as error:
+    except (NoDatabaseHere, NoTablesHere) as error:
         print(f"llmchat: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # one clear line, not a traceback, for a failed start
@@ -107,6 +108,29 @@ def start_and_run(
         return 0
     finally:
         container.close()
+
+
+def started_for(args: argparse.Namespace, settings: Settings) -> Container:
+    """Wired, then started as far as the command needs (see api/start.py)."""
+    serving = args.command in ("serve", "worker")
+    container = build_container(settings, reach_database(settings, create=serving))
+    try:
+        start_step(args)(container)
+    except BaseException:
+        container.close()
+        raise
+    return container
+
+
+def start_step(args: argparse.Namespace) -> Callable[[Container], object]:
+    """serve and worker start in full; operator commands that write make sure of the
+    tables; read-only commands only check that they exist, and write nothing."""
+    if args.command in ("serve", "worker"):
+        return start
+    rebuilding = args.command == "projections" and args.projections_command == "rebuild"
+    if args.command in ("admin", "retention") or rebuilding:
+        return create_tables
+    return check_tables
 
 
 def start_failure(settings: Settings, error: Exception) -> str:

@@ -15,7 +15,7 @@ import time
 
 import psycopg
 
-from api.bootstrap import build_container
+from api.bootstrap import Database, build_container
 from bench.harness import percentile, stack
 from bench.report import record
 from bench.streaming import load
@@ -41,7 +41,7 @@ def sample_lag(url: str, stop: threading.Event, samples: dict[str, list[float]])
 
 def rebuild_timed(url: str) -> tuple[int, float]:
     """Rebuild the conversations read model in this process, timing the rebuild alone."""
-    container = build_container(Settings(database_url=url), serving=False)
+    container = build_container(Settings(database_url=url), Database(url))
     try:
         projection = next(p for p in container.projections if p.name == "conversations")
         started = time.perf_counter()

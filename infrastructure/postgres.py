@@ -194,14 +194,33 @@ def open_datastore(url: str, pool_size: int) -> PostgresDatastore:
     return datastore
 
 
-def create_schema(datastore: PostgresDatastore, more: Sequence[str] = ()) -> EventRecorder:
+def event_recorder(datastore: PostgresDatastore) -> EventRecorder:
+    """The event table's recorder; it creates nothing (see create_tables)."""
+    return EventRecorder(datastore, events_table_name=EVENTS_TABLE)
+
+
+def create_tables(
+    datastore: PostgresDatastore, recorder: EventRecorder, more: Sequence[str] = ()
+) -> None:
     """The event table, our own tables and `more` (the read models'), under one lock."""
-    recorder = EventRecorder(datastore, events_table_name=EVENTS_TABLE)
     with locked(datastore, SCHEMA_LOCK):
         recorder.create_table()
         with datastore.get_connection() as conn:
             for statement in (*OWN_TABLES, *more):
                 conn.execute(statement)
+
+
+def has_tables(datastore: PostgresDatastore) -> bool:
+    """Whether the event table is there: asked without creating anything."""
+    with datastore.get_connection() as conn:
+        row = conn.execute("SELECT to_regclass(%s) AS found", (EVENTS_TABLE,)).fetchone()
+    return row is not None and row["found"] is not None
+
+
+def create_schema(datastore: PostgresDatastore, more: Sequence[str] = ()) -> EventRecorder:
+    """A recorder on tables made sure of: the event table, our own, and `more`."""
+    recorder = event_recorder(datastore)
+    create_tables(datastore, recorder, more)
     return recorder
 
 

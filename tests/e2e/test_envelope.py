@@ -7,7 +7,7 @@ from litestar import get
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import build_container
+from api.start import started
 from infrastructure.settings import read_settings
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -100,7 +100,7 @@ def test_an_unexpected_exception_is_a_500_envelope_with_a_request_id_and_no_trac
     async def explode() -> None:
         raise RuntimeError("secret internals")
 
-    app = create_app(build_container(read_settings()))
+    app = create_app(started(read_settings()))
     app.register(explode)
     with TestClient(app) as client:
         response = client.get("/api/explode", headers={"X-Request-ID": "boom-1"})

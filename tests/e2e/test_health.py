@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import build_container
+from api.start import started
 from infrastructure.settings import read_settings
 from tests.support.tcp_proxy import TcpProxy
 
@@ -49,7 +49,7 @@ def test_database_outage_makes_health_503_and_requests_503_then_recovers(server_
     proxied = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
     for key, value in {**server_env, "LLMCHAT_DATABASE_URL": proxied}.items():
         monkeypatch.setenv(key, value)
-    app = create_app(build_container(read_settings()))
+    app = create_app(started(read_settings()))
     wrong = {"email": "nobody@example.com", "password": "whatever1"}
     try:
         with TestClient(app, timeout=30) as client:
