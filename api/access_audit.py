@@ -7,19 +7,16 @@ by the HTTP metrics. Recording happens off the event loop and never changes the 
 """
 
 import asyncio
-import logging
 import time
 
 from litestar.types import Scope
 
-from api.scope import path_of, user_agent_of
-from application.accounts import record
-from application.ports import EventStore
+from api.request_context import context_of, request_id_of
+from api.scope import path_of
+from application.security_log import SecurityLog
 from domain.security import AccessDenied, CommandRefused
 from domain.text import storable
 from infrastructure import request_metadata
-
-log = logging.getLogger("llmchat.audit")
 
 WINDOW_SECONDS = 60.0
 # Bounds this process's memory under a flood of distinct addresses or paths.
@@ -57,16 +54,7 @@ RECENT = RecentRefusals()
 SELF_AUDITED_PATHS = frozenset({"/api/auth/login"})
 
 
-def record_quietly(store: EventStore, event: AccessDenied | CommandRefused) -> None:
-    try:
-        record(store, event)
-    except Exception as error:  # the refusal stands; its audit entry is best effort
-        log.warning("%s not recorded: %s: %s", type(event).__name__, type(error).__name__, error)
-
-
-def refusal_of(
-    scope: Scope, status: int, reason: str, address: str | None = None
-) -> AccessDenied | CommandRefused | None:
+def refusal_of(scope: Scope, status: int, reason: str) -> AccessDenied | CommandRefused | None:
     """The security event a refusal makes, or None for one that is not audited (or not now)."""
     method = str(scope.get("method", "GET"))
     if status in DENIED:
@@ -76,9 +64,8 @@ def refusal_of(
     else:
         return None
     meta = request_metadata.current() or {}
-    state = scope.get("state", {})
-    client = scope.get("client")
-    ip = meta.get("ip") or address or (client[0] if client else "unknown")
+    context = context_of(scope)
+    ip = meta.get("ip") or context.address
     path = path_of(scope)
     if path in SELF_AUDITED_PATHS and status in DENIED:
         return None
@@ -91,23 +78,21 @@ def refusal_of(
         path=path,
         reason=storable(reason, 200),
         ip=str(ip),
-        user_agent=meta.get("userAgent") or user_agent_of(scope),
-        request_id=meta.get("requestId") or str(state.get("request_id", "-")),
+        user_agent=meta.get("userAgent") or context.user_agent,
+        request_id=meta.get("requestId") or request_id_of(scope),
     )
 
 
-def note_refusal(
-    scope: Scope, store: EventStore | None, status: int, reason: str, address: str | None = None
-) -> None:
+def note_refusal(scope: Scope, security_log: SecurityLog | None, status: int, reason: str) -> None:
     """Called for every refusal the API answers (the envelope, the allow-lists)."""
-    if store is None:
+    if security_log is None:
         return
-    event = refusal_of(scope, status, reason, address)
+    event = refusal_of(scope, status, reason)
     if event is None:
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        record_quietly(store, event)
+        security_log.record_refusal(event)
         return
-    loop.run_in_executor(None, record_quietly, store, event)
+    loop.run_in_executor(None, security_log.record_refusal, event)

@@ -10,12 +10,17 @@ from anyio import to_thread
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import (
+    AgentsDep,
+    AuditViewsDep,
+    CallerDep,
+    ClockDep,
+    StatsViewsDep,
+    SystemDep,
+)
 from api.envelope import paginated, success
-from application.admin_stats import AgentSummary, SystemInfo, admin_stats
+from application.admin_stats import AgentSummary, admin_stats
 from application.audit_log import audit_page, audit_query
-from projections.audit_views import AuditViews
-from projections.stats_views import StatsViews
 
 # As the agents listing: a catalogue refreshed this recently is current enough.
 AGENTS_REFRESH_SECONDS = 2.0
@@ -25,21 +30,23 @@ class AdminController(Controller):
     path = "/api/admin"
 
     @get("/stats")
-    async def stats(self, container: ContainerDep, admin: CallerDep) -> dict[str, Any]:
-        catalogue = container.agents
-        await to_thread.run_sync(catalogue.refresh_if_older_than, AGENTS_REFRESH_SECONDS)
-        agents = [AgentSummary(a.status, a.settings.category) for a in catalogue.listed()]
-        system = SystemInfo(container.started_at, container.version, container.settings.environment)
-        usage = StatsViews(container.datastore)
-        figures = await to_thread.run_sync(
-            admin_stats, usage, agents, system, container.accounts.clock
-        )
+    async def stats(
+        self,
+        agents: AgentsDep,
+        stats_views: StatsViewsDep,
+        system: SystemDep,
+        clock: ClockDep,
+        admin: CallerDep,
+    ) -> dict[str, Any]:
+        await to_thread.run_sync(agents.refresh_if_older_than, AGENTS_REFRESH_SECONDS)
+        summaries = [AgentSummary(a.status, a.settings.category) for a in agents.listed()]
+        figures = await to_thread.run_sync(admin_stats, stats_views, summaries, system, clock)
         return success(figures)
 
     @get("/audit")
     async def audit(
         self,
-        container: ContainerDep,
+        audit_views: AuditViewsDep,
         admin: CallerDep,
         page: FromQuery[int] = 1,
         limit: FromQuery[int] = 20,
@@ -49,5 +56,5 @@ class AdminController(Controller):
         end_date: Annotated[str | None, QueryParameter(name="endDate", max_length=64)] = None,
     ) -> dict[str, Any]:
         query = audit_query(page, limit, user_id, action, start_date, end_date)
-        items, total = await to_thread.run_sync(audit_page, AuditViews(container.datastore), query)
+        items, total = await to_thread.run_sync(audit_page, audit_views, query)
         return paginated(items, query.page, query.limit, total)

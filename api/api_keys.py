@@ -10,7 +10,7 @@ from anyio import to_thread
 from litestar import Controller, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from api.dependencies import CallerDep, ContainerDep, WrittenId
+from api.dependencies import ApiKeysDep, CallerDep, WrittenId
 from api.envelope import paginated, success
 from application.create_api_key import CreateApiKey, create_api_key
 from application.list_api_keys import list_api_keys
@@ -46,28 +46,28 @@ class ApiKeysController(Controller):
 
     @post("/", status_code=200)
     async def create(
-        self, data: JSONBody[CreateApiKeyBody], container: ContainerDep, admin: CallerDep
+        self, data: JSONBody[CreateApiKeyBody], api_keys: ApiKeysDep, admin: CallerDep
     ) -> dict[str, Any]:
         command = CreateApiKey(data.name, data.role, tuple(data.scopes), admin.user_id)
-        issued = await to_thread.run_sync(create_api_key, container.api_keys, command)
+        issued = await to_thread.run_sync(create_api_key, api_keys, command)
         view = {**key_view(issued.key), "key": issued.secret}
         return success(view, "API key created; its secret is shown this once only")
 
     @get("/")
     async def list(
         self,
-        container: ContainerDep,
+        api_keys: ApiKeysDep,
         admin: CallerDep,
         page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 20,
     ) -> dict[str, Any]:
-        found = await to_thread.run_sync(list_api_keys, container.api_keys, page, limit)
+        found = await to_thread.run_sync(list_api_keys, api_keys, page, limit)
         return paginated([key_view(key) for key in found.keys], page, limit, found.total)
 
     @delete("/{key_id:str}", status_code=200)
     async def revoke(
-        self, key_id: WrittenId, container: ContainerDep, admin: CallerDep
+        self, key_id: WrittenId, api_keys: ApiKeysDep, admin: CallerDep
     ) -> dict[str, Any]:
         command = RevokeApiKey(key_id, admin.user_id)
-        key = await to_thread.run_sync(revoke_api_key, container.api_keys, command)
+        key = await to_thread.run_sync(revoke_api_key, api_keys, command)
         return success(key_view(key), "API key revoked")

@@ -25,6 +25,7 @@ from api.openai_door import OpenAIController
 from api.openapi_docs import documentation_assets, openapi_config
 from api.principal import provide_admin, provide_principal
 from api.request_body import CheckedRequest, refuse_unstorable_query
+from api.request_context import RequestContext, context_of
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
 from api.usage import UsageController
@@ -33,21 +34,41 @@ from infrastructure.metrics import forget_this_process
 Hook = Callable[[Request[Any, Any, Any]], Awaitable[None]]
 
 
-def before_each_request(container: Container) -> Hook:
+async def before_request(request: Request[Any, Any, Any]) -> None:
     """Litestar takes one hook before each handler; these are two."""
-    note_origin = note_request_origin(container)
+    await note_request_origin(request)
+    await refuse_unstorable_query(request)
 
-    async def before_request(request: Request[Any, Any, Any]) -> None:
-        await note_origin(request)
-        await refuse_unstorable_query(request)
 
-    return before_request
+def given(value: object) -> Provide:
+    def provide() -> Any:
+        return value
+
+    return Provide(provide, sync_to_thread=False, use_cache=True)
+
+
+def services(container: Container) -> dict[str, Provide]:
+    """What handlers may ask for by name: each the narrow service it uses ("container" for
+    the controllers that still take the whole of it)."""
+    named: dict[str, object] = {
+        "container": container,
+        "accounts": container.accounts,
+        "api_keys": container.api_keys,
+        "callers": container.callers,
+        "agents": container.agents,
+        "stats_views": container.stats_views,
+        "audit_views": container.audit_views,
+        "system": container.system_info,
+        "clock": container.accounts.clock,
+    }
+    return {name: given(value) for name, value in named.items()}
+
+
+def provide_request_context(request: Request[Any, Any, Any]) -> RequestContext:
+    return context_of(request.scope)
 
 
 def create_app(container: Container) -> Litestar:
-    def provide_container() -> Container:
-        return container
-
     app = Litestar(
         route_handlers=[
             AdminController,
@@ -67,7 +88,8 @@ def create_app(container: Container) -> Litestar:
             UsageController,
         ],
         dependencies={
-            "container": Provide(provide_container, sync_to_thread=False, use_cache=True),
+            **services(container),
+            "request_context": Provide(provide_request_context, sync_to_thread=False),
             "principal": Provide(provide_principal),
             "admin": Provide(provide_admin),
         },
@@ -79,9 +101,9 @@ def create_app(container: Container) -> Litestar:
         request_class=CheckedRequest,
         # Who asked and from where, stored beside every event this request appends; and a
         # query string no event could hold is refused.
-        before_request=before_each_request(container),
+        before_request=before_request,
         # For the error envelope, which records refusals (api/access_audit.py).
-        state=State({"container": container}),
+        state=State({"security_log": container.security_log}),
         # Request ids, metrics, versions, allow-lists, rate limits: see api/edge.py.
         cors_config=cors_config(container.settings),
         request_max_body_size=container.settings.max_body_bytes,

@@ -1,20 +1,23 @@
 """/api/auth: register, login, refresh, logout."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.params import JSONBody
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import AccountsDep, CallerDep, RequestContextDep
 from api.envelope import success
-from api.principal import bearer_token, client_address, user_agent
+from application.accounts import Accounts
 from application.errors import Unauthorized
 from application.refresh_tokens import RefreshTokens, refresh_tokens
 from application.register_user import RegisterUser, register_user
 from application.sign_in import SignIn, TokenPair, sign_in
 from application.sign_out import SignOut, sign_out
+
+Command = TypeVar("Command", SignIn, RefreshTokens)
 
 
 class Wire(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
@@ -46,50 +49,53 @@ def token_pair(pair: TokenPair) -> dict[str, Any]:
     }
 
 
+async def issued(
+    use_case: Callable[[Accounts, Command], TokenPair],
+    accounts: Accounts,
+    command: Command,
+    message: str,
+) -> dict[str, Any]:
+    """A sign-in or a refresh: the token pair the use case issues, as the answer."""
+    pair = await to_thread.run_sync(use_case, accounts, command)
+    return success(token_pair(pair), message)
+
+
 class AuthController(Controller):
     path = "/api/auth"
 
     @post("/register", status_code=200)
-    async def register(
-        self, data: JSONBody[RegisterBody], container: ContainerDep
-    ) -> dict[str, Any]:
+    async def register(self, data: JSONBody[RegisterBody], accounts: AccountsDep) -> dict[str, Any]:
         command = RegisterUser(data.email, data.password, data.name)
-        user = await to_thread.run_sync(register_user, container.accounts, command)
+        user = await to_thread.run_sync(register_user, accounts, command)
         view = {"id": user.id, "email": user.email, "name": user.name, "createdAt": user.created_at}
         return success({"user": view}, "Registered")
 
     @post("/login", status_code=200)
     async def login(
-        self,
-        data: JSONBody[LoginBody],
-        request: Request[Any, Any, Any],
-        container: ContainerDep,
+        self, data: JSONBody[LoginBody], accounts: AccountsDep, request_context: RequestContextDep
     ) -> dict[str, Any]:
-        command = SignIn(data.email, data.password, client_address(request), user_agent(request))
-        pair = await to_thread.run_sync(sign_in, container.accounts, command)
-        return success(token_pair(pair), "Signed in")
+        origin = request_context
+        command = SignIn(data.email, data.password, origin.address, origin.user_agent)
+        return await issued(sign_in, accounts, command, "Signed in")
 
     @post("/refresh", status_code=200)
     async def refresh(
         self,
-        request: Request[Any, Any, Any],
-        container: ContainerDep,
+        accounts: AccountsDep,
+        request_context: RequestContextDep,
         data: JSONBody[RefreshBody | None] = None,
     ) -> dict[str, Any]:
-        token = (data.refresh_token if data else None) or bearer_token(request)
+        origin = request_context
+        token = (data.refresh_token if data else None) or origin.token
         if not token:
             raise Unauthorized("Refresh token required", "send it as refreshToken or as bearer")
-        command = RefreshTokens(token, client_address(request), user_agent(request))
-        pair = await to_thread.run_sync(refresh_tokens, container.accounts, command)
-        return success(token_pair(pair), "Refreshed")
+        command = RefreshTokens(token, origin.address, origin.user_agent)
+        return await issued(refresh_tokens, accounts, command, "Refreshed")
 
     @post("/logout", status_code=200)
     async def logout(
-        self,
-        request: Request[Any, Any, Any],
-        container: ContainerDep,
-        principal: CallerDep,
+        self, accounts: AccountsDep, request_context: RequestContextDep, principal: CallerDep
     ) -> dict[str, Any]:
-        command = SignOut(principal, client_address(request), user_agent(request))
-        await to_thread.run_sync(sign_out, container.accounts, command)
+        command = SignOut(principal, request_context.address, request_context.user_agent)
+        await to_thread.run_sync(sign_out, accounts, command)
         return success(None, "Signed out")

@@ -20,7 +20,10 @@ import httpx
 import redis
 from eventsourcing.postgres import PostgresDatastore
 
+from api.callers import Callers, VerifiedTokens
+from api.rate_limit import RateLimits
 from application.accounts import Accounts
+from application.admin_stats import SystemInfo
 from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSet, AgentSource
 from application.api_keys import ApiKeys
@@ -33,6 +36,7 @@ from application.parse_drawing import parse_drawing_job
 from application.ports import AttemptCounter, Clock, PasswordHasher
 from application.provider import ChatProvider
 from application.replies import LiveReplies
+from application.security_log import SecurityLog
 from domain.prices import PriceList
 from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
@@ -64,6 +68,7 @@ from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
 from projections.agents import AgentsProjection
 from projections.audit import AuditProjection
+from projections.audit_views import AuditViews
 from projections.budget_spending import LedgerSpending
 from projections.conversation_views import ConversationViews
 from projections.conversations import ConversationsProjection
@@ -71,6 +76,7 @@ from projections.files import FilesProjection
 from projections.projection import Projection
 from projections.runner import POSITIONS, ProjectionRunner, start_threads
 from projections.stats import StatsProjection
+from projections.stats_views import StatsViews
 from projections.usage import UsageProjection
 
 Signals = InProcessSignals | RedisSignals
@@ -136,11 +142,20 @@ class Container:
     revocation_check: AsyncPostgresRevocations
     known_users: KnownUsers
     drawings: DxfReader
+    callers: Callers
+    security_log: SecurityLog
+    rate_limits: RateLimits
+    stats_views: StatsViews
+    audit_views: AuditViews
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
     started_at: float = field(default_factory=time.time)
     closed: bool = False
+
+    @property
+    def system_info(self) -> SystemInfo:
+        return SystemInfo(self.started_at, self.version, self.settings.environment)
 
     def start_workers(self) -> list[threading.Thread]:
         """Projection runners in this process, until close()."""
@@ -284,6 +299,16 @@ def build_container(
         budgets=budgets,
     )
     revocation_check = AsyncPostgresRevocations(url)
+    api_keys = ApiKeys(store)
+    known_users = KnownUsers(registered_in(revocation_check.pool))
+    callers = Callers(
+        tokens=VerifiedTokens(accounts.tokens),
+        api_keys=api_keys,
+        revocations=revocation_check,
+        known_users=known_users,
+    )
+    security_log = SecurityLog(store)
+    limiter = rate_limiter or default_rate_limiter(settings)
     return Container(
         settings=settings,
         datastore=datastore,
@@ -303,14 +328,19 @@ def build_container(
         projections=read_models,
         agent_source=source,
         agent_health=AgentHealth(agents, chat.providers, clock),
-        api_keys=ApiKeys(store),
-        rate_limiter=rate_limiter or default_rate_limiter(settings),
+        api_keys=api_keys,
+        rate_limiter=limiter,
         budgets=budgets,
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         revocation_check=revocation_check,
-        known_users=KnownUsers(registered_in(revocation_check.pool)),
+        known_users=known_users,
         drawings=drawings,
+        callers=callers,
+        security_log=security_log,
+        rate_limits=RateLimits(settings, callers, limiter, security_log),
+        stats_views=StatsViews(datastore),
+        audit_views=AuditViews(datastore),
         embedded=database.embedded,
     )
 

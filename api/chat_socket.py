@@ -143,7 +143,7 @@ class ChatSocket:
                 task.cancel()  # stops sending; the replies themselves run on
 
     async def within(self, budget: Caller, raw: str | bytes) -> bool:
-        decision = await spend(self.socket.scope, self.container, budget)
+        decision = await spend(self.socket.scope, self.container.rate_limits, budget)
         if decision.allowed:
             return True
         refusal = error_message(RateLimited(REFUSED, decision.retry_after))

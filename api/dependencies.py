@@ -1,7 +1,8 @@
-"""Names for what handlers are given: the container and the caller, passed as they are.
+"""Names for what handlers are given, passed as they are: the narrow services a controller
+uses (api/app.py provides each from the composition root), the caller, the request context.
 
 Litestar would otherwise convert a dependency into its declared type on every request;
-these are already that type, so conversion is both wasted work and, for the container,
+these are already that type, so conversion is both wasted work and, for services,
 impossible.
 """
 
@@ -11,11 +12,28 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, SkipValidation
 
 from api.bootstrap import Container
-from application.ports import AccessClaims
+from api.callers import Callers
+from api.request_context import RequestContext
+from application.accounts import Accounts
+from application.admin_stats import SystemInfo
+from application.agents import AgentCatalogue
+from application.api_keys import ApiKeys
+from application.ports import AccessClaims, Clock
 from domain.ids import CANONICAL_PATTERN
+from projections.audit_views import AuditViews
+from projections.stats_views import StatsViews
 
 ContainerDep = NamedDependency[SkipValidation[Container]]
 CallerDep = NamedDependency[SkipValidation[AccessClaims]]
+RequestContextDep = NamedDependency[SkipValidation[RequestContext]]
+AccountsDep = NamedDependency[SkipValidation[Accounts]]
+ApiKeysDep = NamedDependency[SkipValidation[ApiKeys]]
+CallersDep = NamedDependency[SkipValidation[Callers]]
+AgentsDep = NamedDependency[SkipValidation[AgentCatalogue]]
+StatsViewsDep = NamedDependency[SkipValidation[StatsViews]]
+AuditViewsDep = NamedDependency[SkipValidation[AuditViews]]
+SystemDep = NamedDependency[SkipValidation[SystemInfo]]
+ClockDep = NamedDependency[SkipValidation[Clock]]
 
 # The id a write names in its path: anything but the canonical form is 400 before the handler
 # (a read answers 404 for it instead: it names nothing there is).

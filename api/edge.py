@@ -4,7 +4,8 @@ Litestar runs its `middleware` only once a route has matched; these must also se
 requests that match none (a 404 flood is still counted and limited) and must rewrite
 the path before routing (versioning), so they wrap the app's router itself.
 
-  request id -> metrics -> security headers -> versioning -> allow-lists -> rate limit
+  request id -> metrics -> security headers -> versioning -> request context
+    -> allow-lists -> rate limit
 """
 
 from litestar import Litestar
@@ -13,19 +14,23 @@ from api.bootstrap import Container
 from api.metrics import http_metrics_middleware
 from api.network_policy import NetworkPolicy, network_policy_middleware
 from api.rate_limit import rate_limit_middleware
+from api.request_context import request_context_middleware
 from api.request_id import request_id_middleware
 from api.security_headers import security_headers_middleware
 from api.versioning import versioning_middleware
 
 
 def wrap_router(app: Litestar, container: Container) -> Litestar:
+    policy = NetworkPolicy.of(container.settings)
     layers = [
         request_id_middleware,  # first: every answer below carries its id
         http_metrics_middleware,  # refusals below are counted and timed too
         security_headers_middleware,
         versioning_middleware,  # the allow-lists see /api/admin, not /api/v1/admin
-        network_policy_middleware(NetworkPolicy.of(container.settings), container.store),
-        rate_limit_middleware(container),  # last: a refused address costs no Redis call
+        # Address, user agent and token, read once for everything below and the handlers.
+        request_context_middleware(policy.trusted_proxies),
+        network_policy_middleware(policy, container.security_log),
+        rate_limit_middleware(container.rate_limits),  # last: a refused address costs no Redis call
     ]
     handler = app.asgi_handler
     for layer in reversed(layers):

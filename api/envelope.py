@@ -117,15 +117,15 @@ def request_id(request: Request[Any, Any, Any]) -> str:
     return str(request.scope.get("state", {}).get("request_id", "-"))
 
 
-def store_of(request: Request[Any, Any, Any]) -> Any:
-    container = request.app.state.get("container")
-    return None if container is None else container.store
+def security_log_of(request: Request[Any, Any, Any]) -> Any:
+    """Where refusals are recorded (an app built without one records none)."""
+    return request.app.state.get("security_log")
 
 
 def on_application_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ApplicationError)
     status = next(s for kind, s in STATUS_OF.items() if isinstance(exc, kind))
-    note_refusal(request.scope, store_of(request), status, exc.message)
+    note_refusal(request.scope, security_log_of(request), status, exc.message)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return error_response(status, exc.message, exc.shown(), headers, exc.kind)
 
@@ -135,7 +135,7 @@ def on_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
     status = exc.status_code
     if status >= 500:
         return on_unexpected(request, exc)
-    note_refusal(request.scope, store_of(request), status, str(exc.detail))
+    note_refusal(request.scope, security_log_of(request), status, str(exc.detail))
     details: Any = exc.extra if exc.extra else exc.detail
     message = CLIENT_MESSAGES.get(status, exc.detail)
     return error_response(status, message, details, exc.headers)

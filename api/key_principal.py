@@ -1,24 +1,13 @@
-"""An API key as the caller: checked once per request, by whichever part asks first.
-
-The rate limiter needs to know the key before routing and the handler's `principal`
-after; both come here, so a request with a key costs one read of the key's stream.
-"""
+"""The token a request presents (a bearer header, or `?token=` on a stream route), and
+whether it is an API key. Who it names is asked once per request of api/callers.py."""
 
 import re
-from typing import Any
 from urllib.parse import parse_qs
 
-from anyio import to_thread
 from litestar.types import Scope
 
-from api.bootstrap import Container
-from api.network_policy import CLIENT_ADDRESS
-from api.scope import header, user_agent_of
-from application.api_keys import ApiKeyClaims
-from application.authenticate_api_key import AuthenticateApiKey, authenticate_api_key
+from api.scope import header
 from domain.api_key import PREFIX
-
-CHECKED_KEY = "api_key_claims"
 
 
 def is_api_key(token: str) -> bool:
@@ -47,18 +36,3 @@ def bearer(scope: Scope) -> str | None:
     scheme, _, token = header(scope, b"authorization").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
-
-
-async def key_claims(scope: Scope, container: Container, token: str) -> ApiKeyClaims:
-    """The key's principal; raises Unauthorized for an unknown, wrong or revoked key."""
-    state: dict[str, Any] = scope.setdefault("state", {})
-    checked = state.get(CHECKED_KEY)
-    if checked is not None and checked[0] == token:
-        claims: ApiKeyClaims = checked[1]
-        return claims
-    client = scope.get("client")
-    address = state.get(CLIENT_ADDRESS) or (client[0] if client else "unknown")
-    command = AuthenticateApiKey(token, address, user_agent_of(scope))
-    claims = await to_thread.run_sync(authenticate_api_key, container.api_keys, command)
-    state[CHECKED_KEY] = (token, claims)
-    return claims

@@ -1,13 +1,12 @@
 """IP allow-lists, before routing: every route (LLMCHAT_ALLOW_CIDRS) and admin routes
 (LLMCHAT_ADMIN_ALLOW_CIDRS) answer 403 to addresses outside them.
 
-The client address is worked out here once, with the trusted-proxy rule, and kept in the
-scope's state for everything after (rate limits, audit entries via `client_address`).
+The client address is the request context's (api/request_context.py), worked out once
+with the trusted-proxy rule before these run.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -15,11 +14,10 @@ from litestar.utils import normalize_path
 
 from api.access_audit import note_refusal
 from api.envelope import send_error
-from application.ports import EventStore
-from infrastructure.network import Networks, client_address, forwarded_chain
+from api.request_context import context_of
+from application.security_log import SecurityLog
+from infrastructure.network import Networks
 from infrastructure.settings import Settings
-
-CLIENT_ADDRESS = "client_address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,31 +45,22 @@ def is_admin_route(method: str, path: str) -> bool:
     return method == "POST" and path == "/api/agents/reload"
 
 
-def scope_client_address(scope: Scope, trusted_proxies: Networks) -> str:
-    client = scope.get("client")
-    peer = client[0] if client else "unknown"
-    forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
-    return client_address(peer, forwarded_chain(forwarded), trusted_proxies)
-
-
 def network_policy_middleware(
-    policy: NetworkPolicy, store: EventStore | None = None
+    policy: NetworkPolicy, security_log: SecurityLog | None = None
 ) -> Callable[[ASGIApp], ASGIApp]:
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] not in (ScopeType.HTTP, ScopeType.WEBSOCKET):
                 await app(scope, receive, send)
                 return
-            address = scope_client_address(scope, policy.trusted_proxies)
-            state: dict[str, Any] = scope.setdefault("state", {})
-            state[CLIENT_ADDRESS] = address
+            address = context_of(scope).address
             method = str(scope.get("method", "GET"))
             if not policy.allow.allows(address) or (
                 policy.admin_allow
                 and is_admin_route(method, scope["path"])
                 and not policy.admin_allow.contains(address)
             ):
-                note_refusal(scope, store, 403, "address not in the allow-list", address)
+                note_refusal(scope, security_log, 403, "address not in the allow-list")
                 if scope["type"] == ScopeType.WEBSOCKET:
                     await send({"type": "websocket.close", "code": 1008, "reason": "address"})
                     return

@@ -22,7 +22,14 @@ class UserCheck(Protocol):
 async def authenticate(
     tokens: TokenService, revocations: RevocationCheck, users: UserCheck, token: str
 ) -> AccessClaims:
-    claims = tokens.read_access(token)
+    return await still_good(tokens.read_access(token), revocations, users)
+
+
+async def still_good(
+    claims: AccessClaims, revocations: RevocationCheck, users: UserCheck
+) -> AccessClaims:
+    """Claims whose signature was checked already (once per request): not revoked, and of
+    an account that exists here."""
     if await revocations.any_revoked([claims.jti, claims.family_id]):
         raise Unauthorized("Token revoked")
     # A valid signature proves only that the secret signed it: a token for an account that
