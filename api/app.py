@@ -60,6 +60,12 @@ def services(container: Container) -> dict[str, Provide]:
         "audit_views": container.audit_views,
         "system": container.system_info,
         "clock": container.accounts.clock,
+        "usage_views": container.usage_views,
+        "files": container.files,
+        "jobs": container.jobs,
+        "settings": container.settings,
+        "datastore": container.datastore,
+        "redis_client": container.redis,
     }
     return {name: given(value) for name, value in named.items()}
 

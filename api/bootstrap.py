@@ -33,7 +33,7 @@ from application.chat import Chat
 from application.files import BlobStore, Files
 from application.jobs import JobWork
 from application.parse_drawing import parse_drawing_job
-from application.ports import AttemptCounter, Clock, PasswordHasher
+from application.ports import AttemptCounter, Clock, PasswordHasher, TokenService
 from application.provider import ChatProvider
 from application.replies import LiveReplies
 from application.security_log import SecurityLog
@@ -78,6 +78,7 @@ from projections.runner import POSITIONS, ProjectionRunner, start_threads
 from projections.stats import StatsProjection
 from projections.stats_views import StatsViews
 from projections.usage import UsageProjection
+from projections.usage_views import UsageViews
 
 Signals = InProcessSignals | RedisSignals
 
@@ -146,6 +147,7 @@ class Container:
     security_log: SecurityLog
     rate_limits: RateLimits
     stats_views: StatsViews
+    usage_views: UsageViews
     audit_views: AuditViews
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
@@ -237,6 +239,7 @@ def build_container(
     *,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
+    tokens: TokenService | None = None,
     attempts: AttemptCounter | None = None,
     rate_limiter: RateLimiter | None = None,
     providers: Mapping[str, ChatProvider] | None = None,
@@ -262,7 +265,7 @@ def build_container(
     accounts = Accounts(
         store=store,
         hasher=hasher or Argon2Hasher(),
-        tokens=JwtTokens(settings.jwt_secret or load_or_create_secret(data_dir)),
+        tokens=tokens or JwtTokens(settings.jwt_secret or load_or_create_secret(data_dir)),
         revocations=PostgresRevocations(datastore),
         attempts=attempts or attempt_counter(client, settings),
         clock=clock,
@@ -340,6 +343,7 @@ def build_container(
         security_log=security_log,
         rate_limits=RateLimits(settings, callers, limiter, security_log),
         stats_views=StatsViews(datastore),
+        usage_views=UsageViews(datastore),
         audit_views=AuditViews(datastore),
         embedded=database.embedded,
     )

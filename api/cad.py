@@ -9,12 +9,13 @@ from anyio import CapacityLimiter, to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, FilesDep, JobsDep, SettingsDep
 from api.envelope import success
 from api.files import UPLOAD_BODY_LIMIT, close_files, read_form, the_file
 from api.request_body import decoded_json
 from application.errors import ValidationFailed
-from application.files import UnsupportedFormat
+from application.files import Files, UnsupportedFormat
+from application.jobs import Jobs
 from application.parse_drawing import (
     ParseUploadedDrawing,
     parse_or_queue,
@@ -22,6 +23,7 @@ from application.parse_drawing import (
     queued_drawing,
 )
 from application.preview_drawing import PreviewDrawing, preview_drawing
+from infrastructure.settings import Settings
 
 # Each drawing is read in a child process that may take LLMCHAT_CAD_MEMORY_MB and a core
 # for LLMCHAT_CAD_SECONDS; a few at a time keep the host answering everything else.
@@ -34,14 +36,15 @@ class ParseRequest(msgspec.Struct, rename="camel"):
     file_id: str
 
 
-async def parse_uploaded(container: ContainerDep, command: ParseUploadedDrawing) -> bytes | None:
+async def parse_uploaded(
+    files: Files, jobs: Jobs, settings: Settings, command: ParseUploadedDrawing
+) -> bytes | None:
     """The result; a large drawing goes to a job, waited for at most the configured time
     (None if it is not done by then: the caller asks again)."""
-    settings = container.settings
     result = await to_thread.run_sync(
         parse_or_queue,
-        container.files,
-        container.jobs,
+        files,
+        jobs,
         command,
         settings.cad_job_bytes,
         limiter=DRAWING_WORKERS,
@@ -49,7 +52,7 @@ async def parse_uploaded(container: ContainerDep, command: ParseUploadedDrawing)
     deadline = time.monotonic() + settings.cad_job_wait_seconds
     while result is None and time.monotonic() < deadline:
         await anyio.sleep(JOB_POLL_SECONDS)
-        result = await to_thread.run_sync(queued_drawing, container.files, command)
+        result = await to_thread.run_sync(queued_drawing, files, command)
     return result
 
 
@@ -65,7 +68,12 @@ class CadController(Controller):
 
     @post("/parse", status_code=200, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def parse(
-        self, request: Request[Any, Any, Any], container: ContainerDep, principal: CallerDep
+        self,
+        request: Request[Any, Any, Any],
+        files: FilesDep,
+        jobs: JobsDep,
+        settings: SettingsDep,
+        principal: CallerDep,
     ) -> Response[dict[str, Any]]:
         media_type, _ = request.content_type
         result: bytes | None
@@ -74,13 +82,15 @@ class CadController(Controller):
             try:
                 content = the_file(form).file
                 result = await to_thread.run_sync(
-                    parse_sent_drawing, container.files, content, limiter=DRAWING_WORKERS
+                    parse_sent_drawing, files, content, limiter=DRAWING_WORKERS
                 )
             finally:
                 await close_files(form)
         elif media_type == "application/json":
             body = await parse_request(request)
-            result = await parse_uploaded(container, ParseUploadedDrawing(body.file_id, principal))
+            result = await parse_uploaded(
+                files, jobs, settings, ParseUploadedDrawing(body.file_id, principal)
+            )
             if result is None:
                 processing = {"status": "processing", "fileId": body.file_id}
                 message = "Drawing is being parsed; ask again for the result"
@@ -94,12 +104,10 @@ class CadController(Controller):
 
     @get("/{file_id:str}/preview.svg")
     async def preview(
-        self, file_id: FromPath[str], container: ContainerDep, principal: CallerDep
+        self, file_id: FromPath[str], files: FilesDep, principal: CallerDep
     ) -> Response[str]:
         command = PreviewDrawing(file_id, principal)
-        svg = await to_thread.run_sync(
-            preview_drawing, container.files, command, limiter=DRAWING_WORKERS
-        )
+        svg = await to_thread.run_sync(preview_drawing, files, command, limiter=DRAWING_WORKERS)
         return Response(
             svg,
             media_type="image/svg+xml",

@@ -8,8 +8,10 @@ impossible.
 
 from typing import Annotated
 
+from eventsourcing.postgres import PostgresDatastore
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, SkipValidation
+from redis import Redis
 
 from api.bootstrap import Container
 from api.callers import Callers
@@ -18,10 +20,14 @@ from application.accounts import Accounts
 from application.admin_stats import SystemInfo
 from application.agents import AgentCatalogue
 from application.api_keys import ApiKeys
+from application.files import Files
+from application.jobs import Jobs
 from application.ports import AccessClaims, Clock
 from domain.ids import CANONICAL_PATTERN
+from infrastructure.settings import Settings
 from projections.audit_views import AuditViews
 from projections.stats_views import StatsViews
+from projections.usage_views import UsageViews
 
 ContainerDep = NamedDependency[SkipValidation[Container]]
 CallerDep = NamedDependency[SkipValidation[AccessClaims]]
@@ -34,6 +40,13 @@ StatsViewsDep = NamedDependency[SkipValidation[StatsViews]]
 AuditViewsDep = NamedDependency[SkipValidation[AuditViews]]
 SystemDep = NamedDependency[SkipValidation[SystemInfo]]
 ClockDep = NamedDependency[SkipValidation[Clock]]
+UsageViewsDep = NamedDependency[SkipValidation[UsageViews]]
+FilesDep = NamedDependency[SkipValidation[Files]]
+JobsDep = NamedDependency[SkipValidation[Jobs]]
+SettingsDep = NamedDependency[SkipValidation[Settings]]
+# What /health and /metrics probe: the adapters themselves.
+DatastoreDep = NamedDependency[SkipValidation[PostgresDatastore]]
+RedisDep = NamedDependency[SkipValidation[Redis | None]]
 
 # The id a write names in its path: anything but the canonical form is 400 before the handler
 # (a read answers 404 for it instead: it names nothing there is).

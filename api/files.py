@@ -13,7 +13,7 @@ from litestar.datastructures import UploadFile as FormFile
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from api.dependencies import CallerDep, ContainerDep, WrittenId
+from api.dependencies import CallerDep, FilesDep, WrittenId
 from api.envelope import error_response, success
 from api.request_body import refuse_unstorable_fields
 from application.delete_file import DeleteFile, delete_file
@@ -101,7 +101,7 @@ class UploadController(Controller):
     # would make Litestar read (and spool) the whole body before checking the token.
     @post("/", status_code=200, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def upload(
-        self, request: Request[Any, Any, Any], container: ContainerDep, principal: CallerDep
+        self, request: Request[Any, Any, Any], files: FilesDep, principal: CallerDep
     ) -> dict[str, Any]:
         form = await read_form(request)
         try:
@@ -113,23 +113,23 @@ class UploadController(Controller):
                 description=text_field(form, "description"),
                 content=sent.file,
             )
-            file = await to_thread.run_sync(upload_file, container.files, command)
+            file = await to_thread.run_sync(upload_file, files, command)
         finally:
             await close_files(form)
         return success(file_view(file), "File uploaded")
 
     @get("/{file_id:str}")
     async def info(
-        self, file_id: FromPath[str], container: ContainerDep, principal: CallerDep
+        self, file_id: FromPath[str], files: FilesDep, principal: CallerDep
     ) -> dict[str, Any]:
-        file = await to_thread.run_sync(file_info, container.files, file_id, principal)
+        file = await to_thread.run_sync(file_info, files, file_id, principal)
         return success(file_view(file))
 
     @delete("/{file_id:str}", status_code=200)
     async def remove(
-        self, file_id: WrittenId, container: ContainerDep, principal: CallerDep
+        self, file_id: WrittenId, files: FilesDep, principal: CallerDep
     ) -> dict[str, Any]:
-        await to_thread.run_sync(delete_file, container.files, DeleteFile(file_id, principal))
+        await to_thread.run_sync(delete_file, files, DeleteFile(file_id, principal))
         return success(None, "File deleted")
 
 
@@ -211,12 +211,10 @@ class DownloadController(Controller):
         self,
         stored_name: FromPath[str],
         request: Request[Any, Any, Any],
-        container: ContainerDep,
+        files: FilesDep,
         principal: CallerDep,
     ) -> Response[Any]:
-        file = await to_thread.run_sync(
-            file_by_stored_name, container.files, stored_name, principal
-        )
+        file = await to_thread.run_sync(file_by_stored_name, files, stored_name, principal)
         etag = f'"{file.sha256}"'
         # What every answer about this file carries, the 304 and the 416 included.
         validators = {"ETag": etag, "Cache-Control": "private, no-cache", "Accept-Ranges": "bytes"}
@@ -247,7 +245,7 @@ class DownloadController(Controller):
         if part is not None:
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{file.size}"
         headers["Content-Length"] = str(stop - start)
-        chunks = file_content(container.files, file, start, stop)
+        chunks = file_content(files, file, start, stop)
         return Stream(
             in_worker_thread(chunks),
             status_code=206 if part is not None else 200,

@@ -3,10 +3,13 @@
 from typing import Any
 
 from anyio import to_thread
+from eventsourcing.postgres import PostgresDatastore
 from litestar import Controller, Response, get
+from redis import Redis
 
-from api.dependencies import ContainerDep
+from api.dependencies import DatastoreDep, JobsDep, RedisDep, SystemDep
 from api.envelope import now
+from application.jobs import Jobs
 from infrastructure.health import check_database, check_projections, check_queue, check_redis
 
 
@@ -39,11 +42,11 @@ def megabytes(memory: dict[str, int]) -> dict[str, str]:
 
 
 async def run_checks(
-    container: ContainerDep,
+    datastore: PostgresDatastore, redis_client: Redis | None, jobs: Jobs
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    database = await to_thread.run_sync(check_database, container.datastore)
-    redis = await to_thread.run_sync(check_redis, container.redis)
-    queue = await to_thread.run_sync(check_queue, container.jobs)
+    database = await to_thread.run_sync(check_database, datastore)
+    redis = await to_thread.run_sync(check_redis, redis_client)
+    queue = await to_thread.run_sync(check_queue, jobs)
     return database, redis, queue
 
 
@@ -51,8 +54,10 @@ class HealthController(Controller):
     path = "/health"
 
     @get("/")
-    async def health(self, container: ContainerDep) -> Response[dict[str, Any]]:
-        database, redis, queue = await run_checks(container)
+    async def health(
+        self, datastore: DatastoreDep, redis_client: RedisDep, jobs: JobsDep, system: SystemDep
+    ) -> Response[dict[str, Any]]:
+        database, redis, queue = await run_checks(datastore, redis_client, jobs)
         status, code = overall(database, redis)
         services = {
             "database": database["status"],
@@ -63,14 +68,16 @@ class HealthController(Controller):
             "status": status,
             "timestamp": now(),
             "services": services,
-            "version": container.version,
+            "version": system.version,
         }
         return Response(body, status_code=code)
 
     @get("/detailed")
-    async def detailed(self, container: ContainerDep) -> Response[dict[str, Any]]:
-        database, redis, queue = await run_checks(container)
-        projections = await to_thread.run_sync(check_projections, container.datastore)
+    async def detailed(
+        self, datastore: DatastoreDep, redis_client: RedisDep, jobs: JobsDep
+    ) -> Response[dict[str, Any]]:
+        database, redis, queue = await run_checks(datastore, redis_client, jobs)
+        projections = await to_thread.run_sync(check_projections, datastore)
         status, code = overall(database, redis)
         if status == "healthy" and projections["status"] == "degraded":
             status = "degraded"  # a read model lacks what its quarantined events say

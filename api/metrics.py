@@ -14,7 +14,7 @@ from litestar import Litestar, Response, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, DatastoreDep
 from application.api_keys import ApiKeyClaims
 from application.errors import Forbidden
 from application.ports import AccessClaims
@@ -89,8 +89,8 @@ def may_read_metrics(principal: AccessClaims) -> bool:
 
 
 @get("/metrics", include_in_schema=False)
-async def read_metrics(principal: CallerDep, container: ContainerDep) -> Response[Any]:
+async def read_metrics(principal: CallerDep, datastore: DatastoreDep) -> Response[Any]:
     if not may_read_metrics(principal):
         raise Forbidden("Metrics need an administrator or an API key with the metrics scope")
-    text = await to_thread.run_sync(metrics.exposition, container.datastore)
+    text = await to_thread.run_sync(metrics.exposition, datastore)
     return Response(text, media_type=metrics.CONTENT_TYPE)

@@ -12,8 +12,7 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, QueryParameter
 
-from api.bootstrap import Container
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import CallerDep, UsageViewsDep
 from api.envelope import paginated
 from api.scope import header
 from application.usage_report import (
@@ -34,9 +33,9 @@ def wants_csv(request: Request[Any, Any, Any]) -> bool:
 
 
 async def answer(
-    request: Request[Any, Any, Any], container: Container, query: UsageQuery
+    request: Request[Any, Any, Any], usage_views: UsageViews, query: UsageQuery
 ) -> Response[Any] | dict[str, Any]:
-    items, total = await to_thread.run_sync(usage_page, UsageViews(container.datastore), query)
+    items, total = await to_thread.run_sync(usage_page, usage_views, query)
     if not wants_csv(request):
         return paginated(items, query.page, query.limit, total)
     text = io.StringIO()
@@ -51,7 +50,7 @@ class UsageController(Controller):
     async def all_usage(
         self,
         request: Request[Any, Any, Any],
-        container: ContainerDep,
+        usage_views: UsageViewsDep,
         admin: CallerDep,
         group_by: Annotated[str | None, QueryParameter(name="groupBy", max_length=20)] = None,
         first: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
@@ -61,13 +60,13 @@ class UsageController(Controller):
     ) -> Any:
         """Everyone's usage, grouped by user, apiKey, agent, model or day."""
         query = usage_query(group_by, first, last, page, limit)
-        return await answer(request, container, query)
+        return await answer(request, usage_views, query)
 
     @get("/usage")
     async def own_usage(
         self,
         request: Request[Any, Any, Any],
-        container: ContainerDep,
+        usage_views: UsageViewsDep,
         principal: CallerDep,
         group_by: Annotated[str | None, QueryParameter(name="groupBy", max_length=20)] = None,
         first: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
@@ -77,4 +76,4 @@ class UsageController(Controller):
     ) -> Any:
         """The caller's own usage, grouped by day, agent or model."""
         query = usage_query(group_by, first, last, page, limit, OWN_GROUPS, principal.user_id)
-        return await answer(request, container, query)
+        return await answer(request, usage_views, query)

@@ -4,8 +4,11 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from api.start import started
+from application.ports import AccessClaims
 from infrastructure.rate_limit import RateDecision
 from infrastructure.settings import read_settings
+from infrastructure.tokens import JwtTokens
+from tests.support.builders import login, register, unique_email
 
 
 class RefusingLimiter:
@@ -33,3 +36,31 @@ def test_a_replaced_rate_limiter_decides_for_the_app_the_server_runs(server_env,
         assert refused.headers["retry-after"] == "7"
         assert client.get("/health").status_code == 200  # probes are never limited
     assert limiter.keys == ["ip:testclient"]
+
+
+class CountedTokens(JwtTokens):
+    """The server's own tokens, counting how often a signature is checked."""
+
+    checks = 0
+
+    def read_access(self, token: str) -> AccessClaims:
+        CountedTokens.checks += 1
+        return super().read_access(token)
+
+
+def test_a_token_sent_with_every_request_is_verified_once(server_env, monkeypatch):
+    for key, value in server_env.items():
+        monkeypatch.setenv(key, value)
+    settings = read_settings()
+    assert settings.jwt_secret
+    app = create_app(started(settings, tokens=CountedTokens(settings.jwt_secret)))
+    with TestClient(app, timeout=30) as client:
+        email = unique_email()
+        register(client, email)
+        bearer = {"Authorization": f"Bearer {login(client, email)['token']}"}
+        CountedTokens.checks = 0
+        for _ in range(3):
+            assert client.get("/api/agents", headers=bearer).status_code == 200
+        assert client.post("/api/auth/logout", headers=bearer).status_code == 200
+    # Rate limit, attribution and authentication all read the one check of the first request.
+    assert CountedTokens.checks == 1
