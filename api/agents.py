@@ -11,12 +11,12 @@ from anyio import to_thread
 from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.bootstrap import Container
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import AgentHealthDep, AgentsDep, AgentSourceDep, CallerDep, StoreDep
 from api.envelope import paginated, success
 from application.agent_reconfigure import ReconfigureAgent, reconfigure_agent
 from application.agent_reload import AgentsReloaded, reload_agents
 from application.agent_status import AgentStatus
+from application.agents import AgentCatalogue
 from application.errors import NotFound
 from application.paging import MAX_PAGE
 from domain.agent import Agent, AgentOverrides
@@ -92,9 +92,9 @@ def reload_view(outcome: AgentsReloaded) -> dict[str, Any]:
     }
 
 
-async def fresh_agent(container: Container, agent_id: str) -> Agent:
-    await to_thread.run_sync(container.agents.refresh_if_older_than, REFRESH_SECONDS)
-    agent = container.agents.get(agent_id)
+async def fresh_agent(agents: AgentCatalogue, agent_id: str) -> Agent:
+    await to_thread.run_sync(agents.refresh_if_older_than, REFRESH_SECONDS)
+    agent = agents.get(agent_id)
     if agent is None:
         raise NotFound("Agent not found", f"no agent with id {agent_id!r}")
     return agent
@@ -106,57 +106,57 @@ class AgentsController(Controller):
     @get("/")
     async def list_agents(
         self,
-        container: ContainerDep,
+        agents: AgentsDep,
         principal: CallerDep,
         page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 20,
         category: FromQuery[str | None] = None,
         provider: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        await to_thread.run_sync(container.agents.refresh_if_older_than, REFRESH_SECONDS)
-        agents = container.agents.listed(category, provider)
-        shown = agents[(page - 1) * limit : page * limit]
-        views = [agent_view(a, container.agents.status_of(a)) for a in shown]
-        return paginated(views, page, limit, len(agents))
+        await to_thread.run_sync(agents.refresh_if_older_than, REFRESH_SECONDS)
+        listed = agents.listed(category, provider)
+        shown = listed[(page - 1) * limit : page * limit]
+        views = [agent_view(a, agents.status_of(a)) for a in shown]
+        return paginated(views, page, limit, len(listed))
 
     @get("/{agent_id:str}")
     async def get_agent(
         self,
         agent_id: FromPath[str],
-        container: ContainerDep,
+        agents: AgentsDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
-        agent = await fresh_agent(container, agent_id)
-        return success(agent_view(agent, container.agents.status_of(agent)))
+        agent = await fresh_agent(agents, agent_id)
+        return success(agent_view(agent, agents.status_of(agent)))
 
     @put("/{agent_id:str}")
     async def reconfigure(
         self,
         agent_id: FromPath[str],
         data: JSONBody[ReconfigureBody],
-        container: ContainerDep,
+        store: StoreDep,
+        agents: AgentsDep,
         admin: CallerDep,
     ) -> dict[str, Any]:
         command = ReconfigureAgent(agent_id, data.overrides())
-        agent = await to_thread.run_sync(
-            reconfigure_agent, container.store, container.agents, command
-        )
-        return success(agent_view(agent, container.agents.status_of(agent)), "Agent updated")
+        agent = await to_thread.run_sync(reconfigure_agent, store, agents, command)
+        return success(agent_view(agent, agents.status_of(agent)), "Agent updated")
 
     @get("/{agent_id:str}/status")
     async def status(
         self,
         agent_id: FromPath[str],
-        container: ContainerDep,
+        agents: AgentsDep,
+        agent_health: AgentHealthDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
-        agent = await fresh_agent(container, agent_id)
-        status = await container.agent_health.check(agent_id)
-        return success(status_view(status, container.agents.status_of(agent)))
+        agent = await fresh_agent(agents, agent_id)
+        status = await agent_health.check(agent_id)
+        return success(status_view(status, agents.status_of(agent)))
 
     @post("/reload", status_code=200)
-    async def reload(self, container: ContainerDep, admin: CallerDep) -> dict[str, Any]:
-        outcome = await to_thread.run_sync(
-            reload_agents, container.store, container.agent_source, container.agents
-        )
+    async def reload(
+        self, store: StoreDep, agent_source: AgentSourceDep, agents: AgentsDep, admin: CallerDep
+    ) -> dict[str, Any]:
+        outcome = await to_thread.run_sync(reload_agents, store, agent_source, agents)
         return success(reload_view(outcome), "Agents reloaded")

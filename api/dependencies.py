@@ -18,11 +18,12 @@ from api.callers import Callers
 from api.request_context import RequestContext
 from application.accounts import Accounts
 from application.admin_stats import SystemInfo
-from application.agents import AgentCatalogue
+from application.agent_status import AgentHealth
+from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
 from application.files import Files
 from application.jobs import Jobs
-from application.ports import AccessClaims, Clock
+from application.ports import AccessClaims, Clock, EventStore
 from domain.ids import CANONICAL_PATTERN
 from infrastructure.settings import Settings
 from projections.audit_views import AuditViews
@@ -40,6 +41,10 @@ StatsViewsDep = NamedDependency[SkipValidation[StatsViews]]
 AuditViewsDep = NamedDependency[SkipValidation[AuditViews]]
 SystemDep = NamedDependency[SkipValidation[SystemInfo]]
 ClockDep = NamedDependency[SkipValidation[Clock]]
+AgentHealthDep = NamedDependency[SkipValidation[AgentHealth]]
+AgentSourceDep = NamedDependency[SkipValidation[AgentSource]]
+# The event log, for the use cases that take it as they are (agents reconfigure, reload).
+StoreDep = NamedDependency[SkipValidation[EventStore]]
 UsageViewsDep = NamedDependency[SkipValidation[UsageViews]]
 FilesDep = NamedDependency[SkipValidation[Files]]
 JobsDep = NamedDependency[SkipValidation[Jobs]]
