@@ -300,6 +300,7 @@ def build_container(
         metrics=PrometheusReplyMetrics(prices),
         attachments=FileAttachments(files),
         budgets=budgets,
+        max_continuations=settings.max_continuations,
     )
     revocation_check = AsyncPostgresRevocations(url)
     api_keys = ApiKeys(store)

@@ -55,6 +55,8 @@ class Chat:
     metrics: ReplyMetrics
     attachments: Attachments
     budgets: BudgetGate = field(default_factory=NoBudgets)
+    max_continuations: int = 3
+    """How many times a reply whose provider failed mid-answer is continued (fallbacks.py)."""
 
     @property
     def repository(self) -> Repository:

@@ -1,10 +1,15 @@
-"""Fallbacks: the agents asked in turn when one fails before its first word.
+"""Fallbacks: the agents asked in turn when one fails before its first word, and those
+asked to continue a reply whose agent failed mid-answer.
 
 A reply is asked of its agent first; when that fails before any text arrived, and for a
 reason another agent may not share (unreachable, slow, rate-limited, a server fault), the
 agent's `fallbacks` are asked in order within the same reply. A provider that refuses the
 request (401, 403, 400 and the other 4xx) points at the agent's configuration: asking
 another agent would hide it, so the reply fails with that error.
+
+An agent that fails after text was stored (its stream cut, an error event, silence) is
+asked once more, to continue the stored text, then the fallbacks are, each asked to
+continue it (see domain/continuation.py), at most `Chat.max_continuations` times.
 """
 
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ from application.provider import (
     ProviderRequest,
     ProviderStreamFailed,
     ProviderTimedOut,
+    Usage,
 )
 from domain.agent import MAX_MODEL
 from domain.reply_stream import ReplyAttemptFailed
@@ -75,6 +81,8 @@ class Targets:
         self.first = first
         self.waiting = list(first.agent.fallbacks)
         self.temperature, self.max_tokens = temperature, max_tokens
+        self.asked_again: set[str] = set()
+        """Agents already asked once more, to continue the reply they broke off."""
 
     @property
     def has_fallbacks(self) -> bool:
@@ -104,9 +112,30 @@ class Targets:
             provider_conversation_id=None,
         )
 
+    def continuing(self, text: str, conversation_id: str | None, broke_off: bool) -> Target | None:
+        """The target asked to continue `text` (it becomes `current`): the agent that broke
+        off mid-answer, once, then the next usable fallback (so is one that failed before
+        its first word); None when none is left."""
+        current = self.current
+        if broke_off and current.agent.id not in self.asked_again:
+            self.asked_again.add(current.agent.id)
+            # Dify's conversation id, if the broken answer gave one, holds the question.
+            kept = conversation_id or current.request.provider_conversation_id
+            request = msgspec.structs.replace(
+                current.request, continues=text, provider_conversation_id=kept
+            )
+        else:
+            following = self.next()
+            if following is None:
+                return None
+            current = following
+            request = msgspec.structs.replace(following.request, continues=text)
+        self.current = Target(current.agent, current.provider, request)
+        return self.current
+
     @property
     def answered_by_first(self) -> bool:
-        return self.current is self.first
+        return self.current.agent.id == self.first.agent.id
 
 
 def error_text(error: ProviderError) -> str:
@@ -115,8 +144,15 @@ def error_text(error: ProviderError) -> str:
 
 
 def failed_attempt(
-    session_id: str, failed: Target, error: ProviderError, reason: str, next_agent: str | None
+    session_id: str,
+    failed: Target,
+    error: ProviderError,
+    reason: str,
+    next_agent: str | None,
+    stored_chars: int = 0,
+    used: Usage | None = None,
 ) -> ReplyAttemptFailed:
+    used = used or Usage(0, 0, 0)
     return ReplyAttemptFailed(
         session_id=session_id,
         agent_id=failed.agent.id,
@@ -126,4 +162,11 @@ def failed_attempt(
         status=error.status,
         error_message=error_text(error),
         next_agent_id=next_agent,
+        stored_chars=stored_chars,
+        prompt_tokens=used.prompt_tokens,
+        completion_tokens=used.completion_tokens,
+        cached_tokens=used.cached_tokens,
+        cache_write_tokens=used.cache_write_tokens,
+        reasoning_tokens=used.reasoning_tokens,
+        usage_estimated=used.estimated,
     )

@@ -61,6 +61,7 @@ def frame_of(version: int, event: object, session_id: str, message_id: str) -> F
                 **ids,
                 "usage": usage_of(closed),
                 "finishReason": closed.finish_reason,
+                "continuations": closed.continuations,
             }
             return Frame(version, "end", end)
     return None

@@ -29,6 +29,7 @@ from application.provider import (
     Usage,
 )
 from application.replies import ReplyOutcome, ReplyRecorder
+from domain.continuation import Seam
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ReplyClosed
 from domain.text import storable
@@ -67,14 +68,35 @@ class Progress:
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.provider_conversation_id: str | None = None
+        self.spent: Usage | None = None
+        """What the attempts before this one used (each broke off mid-answer)."""
+        self.attempt_from = 0
+        """Where in the reply's text this attempt's words begin."""
+        self.continuations = 0
+
+    def spend(self, text: str) -> Usage | None:
+        """End this attempt: what it used joins `spent`, the next one starts counting."""
+        used = None if self.request is None else self.attempt_usage(text)
+        self.spent = summed(self.spent, used)
+        self.usage, self.attempt_from = None, len(text)
+        return used
+
+    def attempt_usage(self, text: str) -> Usage | None:
+        assert self.request is not None
+        return settled_usage(self.request, text[self.attempt_from :], self.usage)
 
 
 async def stream_into(
     provider: ChatProvider, request: ProviderRequest, recorder: ReplyRecorder, progress: Progress
 ) -> None:
+    # A continuation's first characters may repeat the stored tail, which was sent already.
+    seam = Seam(request.continues) if request.continues else None
     async for chunk in provider.stream(request):
-        if chunk.text:
-            recorder.add(chunk.text)
+        text = seam.take(chunk.text) if seam and chunk.text else chunk.text
+        if seam and chunk.finish_reason is not None:
+            text += seam.close()
+        if text:
+            recorder.add(text)
             if progress.first_chunk is None:
                 progress.first_chunk = time.perf_counter() - progress.started
             if recorder.others_waiting:
@@ -109,8 +131,8 @@ def outcome(
 ) -> ReplyOutcome:
     request = progress.request
     reported = progress.usage
-    settled = reported if request is None else settled_usage(request, recorder.text, reported)
-    usage = settled or Usage(0, 0, 0)
+    settled = reported if request is None else progress.attempt_usage(recorder.text)
+    usage = summed(progress.spent, settled) or Usage(0, 0, 0)
     code, message = error if error else (None, None)
     conversation_id = progress.provider_conversation_id
     billing = progress.billing
@@ -146,6 +168,7 @@ def outcome(
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
         usage_estimated=usage.estimated,
+        continuations=progress.continuations,
     )
     return ReplyOutcome(finished, closed)
 
@@ -176,9 +199,25 @@ def settled_usage(request: ProviderRequest, text: str, reported: Usage | None) -
         return reported_usage(reported)
     if not text:
         return None
-    prompt = estimated_prompt_tokens(turn.content for turn in request.messages)
+    said = [turn.content for turn in request.messages]
+    prompt = estimated_prompt_tokens([*said, request.continues] if request.continues else said)
     completion = estimated_tokens(text)
     return Usage(prompt, completion, prompt + completion, estimated=True)
+
+
+def summed(spent: Usage | None, more: Usage | None) -> Usage | None:
+    """Two attempts' usage as one; estimated if either was."""
+    if spent is None or more is None:
+        return more or spent
+    return Usage(
+        spent.prompt_tokens + more.prompt_tokens,
+        spent.completion_tokens + more.completion_tokens,
+        spent.total_tokens + more.total_tokens,
+        cached_tokens=spent.cached_tokens + more.cached_tokens,
+        cache_write_tokens=spent.cache_write_tokens + more.cache_write_tokens,
+        reasoning_tokens=spent.reasoning_tokens + more.reasoning_tokens,
+        estimated=spent.estimated or more.estimated,
+    )
 
 
 def provider_error(error: ProviderError) -> tuple[str, str]:
@@ -207,6 +246,10 @@ async def ask_in_turn(
             await ask(targets.current, recorder, progress, stream)
             return
         except ProviderError as error:
+            if recorder.text and chat.max_continuations > 0:
+                if not continue_after(chat, targets, recorder, progress, error):
+                    raise
+                continue
             if not targets.has_fallbacks:
                 raise
             failed, reason = targets.current, failure_reason(error)
@@ -228,6 +271,44 @@ async def ask_in_turn(
             progress.request = following.request
             if progress.billing is not None:
                 progress.billing = replace(progress.billing, agent_id=following.agent.id)
+
+
+def continue_after(
+    chat: "Chat",
+    targets: Targets,
+    recorder: ReplyRecorder,
+    progress: Progress,
+    error: ProviderError,
+) -> bool:
+    """After a failure once text was stored: ask the next target to continue it; False if
+    none may (a refusal, no target left, or the reply was continued enough times)."""
+    failed, reason = targets.current, failure_reason(error)
+    broke_off = len(recorder.text) > progress.attempt_from
+    used = progress.spend(recorder.text)
+    following = None
+    if reason != REJECTED and progress.continuations < chat.max_continuations:
+        conversation_id = progress.provider_conversation_id
+        following = targets.continuing(recorder.text, conversation_id, broke_off)
+    next_id = following.agent.id if following is not None else None
+    stored = len(recorder.text)
+    recorder.note(failed_attempt(recorder.session_id, failed, error, reason, next_id, stored, used))
+    if following is None:
+        return False
+    progress.continuations += 1
+    log.warning(
+        "reply %s: agent %s failed after %d characters (%s); %s continues it",
+        recorder.message_id,
+        failed.agent.id,
+        stored,
+        reason,
+        following.agent.id,
+    )
+    if following.agent.id != failed.agent.id:
+        chat.metrics.fell_back(failed.agent.id, following.agent.id, reason)
+    progress.request = following.request
+    if progress.billing is not None:
+        progress.billing = replace(progress.billing, agent_id=following.agent.id)
+    return True
 
 
 async def run_reply(

@@ -56,3 +56,30 @@ def settled(stored: str, head: str) -> bool:
     return not any(
         len(tail) > len(head) and _counts(tail) and tail.startswith(head) for tail in _tails(stored)
     )
+
+
+class Seam:
+    """A continuation's first characters, held until they decide the overlap with `stored`
+    (see `settled`), then passed on without what they repeat; the rest passes at once."""
+
+    __slots__ = ("head", "open", "stored")
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored
+        self.head = ""
+        self.open = True
+
+    def take(self, text: str) -> str:
+        """What of `text` goes on to the reply now."""
+        if not self.open:
+            return text
+        self.head += text
+        return self.close() if settled(self.stored, self.head) else ""
+
+    def close(self) -> str:
+        """The held characters, without their overlap (the continuation ended, or decided)."""
+        if not self.open:
+            return ""
+        self.open = False
+        head, self.head = self.head, ""
+        return head[overlap(self.stored, head) :]

@@ -41,16 +41,23 @@ class ReplyClosed:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     usage_estimated: bool = False
+    # Added with continuation: how many times the reply was continued after its provider
+    # failed mid-answer (its usage, above, sums every attempt).
+    continuations: int = 0
 
 
 @stored_as("ReplyAttemptFailed")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplyAttemptFailed:
-    """An agent was asked for the reply and failed before its first word.
+    """An agent was asked for the reply and failed: before its first word, or (when
+    `stored_chars` is more than 0) after the reply held that much text.
 
-    Recorded only for agents with fallbacks: `next_agent_id` names the one asked next, or
-    is None when none was (no fallback left, or a fault of configuration that another
-    agent would not fix); the reply's close then says how it ended.
+    Failing before the first word, it is recorded only for agents with fallbacks:
+    `next_agent_id` names the one asked next, or is None when none was (no fallback left,
+    or a fault of configuration that another agent would not fix); the reply's close then
+    says how it ended. Failing mid-answer, `next_agent_id` is the agent asked to continue
+    the stored text (the same one first), and the tokens are this attempt's (what the
+    provider reported, or our estimate); the reply's close sums every attempt's.
     """
 
     session_id: str
@@ -63,3 +70,11 @@ class ReplyAttemptFailed:
     """The provider's HTTP status, when it answered with one."""
     error_message: str = ""
     next_agent_id: str | None = None
+    # Added with continuation; defaults keep earlier events replaying.
+    stored_chars: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_estimated: bool = False

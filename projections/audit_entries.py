@@ -218,8 +218,11 @@ def chat_fact(event: object, owner_of: OwnerOf) -> Fact | None:
 
 
 def attempt_fact(event: ReplyAttemptFailed, owner: str | None) -> Fact:
-    """An agent that failed before the reply's first word, and the fallback asked next."""
+    """An agent that failed before the reply's first word, and the fallback asked next; or
+    one that failed mid-answer, and the agent asked to continue it."""
     then = f"; fell back to {event.next_agent_id}" if event.next_agent_id else ""
+    if event.stored_chars and event.next_agent_id:
+        then = f" after {event.stored_chars} characters; continued by {event.next_agent_id}"
     details = f"{event.agent_id} ({event.provider} {event.model}): {event.reason}{then}"
     return Fact("chat.attempt_failed", f"chat-sessions/{event.session_id}", FAILURE, owner, details)
 
