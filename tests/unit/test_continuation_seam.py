@@ -4,7 +4,7 @@ once, nothing else is."""
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from domain.continuation import MAX_OVERLAP, MIN_OVERLAP, overlap, settled
+from domain.continuation import MAX_OVERLAP, MIN_OVERLAP, Seam, overlap, settled
 
 # Few letters, so tails repeat often; enough that a chance overlap is not the rule.
 texts = st.text(alphabet="abcdef 你🚀\n", max_size=120)
@@ -62,3 +62,13 @@ def test_whitespace_left_out_of_a_prefill_and_written_again_is_dropped() -> None
 def test_an_empty_stored_text_has_no_seam() -> None:
     assert overlap("", "anything") == 0
     assert settled("", "")
+
+
+@given(texts, st.lists(texts, max_size=6))
+def test_a_seam_fed_piece_by_piece_passes_what_the_whole_would(
+    stored: str, pieces: list[str]
+) -> None:
+    seam = Seam(stored)
+    passed = "".join(seam.take(piece) for piece in pieces) + seam.close()
+    whole = "".join(pieces)
+    assert passed == whole[overlap(stored, whole) :]
