@@ -69,6 +69,7 @@ def services(container: Container) -> dict[str, Provide]:
         "settings": container.settings,
         "datastore": container.datastore,
         "redis_client": container.redis,
+        "budgets": container.budgets,
     }
     return {name: given(value) for name, value in named.items()}
 

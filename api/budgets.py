@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, delete, get, put
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import BudgetsDep, CallerDep, StoreDep
 from api.envelope import success
 from application.budget_changes import SetBudget, remove_budget, set_budget, stored_budget
 from application.budget_gate import Budgets
@@ -81,31 +81,37 @@ class BudgetsController(Controller):
     @put("/{budget_scope:str}/{id:str}", status_code=200)
     async def set(
         self,
-        budget_scope: str,
-        id: str,
+        budget_scope: FromPath[str],
+        id: FromPath[str],
         data: JSONBody[BudgetBody],
-        container: ContainerDep,
+        store: StoreDep,
+        budgets: BudgetsDep,
         admin: CallerDep,
     ) -> dict[str, Any]:
         """Set (or change) the budget of a user, an API key or a role."""
         command = SetBudget(
             budget_scope, id, data.period, data.tokens, exact_cost(data.cost), admin.user_id
         )
-        budget = await to_thread.run_sync(set_budget, container.store, command)
-        return success(await budget_view(container.budgets, budget), "Budget set")
+        budget = await to_thread.run_sync(set_budget, store, command)
+        return success(await budget_view(budgets, budget), "Budget set")
 
     @get("/{budget_scope:str}/{id:str}")
     async def show(
-        self, budget_scope: str, id: str, container: ContainerDep, admin: CallerDep
+        self,
+        budget_scope: FromPath[str],
+        id: FromPath[str],
+        store: StoreDep,
+        budgets: BudgetsDep,
+        admin: CallerDep,
     ) -> dict[str, Any]:
         """The budget with what its period has used and has left, and when it resets."""
-        budget = await to_thread.run_sync(stored_budget, container.store, budget_scope, id)
-        return success(await budget_view(container.budgets, budget))
+        budget = await to_thread.run_sync(stored_budget, store, budget_scope, id)
+        return success(await budget_view(budgets, budget))
 
     @delete("/{budget_scope:str}/{id:str}", status_code=200)
     async def remove(
-        self, budget_scope: str, id: str, container: ContainerDep, admin: CallerDep
+        self, budget_scope: FromPath[str], id: FromPath[str], store: StoreDep, admin: CallerDep
     ) -> dict[str, Any]:
         """Remove the budget: the subject's chats are no longer counted against it."""
-        await to_thread.run_sync(remove_budget, container.store, budget_scope, id, admin.user_id)
+        await to_thread.run_sync(remove_budget, store, budget_scope, id, admin.user_id)
         return success(None, "Budget removed")

@@ -21,6 +21,7 @@ from application.admin_stats import SystemInfo
 from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
+from application.budget_gate import Budgets
 from application.files import Files
 from application.jobs import Jobs
 from application.ports import AccessClaims, Clock, EventStore
@@ -45,6 +46,7 @@ AgentHealthDep = NamedDependency[SkipValidation[AgentHealth]]
 AgentSourceDep = NamedDependency[SkipValidation[AgentSource]]
 # The event log, for the use cases that take it as they are (agents reconfigure, reload).
 StoreDep = NamedDependency[SkipValidation[EventStore]]
+BudgetsDep = NamedDependency[SkipValidation[Budgets]]
 UsageViewsDep = NamedDependency[SkipValidation[UsageViews]]
 FilesDep = NamedDependency[SkipValidation[Files]]
 JobsDep = NamedDependency[SkipValidation[Jobs]]
