@@ -1,9 +1,12 @@
 """Agents as the rest of the application sees them: the directory chat calls providers through,
 the port the agent definitions come from, and the in-process catalogue the routes read.
 
-The catalogue stands in for the `llmchat_agents` read model until a projection runner feeds
-that table: it is built from the agent streams at start, updated by the commands this process
-runs, and refreshed from the event store so that it follows other processes too.
+The catalogue is the write side's own view: the Agent aggregates themselves, held in memory,
+because chat must find an agent the moment the start step enrolled it (a read model trails
+the log). It is built from the agent streams at start, updated by the commands this process
+runs, and follows other processes by reading only what changed: the roster after its known
+version, and an agent's stream only when its version moved. The `llmchat_agents` table is
+the read model, for analytics jobs (docs/read-models.md); no route depends on its lag.
 """
 
 import threading
@@ -106,17 +109,31 @@ class AgentCatalogue:
         self._unavailable: Mapping[str, str] = {}
         self._refreshed_at = float("-inf")
         self._refreshing = threading.Lock()
+        self._roster_version = 0
+        self._ids: list[str] = []
 
     def refresh(self) -> None:
-        """Re-read every agent stream, so changes made by other processes show here too."""
+        """Take in what other processes changed: agents enrolled since the roster's version
+        last seen, and agents whose stream has moved past the version held here."""
         with self._refreshing:
             started = time.monotonic()
-            agents = {}
-            for agent_id in enrolled_ids(self._store):
+            enrolled = self._store.read(ROSTER_ID, after=self._roster_version)
+            if enrolled:
+                self._roster_version = enrolled[-1].version
+            new = [r.event.agent_id for r in enrolled if isinstance(r.event, AgentEnrolled)]
+            self._ids = list(dict.fromkeys([*self._ids, *new]))
+            agents = dict(self._agents)
+            for agent_id in self._ids:
+                held = agents.get(agent_id)
+                if held is not None and self._store.version(held.stream_id) == held.version:
+                    continue
                 agent = load_agent(self._store, agent_id)
                 if agent is not None:
                     agents[agent_id] = agent
-            self._agents = agents
+            # The first registration order, whatever order the changes came in; an agent
+            # this process just enrolled is kept even before its roster entry is read.
+            ordered = {i: agents[i] for i in self._ids if i in agents}
+            self._agents = {**ordered, **agents}
             self._refreshed_at = started
 
     def refresh_if_older_than(self, seconds: float) -> None:

@@ -557,3 +557,39 @@ def test_the_shipped_example_file_starts_with_one_key_set_and_names_every_missin
         "gpt-4o",
         "local-llama",
     ]
+
+
+class CountingReads:
+    """The store, counting the agent streams read whole (the roster is read after a version)."""
+
+    def __init__(self, store):
+        self.store, self.whole_reads = store, 0
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def read(self, stream_id, after=0):
+        if stream_id != ROSTER_ID:
+            self.whole_reads += 1
+        return self.store.read(stream_id, after)
+
+
+def test_another_process_s_catalogue_follows_changes_reading_only_the_agents_that_moved(setup):
+    setup.reload(entry("gpt"), entry("other"))
+    elsewhere_store = CountingReads(setup.store)
+    elsewhere = AgentCatalogue(elsewhere_store)
+    elsewhere.refresh()
+    assert [a.id for a in elsewhere.listed()] == ["gpt", "other"]
+
+    setup.reload(entry("gpt", model="gpt-4.1"), entry("other"), entry("third"))
+    elsewhere_store.whole_reads = 0
+    elsewhere.refresh()
+    # gpt moved and third is new; other is unchanged and is not read again.
+    assert elsewhere_store.whole_reads == 2
+    assert [a.id for a in elsewhere.listed()] == ["gpt", "other", "third"]
+    profile = elsewhere.find("gpt")
+    assert profile is not None and profile.model == "gpt-4.1"
+
+    elsewhere_store.whole_reads = 0
+    elsewhere.refresh()
+    assert elsewhere_store.whole_reads == 0
