@@ -7,6 +7,7 @@ first start generates in the data dir when none is configured). Acting on the da
 replaces any adapter by keyword, as cosmicpython's bootstrap does (`rate_limiter=...`).
 """
 
+import logging
 import threading
 import time
 import uuid
@@ -70,15 +71,20 @@ from projections.agents import AgentsProjection
 from projections.audit import AuditProjection
 from projections.audit_views import AuditViews
 from projections.budget_spending import LedgerSpending
+from projections.checkpoints import CheckpointWriter
 from projections.conversation_views import ConversationViews
 from projections.conversations import ConversationsProjection
 from projections.files import FilesProjection
 from projections.projection import Projection
 from projections.runner import POSITIONS, ProjectionRunner, start_threads
+from projections.sealer import SCHEMA as SEALS
+from projections.sealer import Sealer, start_sealing
 from projections.stats import StatsProjection
 from projections.stats_views import StatsViews
 from projections.usage import UsageProjection
 from projections.usage_views import UsageViews
+
+log = logging.getLogger("llmchat")
 
 Signals = InProcessSignals | RedisSignals
 
@@ -160,8 +166,10 @@ class Container:
         return SystemInfo(self.started_at, self.version, self.settings.environment)
 
     def start_workers(self) -> list[threading.Thread]:
-        """Projection runners in this process, until close()."""
-        return start_threads(self.runner, self.projections, self.stop_workers)
+        """Projection runners and the sealer in this process, until close()."""
+        threads = start_threads(self.runner, self.projections, self.stop_workers)
+        sealer = sealer_of(self.settings, self.runner.conninfo, self.runner.channel)
+        return [*threads, start_sealing(sealer, self.stop_workers)]
 
     def start_jobs(self) -> None:
         """Run jobs in this process (with Redis, also those other processes sent)."""
@@ -317,7 +325,7 @@ def build_container(
         settings=settings,
         datastore=datastore,
         recorder=recorder,
-        schema=[*POSITIONS, *(statement for p in read_models for statement in p.schema)],
+        schema=[*POSITIONS, *SEALS, *(statement for p in read_models for statement in p.schema)],
         store=store,
         accounts=accounts,
         redis=client,
@@ -348,6 +356,18 @@ def build_container(
         audit_views=AuditViews(datastore),
         embedded=database.embedded,
     )
+
+
+def sealer_of(settings: Settings, conninfo: str, channel: str) -> Sealer:
+    """The sealer, writing checkpoints when a signing key is set."""
+    if settings.signing_key is None:
+        log.info("checkpoints off: LLMCHAT_SIGNING_KEY is not set")
+        return Sealer(conninfo, channel)
+    directory = Path(settings.checkpoint_dir or Path(settings.data_dir) / "checkpoints")
+    writer = CheckpointWriter(
+        settings.signing_key, directory, settings.checkpoint_minutes, SystemClock()
+    )
+    return Sealer(conninfo, channel, writer)
 
 
 def drawing_limits(settings: Settings) -> ChildLimits:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from api import cli_audit
 from api.bootstrap import Container, build_container
 from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
 from api.cli_read_models import add_commands as add_read_model_commands
@@ -59,11 +60,14 @@ def parser() -> argparse.ArgumentParser:
     )
     promote.add_argument("email", metavar="EMAIL")
     add_read_model_commands(commands)
+    cli_audit.add_commands(commands)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "keys":  # no settings, no database: a key is made here, offline
+        return cli_audit.new_key()
     try:
         settings = read_settings()
     except SettingsError as error:
@@ -159,6 +163,8 @@ def run(
         return work(container)
     if args.command in READ_MODEL_COMMANDS:
         return run_read_model_command(args, container)
+    if args.command == "audit":
+        return cli_audit.run_audit(args, container)
     if args.command == "admin":
         return promote(container, args.email)
     return export_events(container, args.since, args.stream, args.with_meta)

@@ -1,5 +1,5 @@
-"""`llmchat projections rebuild|status`, `llmchat audit verify`, `llmchat sessions replay`:
-the operator's and the auditor's commands over read models and history."""
+"""`llmchat projections rebuild|status`, `llmchat sessions replay`, `llmchat retention sweep`:
+the operator's commands over read models and history (the auditor's are in api/cli_audit.py)."""
 
 import argparse
 import sys
@@ -14,11 +14,10 @@ from application.moments import parse_moment
 from application.replay_session import ReplayedSession, replay_session
 from infrastructure.clock import SystemClock
 from infrastructure.retention import sweep
-from projections.audit_views import AuditViews
 from projections.rebuild import rebuild
 from projections.status import status_report, status_table
 
-COMMANDS = frozenset({"projections", "audit", "sessions", "retention"})
+COMMANDS = frozenset({"projections", "sessions", "retention"})
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -28,9 +27,6 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     names = ", ".join(p.name for p in read_models())
     rebuilding.add_argument("name", nargs="?", help=f"one projection: {names} (default: every one)")
     actions.add_parser("status", help="each projection's position, the log head, lag")
-    audit = commands.add_parser("audit", help="the audit trail")
-    audit_actions = audit.add_subparsers(dest="audit_command", required=True)
-    audit_actions.add_parser("verify", help="recompute the audit trail's hash chain")
     sessions = commands.add_parser("sessions", help="chat sessions as history holds them")
     session_actions = sessions.add_subparsers(dest="sessions_command", required=True)
     replay = session_actions.add_parser("replay", help="a session as it stood at a moment")
@@ -51,8 +47,6 @@ def run_command(args: argparse.Namespace, container: Container) -> int:
     if args.command == "projections":
         print(status_table(status_report(container.datastore, container.projections)))
         return 0
-    if args.command == "audit":
-        return verify_audit(container)
     if args.command == "retention":
         days = args.days if args.days is not None else container.settings.retention_days
         expired = sweep(container.store, container.datastore, SystemClock(), days)
@@ -106,44 +100,6 @@ class ProgressBar:
         prefix, pad = ("\r", " " * 20) if self.live else ("", "")
         self.out.write(f"{prefix}{summary}{pad}\n")
         self.out.flush()
-
-
-def verify_audit(container: Container) -> int:
-    """Exit 0 when the chain it verified is intact, even if the audit projection has not
-    reached the log's head: it says then how far it verified and how much is unaudited."""
-    checked = AuditViews(container.datastore).check()
-    verdict = checked.verdict
-    if verdict.intact:
-        reach = " (the log's head)" if checked.unaudited == 0 else ""
-        print(
-            f"audit chain intact: {verdict.entries} entries, head {verdict.head},"
-            f" verified to position {checked.position}{reach}"
-        )
-        if checked.unaudited:
-            print(
-                f"not yet audited: {checked.unaudited} events after position"
-                f" {checked.position} (log head {checked.log_head}); the audit projection"
-                " is behind the log (llmchat projections status)"
-            )
-        if checked.quarantined:
-            positions = ", ".join(str(p) for p in checked.quarantined[:10])
-            more = ", ..." if len(checked.quarantined) > 10 else ""
-            print(
-                f"not audited: {len(checked.quarantined)} events the audit projection could"
-                f" not apply (quarantined; positions {positions}{more}):"
-                " see llmchat projections status"
-            )
-        return 0
-    broken = verdict.broken_at
-    if broken is None:
-        print(f"audit chain broken: {verdict.problem}", file=sys.stderr)
-    else:
-        print(
-            f"audit chain broken at entry {broken.id} (position {broken.position},"
-            f" {broken.action} at {broken.timestamp}): {verdict.problem}",
-            file=sys.stderr,
-        )
-    return 1
 
 
 def replay(container: Container, session_id: str, at_text: str | None, as_json: bool) -> int:

@@ -68,9 +68,16 @@ class PostgresExpiry:
                 # Appends lock the table before they write; these updates write before the
                 # append locks it, so two expiries at once would each wait for the other.
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EXPIRY_LOCK,))
+                # Each rewrite is recorded for `audit verify`, which names these positions
+                # as retention's instead of as forgeries (projections/sealer.py).
                 cursor.executemany(
-                    f"UPDATE {EVENTS_TABLE} SET state = %s"
-                    " WHERE originator_id = %s AND originator_version = %s",
+                    f"WITH rewritten AS (UPDATE {EVENTS_TABLE} SET state = %s"
+                    " WHERE originator_id = %s AND originator_version = %s"
+                    " RETURNING notification_id, state)"
+                    " INSERT INTO llmchat_event_rewrites (position, state_hash)"
+                    " SELECT notification_id, encode(sha256(state), 'hex') FROM rewritten"
+                    " ON CONFLICT (position) DO UPDATE SET state_hash = excluded.state_hash,"
+                    " rewritten_at = now()",
                     changed,
                 )
                 # Last, so the table's lock (which holds up every append) is held only

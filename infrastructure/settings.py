@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import msgspec
 
 from infrastructure.network import BadNetwork, parse_networks
+from infrastructure.signing import BadKey, public_key_of
 
 PREFIX = "LLMCHAT_"
 MIN_CAD_MEMORY_MB = 256
@@ -80,6 +81,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How many times a reply whose provider failed after text was stored is continued
     # (the same agent once, then its fallbacks) before it fails, keeping its text; 0: never.
     max_continuations: int = 3
+    # Base64 Ed25519 seed (llmchat keys new-signing-key) signing checkpoints of the seal
+    # chain; workers write one every checkpoint_minutes to checkpoint_dir (unset:
+    # <data_dir>/checkpoints) and the log. Unset key: no checkpoints are written.
+    signing_key: str | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_minutes: float = 60.0
 
 
 def env_name(field: str) -> str:
@@ -169,6 +176,7 @@ def check_policies(settings: Settings) -> None:
         raise SettingsError(f"{env_name('log_level')}: expected one of {', '.join(LOG_LEVELS)}")
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"{env_name('log_format')}: expected text or json")
+    check_signing(settings)
     if settings.encryption_key is not None:
         try:
             size = len(base64.b64decode(settings.encryption_key, validate=True))
@@ -178,3 +186,13 @@ def check_policies(settings: Settings) -> None:
             raise SettingsError(
                 f"{env_name('encryption_key')}: expected base64 of 16, 24 or 32 random bytes"
             )
+
+
+def check_signing(settings: Settings) -> None:
+    if settings.signing_key is not None:
+        try:
+            public_key_of(settings.signing_key)
+        except BadKey as error:
+            raise SettingsError(f"{env_name('signing_key')}: {error}") from None
+    if not 0 < settings.checkpoint_minutes <= 7 * 24 * 60:
+        raise SettingsError(f"{env_name('checkpoint_minutes')}: must be more than 0, at most 10080")

@@ -24,6 +24,7 @@ from infrastructure.postgres import create_schema, open_datastore
 from tests.e2e.admin_fixtures import admin_headers, eventually, projections_current, server_env
 from tests.support.builders import register, signed_in
 from tests.support.poison import append, failed_sign_in, upload
+from tests.support.seals import reseal_from
 from tests.support.server import ServerProcess, run_cli
 
 
@@ -143,6 +144,9 @@ def test_a_corrupt_event_is_named_by_export_quarantined_by_rebuild_and_verify_sa
         uuid.UUID(victim["id"]),
     )
     sql(env, "UPDATE llmchat_events SET state = '{not json' WHERE notification_id = %s", corrupt_at)
+    # As if it had been stored corrupt: sealed as it now is (a corrupt state sealed after
+    # the fact is an altered event, which tests/e2e/test_event_seals.py covers).
+    reseal_from(env["LLMCHAT_DATABASE_URL"], corrupt_at)
     # Appended while no projection runs: the audit projection is behind the log.
     head = [failed_sign_in(store, "late@example.com") for _ in range(2)][-1]
 
