@@ -135,7 +135,7 @@ export async function startLiveServer(): Promise<LiveServer> {
     ];
     writeFileSync(agentsFile, JSON.stringify({ agents }));
     const dxfPath = join(folder, "plan.dxf");
-    writeFileSync(dxfPath, pythonOutput("tests.test_cad", "to_bytes(simple_drawing())"));
+    writeFileSync(dxfPath, pythonOutput("tests.unit.test_cad", "to_bytes(simple_drawing())"));
     const replyText = pythonOutput("tests.fake_provider.wire", "REPLY_TEXT.encode()").toString();
 
     const port = await freePort();
