@@ -1,7 +1,9 @@
-"""/api/admin/stats and /api/admin/audit: what administrators read about the whole system.
+"""/api/admin/stats, /api/admin/audit and its verification: what administrators read about
+the whole system.
 
-Both read read models (projections/stats.py, projections/audit.py), so they trail the log by
-the projections' lag (see `llmchat projections status`).
+Stats and the audit page read read models (projections/stats.py, projections/audit.py), so
+they trail the log by the projections' lag (see `llmchat projections status`); the
+verification recomputes both chains from the raw tables, as `llmchat audit verify` does.
 """
 
 from typing import Annotated, Any
@@ -21,6 +23,7 @@ from api.dependencies import (
 from api.envelope import paginated, success
 from application.admin_stats import AgentSummary, admin_stats
 from application.audit_log import audit_page, audit_query
+from projections.log_verification import verification_view, verify_log
 
 # As the agents listing: a catalogue refreshed this recently is current enough.
 AGENTS_REFRESH_SECONDS = 2.0
@@ -58,3 +61,9 @@ class AdminController(Controller):
         query = audit_query(page, limit, user_id, action, start_date, end_date)
         items, total = await to_thread.run_sync(audit_page, audit_views, query)
         return paginated(items, query.page, query.limit, total)
+
+    @get("/audit/verify")
+    async def verify(self, audit_views: AuditViewsDep, admin: CallerDep) -> dict[str, Any]:
+        # The same database as the trail's: both chains are read from the raw tables.
+        verified = await to_thread.run_sync(verify_log, audit_views.datastore)
+        return success(verification_view(verified))

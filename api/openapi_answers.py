@@ -148,6 +148,56 @@ AUDIT_ENTRY = shape(
         "hash": STRING,
     }
 )
+# projections/log_verification.py (verification_view): what `llmchat audit verify` says.
+POSITIONS = {"type": "array", "items": NUMBER}
+AUDIT_VERIFICATION = shape(
+    {
+        "intact": BOOLEAN,
+        "auditChain": shape(
+            {
+                "intact": BOOLEAN,
+                "entries": NUMBER,
+                "head": STRING,
+                "verifiedTo": NUMBER,
+                "logHead": NUMBER,
+                "unaudited": NUMBER,
+                "quarantined": POSITIONS,
+                "problem": OPTIONAL_STRING,
+                "brokenAt": {
+                    "oneOf": [{"type": "null"}, shape({"id": STRING, "position": NUMBER})]
+                },
+            }
+        ),
+        "eventChain": shape(
+            {
+                "intact": BOOLEAN,
+                "sealing": {**BOOLEAN, "description": "False: the sealer never ran here"},
+                "sealed": NUMBER,
+                "verifiedTo": NUMBER,
+                "seal": STRING,
+                "logHead": NUMBER,
+                "unsealed": NUMBER,
+                "broken": NUMBER,
+                "breaks": {
+                    "type": "array",
+                    "items": shape(
+                        {
+                            "position": NUMBER,
+                            "problem": STRING,
+                            "streamId": OPTIONAL_STRING,
+                            "version": {"type": ["integer", "null"]},
+                            "type": OPTIONAL_STRING,
+                        }
+                    ),
+                },
+                "rewritten": {
+                    **POSITIONS,
+                    "description": "Positions retention rewrote in place (text taken out)",
+                },
+            }
+        ),
+    }
+)
 # projections/usage_views.py; `cost` in the price file's currency.
 USAGE_ROW = shape(
     {
@@ -236,6 +286,7 @@ DATA: dict[tuple[str, str], Schema] = {
     ("post", "/api/cad/parse"): ref("CadDrawing"),
     ("get", "/api/admin/stats"): ADMIN_STATS,
     ("get", "/api/admin/audit"): page_of(AUDIT_ENTRY),
+    ("get", "/api/admin/audit/verify"): AUDIT_VERIFICATION,
     ("get", "/api/admin/usage"): page_of(USAGE_ROW),
     ("get", "/api/usage"): page_of(USAGE_ROW),
     ("post", "/api/admin/api-keys"): ISSUED_API_KEY,

@@ -352,6 +352,7 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     as_csv = api.call("GET", "/api/usage", headers={**user, "Accept": "text/csv"})
     assert as_csv.text.startswith("key,requests,")
     assert listed("GET", "/api/admin/audit", headers=admin)
+    assert api.data("GET", "/api/admin/audit/verify", headers=admin)["intact"]
     keys = "/api/admin/api-keys"
     issued = api.data("POST", keys, headers=admin, json={"name": "schema", "scopes": ["metrics"]})
     assert api.data("GET", keys, headers=admin)["items"]

@@ -501,8 +501,13 @@ def test_admin_stats_and_audit(api_url, admin):
     )
     assert {e.action for e in audit.items} >= {"auth.register", "auth.login"}
     assert all(e.user_id == user.id and e.timestamp for e in audit.items)
+    verified = admin.admin.verify_audit()
+    assert verified.intact and verified.audit_chain.intact and verified.event_chain.intact
+    assert verified.event_chain.log_head >= verified.event_chain.verified_to
     with pytest.raises(ForbiddenError):
         client.admin.stats()
+    with pytest.raises(ForbiddenError):
+        client.admin.verify_audit()
 
 
 async def test_the_async_client_covers_the_same_routes(api_url):

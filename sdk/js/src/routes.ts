@@ -189,6 +189,8 @@ export const adminAudit = (query: AuditQuery = {}): ApiCall => ({
   query: { ...query },
 });
 
+export const adminVerifyAudit = (): ApiCall => ({ method: "GET", path: "admin/audit/verify" });
+
 export const createApiKey = (key: NewApiKey): ApiCall => ({
   method: "POST",
   path: "admin/api-keys",

@@ -289,6 +289,45 @@ export interface AuditEntry {
   hash?: string;
 }
 
+/** An event the seal chain does not hold as sealed: altered, deleted, inserted or moved. */
+export interface ChainBreak {
+  position: number;
+  problem: string;
+  streamId: string | null;
+  version: number | null;
+  type: string | null;
+}
+
+/** What `llmchat audit verify` says, for administrators: both chains. */
+export interface AuditVerification {
+  intact: boolean;
+  auditChain: {
+    intact: boolean;
+    entries: number;
+    head: string;
+    verifiedTo: number;
+    logHead: number;
+    unaudited: number;
+    quarantined: number[];
+    problem: string | null;
+    brokenAt: { id: string; position: number } | null;
+  };
+  eventChain: {
+    intact: boolean;
+    /** False: the sealer never ran on this database. */
+    sealing: boolean;
+    sealed: number;
+    verifiedTo: number;
+    seal: string;
+    logHead: number;
+    unsealed: number;
+    broken: number;
+    breaks: ChainBreak[];
+    /** Positions retention rewrote in place (text taken out). */
+    rewritten: number[];
+  };
+}
+
 export interface ApiKey {
   id: string;
   name: string;

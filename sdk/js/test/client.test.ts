@@ -437,5 +437,9 @@ test("admin stats and audit", async () => {
     `audited: ${[...actions].join(", ")}`,
   );
   assert.ok(audit.items.every((entry) => entry.userId === user.id && entry.timestamp));
+  const verified = await administrator.admin.verifyAudit();
+  assert.ok(verified.intact && verified.auditChain.intact && verified.eventChain.intact);
+  assert.ok(verified.eventChain.logHead >= verified.eventChain.verifiedTo);
   await assert.rejects(client.admin.stats(), ForbiddenError);
+  await assert.rejects(client.admin.verifyAudit(), ForbiddenError);
 });

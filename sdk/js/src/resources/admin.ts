@@ -7,6 +7,7 @@ import type {
   ApiKey,
   AuditEntry,
   AuditQuery,
+  AuditVerification,
   Budget,
   BudgetScope,
   CreatedApiKey,
@@ -67,5 +68,10 @@ export class Admin {
 
   audit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
     return this.transport.data(routes.adminAudit(query));
+  }
+
+  /** The audit trail's and the event log's hash chains, recomputed by the server. */
+  verifyAudit(): Promise<AuditVerification> {
+    return this.transport.data(routes.adminVerifyAudit());
   }
 }

@@ -23,6 +23,7 @@ from llmchat.models import (
     AgentStatus,
     ApiKey,
     AuditEntry,
+    AuditVerification,
     Budget,
     CadDrawing,
     Cancelled,
@@ -262,6 +263,10 @@ def admin_audit(
         end_date=end_date,
     )
     return ApiCall("GET", "admin/audit", envelope(Page[AuditEntry]), params=params)
+
+
+def admin_verify_audit() -> ApiCall[AuditVerification]:
+    return ApiCall("GET", "admin/audit/verify", envelope(AuditVerification))
 
 
 def create_api_key(name: str, role: str, scopes: Sequence[str]) -> ApiCall[CreatedApiKey]:

@@ -54,6 +54,53 @@ class AuditEntry(Model):
     """The entry's link in the audit hash chain."""
 
 
+class AuditChainCheck(Model):
+    """The audit trail's hash chain, recomputed: intact up to `verified_to` in the log."""
+
+    intact: bool = True
+    entries: int = 0
+    head: str = ""
+    verified_to: int = 0
+    log_head: int = 0
+    unaudited: int = 0
+    quarantined: list[int] = []
+    problem: str | None = None
+    broken_at: dict[str, Any] | None = None
+
+
+class ChainBreak(Model):
+    """An event the seal chain does not hold as sealed: altered, deleted, inserted or moved."""
+
+    position: int
+    problem: str
+    stream_id: str | None = None
+    version: int | None = None
+    type: str | None = None
+
+
+class EventChainCheck(Model):
+    """The event log's seal chain, recomputed from the raw tables."""
+
+    intact: bool = True
+    sealing: bool = False
+    sealed: int = 0
+    verified_to: int = 0
+    seal: str = ""
+    log_head: int = 0
+    unsealed: int = 0
+    broken: int = 0
+    breaks: list[ChainBreak] = []
+    rewritten: list[int] = []
+
+
+class AuditVerification(Model):
+    """What `llmchat audit verify` says, for administrators: both chains."""
+
+    intact: bool
+    audit_chain: AuditChainCheck = msgspec.field(default_factory=AuditChainCheck)
+    event_chain: EventChainCheck = msgspec.field(default_factory=EventChainCheck)
+
+
 class ApiKey(Model):
     id: str
     name: str

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 from llmchat import routes
 from llmchat.async_transport import AsyncTransport
-from llmchat.models import AdminStats, ApiKey, AuditEntry, Budget, CreatedApiKey, Page
+from llmchat.models import (
+    AdminStats,
+    ApiKey,
+    AuditEntry,
+    AuditVerification,
+    Budget,
+    CreatedApiKey,
+    Page,
+)
 from llmchat.sync_transport import SyncTransport
 
 
@@ -72,6 +80,10 @@ class Admin:
     ) -> Page[AuditEntry]:
         call = routes.admin_audit(page, limit, user_id, action, start_date, end_date)
         return self._transport.call(call)
+
+    def verify_audit(self) -> AuditVerification:
+        """The audit trail's and the event log's hash chains, recomputed by the server."""
+        return self._transport.call(routes.admin_verify_audit())
 
 
 class AsyncApiKeys:
@@ -139,3 +151,7 @@ class AsyncAdmin:
     ) -> Page[AuditEntry]:
         call = routes.admin_audit(page, limit, user_id, action, start_date, end_date)
         return await self._transport.call(call)
+
+    async def verify_audit(self) -> AuditVerification:
+        """The audit trail's and the event log's hash chains, recomputed by the server."""
+        return await self._transport.call(routes.admin_verify_audit())
