@@ -18,6 +18,7 @@ import os
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -63,34 +64,37 @@ def with_budgets(stack_: Stack) -> None:
             assert answer.status_code == 200, answer.text
 
 
-async def main(rounds: int, commits: tuple[str, ...], budgets: bool) -> None:
+async def side_by_side(
+    roots: dict[str, Path],
+    rounds: int,
+    adds: str,
+    prepare: Callable[[Stack], None] | None = None,
+) -> list[str]:
+    """The same streamed chats through two trees, rounds alternating (`prepare` readies the
+    second tree's stack): the table's lines, then the time to first chunk the second adds
+    to the first's (`adds` names what it adds)."""
     rows = []
-    before, after = (
-        ("without budgets", "with budgets") if budgets else ("without ledger", "with ledger")
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        first_root = ROOT if budgets else tree_without(commits, Path(tmp))
-        roots = {before: first_root, after: ROOT}
-        with (
-            stack(worker=True, root=roots[before]) as without,
-            stack(worker=True, root=roots[after]) as with_ledger,
-        ):
-            if budgets:
-                with_budgets(with_ledger)
-            stacks = {before: without, after: with_ledger}
-            for concurrency, streams in ((1, 200), (50, 1000)):
-                runs: dict[str, list[Run]] = {name: [] for name in stacks}
-                for round_ in range(rounds):
-                    # Each tree goes first in every other round: the first of a pair is
-                    # not favoured.
-                    order = list(stacks.items())
-                    for name, stack_ in order if round_ % 2 == 0 else reversed(order):
-                        runs[name].append(await load("llmchat", stack_, concurrency, streams))
-                for name, measured in runs.items():
-                    first = [v for r in measured for v in r.first_chunk]
-                    full = [v for r in measured for v in r.full]
-                    rate = median([r.per_second for r in measured])
-                    rows.append((concurrency, name, first, full, rate))
+    (before, first_root), (after, second_root) = roots.items()
+    with (
+        stack(worker=True, root=first_root) as first_stack,
+        stack(worker=True, root=second_root) as second_stack,
+    ):
+        if prepare is not None:
+            prepare(second_stack)
+        stacks = {before: first_stack, after: second_stack}
+        for concurrency, streams in ((1, 200), (50, 1000)):
+            runs: dict[str, list[Run]] = {name: [] for name in stacks}
+            for round_ in range(rounds):
+                # Each tree goes first in every other round: the first of a pair is
+                # not favoured.
+                order = list(stacks.items())
+                for name, stack_ in order if round_ % 2 == 0 else reversed(order):
+                    runs[name].append(await load("llmchat", stack_, concurrency, streams))
+            for name, measured in runs.items():
+                first = [v for r in measured for v in r.first_chunk]
+                full = [v for r in measured for v in r.full]
+                rate = median([r.per_second for r in measured])
+                rows.append((concurrency, name, first, full, rate))
     columns = ["concurrency", "tree", "TTFC p50 ms", "TTFC p99 ms", "stream p50 ms"]
     columns += ["stream p99 ms", "streams/s"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -103,16 +107,35 @@ async def main(rounds: int, commits: tuple[str, ...], budgets: bool) -> None:
     for concurrency in (1, 50):
         added = percentile(by[(concurrency, after)], 50) - percentile(by[(concurrency, before)], 50)
         lines.append(
-            f"Time to first chunk {'budgets add' if budgets else 'the ledger adds'},"
-            f" concurrency {concurrency}, p50: **{added * 1000:.2f} ms**."
+            f"Time to first chunk {adds}, concurrency {concurrency}, p50:"
+            f" **{added * 1000:.2f} ms**."
         )
+    return lines
+
+
+def noise_note() -> list[str]:
     load_average = os.getloadavg()[0]
-    lines.append("")
-    lines.append(
-        f"Load average at the end of the run: {load_average:.1f} on {os.cpu_count()} cores (other work"
-        " shares the machine): read differences smaller than the spread between rounds as none."
+    return [
+        "",
+        f"Load average at the end of the run: {load_average:.1f} on {os.cpu_count()} cores"
+        " (other work shares the machine): read differences smaller than the spread between"
+        " rounds as none.",
+    ]
+
+
+async def main(rounds: int, commits: tuple[str, ...], budgets: bool) -> None:
+    before, after = (
+        ("without budgets", "with budgets") if budgets else ("without ledger", "with ledger")
     )
-    table = "\n".join(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        first_root = ROOT if budgets else tree_without(commits, Path(tmp))
+        lines = await side_by_side(
+            {before: first_root, after: ROOT},
+            rounds,
+            "budgets add" if budgets else "the ledger adds",
+            with_budgets if budgets else None,
+        )
+    table = "\n".join(lines + noise_note())
     print(table)
     command = f"python -m bench.ledger --rounds {rounds}" + (" --budgets" if budgets else "")
     title = "Budgets on the streaming path" if budgets else "Usage ledger on the streaming path"
