@@ -33,10 +33,10 @@ from application.budget_gate import Budgets
 from application.chat import Chat
 from application.files import BlobStore, Files
 from application.jobs import JobWork
+from application.live_replies import LiveReplies
 from application.parse_drawing import parse_drawing_job
 from application.ports import AttemptCounter, Clock, PasswordHasher, TokenService
 from application.provider import ChatProvider
-from application.replies import LiveReplies
 from application.security_log import SecurityLog
 from domain.prices import PriceList
 from infrastructure.agents_file import agent_source

@@ -11,16 +11,18 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.dependencies import CallerDep, ContainerDep, WrittenId
 from api.envelope import now, paginated, success
+from api.frame_json import usage_json
 from api.scope import header
 from api.sse import event_stream
 from application.api_keys import ApiKeyClaims
 from application.cancel_reply import cancel_reply
 from application.chat import Caller, Chat
-from application.errors import BadGateway, ServiceUnavailable, ValidationFailed
+from application.errors import ValidationFailed
 from application.follow_reply import follow_reply
+from application.live_feed import LiveFeed
 from application.ports import AccessClaims
 from application.provider import ChatTurn
-from application.replies import Frame, LiveFeed
+from application.reply_frames import EndFrame, ErrorFrame, Frame
 from application.save_session import SavedMessage, SaveSession, delete_session, save_session
 from application.send_message import SendMessage, StartedReply, send_message
 from application.session_queries import history_page, sessions_page
@@ -66,22 +68,24 @@ def caller_of(principal: AccessClaims) -> Caller:
     return Caller(principal.user_id, principal.role, isinstance(principal, ApiKeyClaims))
 
 
-def raise_failure(frame: Frame) -> None:
-    message = str(frame.data.get("message") or "Provider unavailable")
-    if frame.data.get("code") == "BAD_GATEWAY":
-        raise BadGateway(message)
-    raise ServiceUnavailable(message)
-
-
 async def opened(chat: Chat, started: StartedReply) -> tuple[LiveFeed, Frame]:
     """Follow a reply just started here; one that failed before its first chunk is answered
     as an envelope (503 or 502), not as a stream."""
     feed = started.feed
     first = await feed.next()
-    if first.event == "error":
+    if isinstance(first, ErrorFrame):
         feed.close()
-        raise_failure(first)
+        raise first.error()
     return feed, first
+
+
+async def final_of(feed: LiveFeed, first: Frame) -> EndFrame:
+    """How a reply followed to its end ended; one that failed is answered as an envelope."""
+    final = await feed.final(first)
+    if isinstance(final, ErrorFrame):
+        raise final.error()
+    assert isinstance(final, EndFrame)
+    return final
 
 
 def command_of(data: CompletionBody, principal: AccessClaims) -> SendMessage:
@@ -98,14 +102,13 @@ def command_of(data: CompletionBody, principal: AccessClaims) -> SendMessage:
     )
 
 
-def blocking_answer(started: StartedReply, final: Frame) -> dict[str, Any]:
-    usage = final.data.get("usage", {})
+def blocking_answer(started: StartedReply, final: EndFrame) -> dict[str, Any]:
     return {
         "id": started.message_id,
         "sessionId": started.session_id,
         "message": {"role": "assistant", "content": started.recorder.text},
-        "usage": usage,
-        "finishReason": final.data.get("finishReason"),
+        "usage": usage_json(final.usage),
+        "finishReason": final.finish_reason,
         "createdAt": now(),
     }
 
@@ -124,10 +127,7 @@ class ChatController(Controller):
         feed, first = await opened(container.chat, started)
         if data.stream:
             return event_stream(feed.after(first), ready=first)
-        final = await feed.final(first)
-        if final.event == "error":
-            raise_failure(final)
-        return success(blocking_answer(started, final))
+        return success(blocking_answer(started, await final_of(feed, first)))
 
     @get("/streams/{message_id:str}")
     async def resume(
@@ -157,7 +157,7 @@ class ChatController(Controller):
         principal: CallerDep,
     ) -> dict[str, Any]:
         final = await cancel_reply(container.chat, message_id, caller_of(principal))
-        finish = final.data.get("finishReason") or "error"
+        finish = final.finish_reason if isinstance(final, EndFrame) else "error"
         return success({"messageId": message_id, "finishReason": finish}, "Cancelled")
 
     @get("/sessions")

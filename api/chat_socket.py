@@ -24,22 +24,17 @@ from litestar.exceptions import WebSocketDisconnect
 from api.bootstrap import Container
 from api.chat import CompletionBody, caller_of, command_of
 from api.dependencies import ContainerDep
-from api.envelope import CODES, STATUS_OF
+from api.failures import classify
 from api.key_principal import bearer
 from api.principal import claims_of
 from api.rate_limit import REFUSED, Caller, budget_of, refusal_details, spend
 from api.request_body import decoded_json, parsed_json, refuse_unstorable
+from api.socket_messages import complete_message, error_message, frame_message
 from application.cancel_reply import cancel_reply
-from application.errors import (
-    ApplicationError,
-    BudgetExceeded,
-    RateLimited,
-    Unauthorized,
-    ValidationFailed,
-)
+from application.errors import ApplicationError, RateLimited, Unauthorized, ValidationFailed
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
-from application.replies import Frame
+from application.reply_frames import Frame
 from application.send_message import send_message
 
 log = logging.getLogger("llmchat.ws")
@@ -62,30 +57,12 @@ class ResumeRequest(msgspec.Struct, rename="camel"):
     last_event_id: int | str = 0
 
 
-def message_of(frame: Frame) -> dict[str, Any]:
-    data = dict(frame.data)
-    if frame.event == "chunk":
-        data["type"] = "chunk"
-    return {**data, "id": frame.id}
-
-
-def complete_message(message_id: str, last_event_id: int) -> dict[str, Any]:
-    """The socket's 204: nothing follows `lastEventId`, and nothing ever will."""
-    return {"type": "complete", "messageId": message_id, "lastEventId": last_event_id}
-
-
-def error_message(error: Exception) -> dict[str, Any]:
-    if isinstance(error, BudgetExceeded):
-        # As the HTTP envelope says it: which budget, and when it resets.
-        details = {"type": error.kind, "details": error.shown()}
-        refused = {"code": "RATE_LIMITED", "message": error.message, "error": details}
-        return {"type": "error", **refused, "retryAfter": error.retry_after}
-    if isinstance(error, ApplicationError):
-        status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
-        return {"type": "error", "code": CODES[status][0], "message": error.message}
+def failure_message(error: Exception) -> dict[str, Any]:
+    """An error message for what went wrong. A message that is not what it should be is
+    said in msgspec's words, as the socket always has."""
     if isinstance(error, msgspec.ValidationError | msgspec.DecodeError):
-        return {"type": "error", "code": "VALIDATION_ERROR", "message": str(error)}
-    return {"type": "error", "code": "INTERNAL_ERROR", "message": "Internal server error"}
+        error = ValidationFailed(str(error))
+    return error_message(classify(error))
 
 
 def request_id_of(raw: str | bytes) -> str | None:
@@ -126,7 +103,7 @@ class ChatSocket:
         try:
             claims = await self.principal()
         except (ApplicationError, msgspec.DecodeError) as error:
-            await self.send(error_message(error), None)
+            await self.send(failure_message(error), None)
             await self.socket.close(code=UNAUTHENTICATED)
             return
         budget = budget_of(claims, self.container.settings)
@@ -146,7 +123,7 @@ class ChatSocket:
         decision = await spend(self.socket.scope, self.container.rate_limits, budget)
         if decision.allowed:
             return True
-        refusal = error_message(RateLimited(REFUSED, decision.retry_after))
+        refusal = failure_message(RateLimited(REFUSED, decision.retry_after))
         refusal["details"] = refusal_details(budget, decision)
         refusal["retryAfter"] = decision.retry_after
         with contextlib.suppress(Exception):
@@ -168,11 +145,11 @@ class ChatSocket:
             await self.dispatch(envelope.type, message, claims, request_id)
         except (ApplicationError, msgspec.ValidationError, msgspec.DecodeError) as error:
             with contextlib.suppress(Exception):
-                await self.send(error_message(error), request_id)
+                await self.send(failure_message(error), request_id)
         except Exception as error:
             log.exception("websocket request failed")
             with contextlib.suppress(Exception):
-                await self.send(error_message(error), request_id)
+                await self.send(failure_message(error), request_id)
 
     async def dispatch(
         self, kind: str, message: object, claims: AccessClaims, request_id: str | None
@@ -184,7 +161,7 @@ class ChatSocket:
         elif kind == "cancel":
             cancel = msgspec.convert(message, CancelRequest)
             final = await cancel_reply(chat, cancel.message_id, caller)
-            await self.send(message_of(final), request_id)
+            await self.send(frame_message(final), request_id)
         elif kind == "resume":
             resume = msgspec.convert(message, ResumeRequest)
             after = str(resume.last_event_id)
@@ -208,7 +185,7 @@ class ChatSocket:
 
     async def relay(self, frames: AsyncIterator[Frame], request_id: str | None) -> None:
         async for frame in frames:
-            await self.send(message_of(frame), request_id)
+            await self.send(frame_message(frame), request_id)
 
 
 class ChatRequest(CompletionBody):

@@ -9,7 +9,6 @@ envelope would have had.
 """
 
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +19,11 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from api.bootstrap import Container
-from api.chat import caller_of, opened, raise_failure
+from api.chat import caller_of, final_of, opened
 from api.dependencies import CallerDep, ContainerDep
-from api.envelope import EXCEPTION_HANDLERS
+from api.envelope import EXCEPTION_HANDLERS, failure_of
+from api.failures import Failure
+from api.openai_chunks import completion_chunks, finish_of
 from api.openai_wire import (
     AssistantMessage,
     ChatCompletion,
@@ -35,24 +36,21 @@ from api.openai_wire import (
     OpenAIRequestError,
     chat_turns,
     check_request,
-    chunk,
     completion_id,
     openai_error,
     quota_error,
-    usage_chunk,
     usage_of,
 )
 from api.request_body import UnstorableText
 from api.sse import HEADERS, EventStream, with_heartbeat
 from application.errors import BudgetExceeded, NotFound
 from application.ports import AccessClaims
-from application.replies import Frame
+from application.reply_frames import EndFrame
 from application.send_message import SendMessage, send_message
 from domain.agent import Agent
 
 # As /api/agents: a catalogue refreshed this recently is current enough.
 AGENTS_REFRESH_SECONDS = 2.0
-DONE = b"data: [DONE]\n\n"
 
 
 class ModelNotFound(NotFound):
@@ -60,41 +58,33 @@ class ModelNotFound(NotFound):
         super().__init__(f"The model '{model}' does not exist or is not active", "model")
 
 
-def envelope_answer(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """What the app's own handlers answer (status, audit of refusals, logging)."""
-    handler = next(EXCEPTION_HANDLERS[k] for k in type(error).__mro__ if k in EXCEPTION_HANDLERS)
-    answer: Response[Any] = handler(request, error)
-    return answer
-
-
-def message_of(body: dict[str, Any]) -> str:
-    message = str(body.get("message", "Error"))
-    details = (body.get("error") or {}).get("details")
+def shown(failure: Failure) -> str:
+    """The envelope's message with its details, in OpenAI's one message."""
+    message, details = failure.message, failure.details
     if not details or details == message or details == "model":
         return message
     if isinstance(details, list):  # Litestar's validation errors: [{"message", "key", ...}]
-        shown = "; ".join(
+        said = "; ".join(
             str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in details
         )
     else:
-        shown = details if isinstance(details, str) else msgspec.json.encode(details).decode()
-    return f"{message}: {shown}"
+        said = details if isinstance(details, str) else msgspec.json.encode(details).decode()
+    return f"{message}: {said}"
 
 
 def on_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """The envelope's answer, said the way OpenAI says it."""
-    answer = envelope_answer(request, error)
+    """The failure as the envelope classifies it, said the way OpenAI says it."""
+    failure = failure_of(request, error)
     param = error.param if isinstance(error, OpenAIRequestError) else None
     if isinstance(error, UnstorableText):
         param = error.field
     if isinstance(error, ModelNotFound):
         param = "model"
-    status = answer.status_code or 500
     if isinstance(error, BudgetExceeded):
         resets = f"{error.message}; it resets at {error.facts['resetsAt']}"
-        return Response(quota_error(resets), status_code=status, headers=answer.headers)
-    body = openai_error(status, message_of(answer.content), param)
-    return Response(body, status_code=status, headers=answer.headers)
+        return Response(quota_error(resets), status_code=failure.status, headers=failure.headers)
+    body = openai_error(failure.status, shown(failure), param)
+    return Response(body, status_code=failure.status, headers=failure.headers)
 
 
 def created_of(agent: Agent) -> int:
@@ -124,7 +114,7 @@ def command_of(data: ChatCompletionRequest, principal: AccessClaims) -> SendMess
     )
 
 
-def completion_of(ids: CompletionIds, text: str, final: Frame) -> ChatCompletion:
+def completion_of(ids: CompletionIds, text: str, final: EndFrame) -> ChatCompletion:
     choice = Choice(0, AssistantMessage("assistant", text), finish_of(final))
     return ChatCompletion(
         id=ids.id,
@@ -132,37 +122,8 @@ def completion_of(ids: CompletionIds, text: str, final: Frame) -> ChatCompletion
         created=ids.created,
         model=ids.model,
         choices=[choice],
-        usage=usage_of(final.data),
+        usage=usage_of(final.usage),
     )
-
-
-def finish_of(end: Frame) -> str:
-    # LLMChat's reasons are OpenAI's `stop` and `length`, or `cancelled`/`interrupted`,
-    # passed on as they are: a reply cut short must not look like a complete one.
-    return str(end.data.get("finishReason") or "stop")
-
-
-def encode(data: object) -> bytes:
-    return b"data: " + msgspec.json.encode(data) + b"\n\n"
-
-
-async def completion_chunks(
-    frames: AsyncIterator[Frame], ids: CompletionIds, with_usage: bool
-) -> AsyncIterator[bytes]:
-    """LLMChat's frames as OpenAI's chunks: role first, text deltas, finish, usage, [DONE]."""
-    yield encode(chunk(ids, {"role": "assistant", "content": ""}, None, with_usage))
-    async for frame in frames:
-        if frame.event == "chunk":
-            delta = {"content": str(frame.data.get("content", ""))}
-            yield encode(chunk(ids, delta, None, with_usage))
-        elif frame.event == "end":
-            yield encode(chunk(ids, {}, finish_of(frame), with_usage))
-            if with_usage:
-                yield encode(usage_chunk(ids, usage_of(frame.data)))
-            yield DONE
-        else:  # a failure after the first frame: OpenAI's clients raise on an error chunk
-            status = 502 if frame.data.get("code") == "BAD_GATEWAY" else 503
-            yield encode(openai_error(status, str(frame.data.get("message") or "Provider failed")))
 
 
 class OpenAIController(Controller):
@@ -193,10 +154,7 @@ class OpenAIController(Controller):
             return EventStream(
                 with_heartbeat(chunks), media_type="text/event-stream", headers=HEADERS
             )
-        final = await feed.final(first)
-        if final.event == "error":
-            raise_failure(final)
-        return completion_of(ids, started.recorder.text, final)
+        return completion_of(ids, started.recorder.text, await final_of(feed, first))
 
     @get("/models")
     async def models(self, container: ContainerDep, principal: CallerDep) -> ModelList:

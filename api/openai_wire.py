@@ -12,6 +12,7 @@ import msgspec
 
 from application.errors import ValidationFailed
 from application.provider import ChatTurn
+from application.reply_frames import ReplyUsage
 
 # OpenAI's "developer" role is its newer name for "system".
 ROLE_OF = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -158,17 +159,14 @@ class OpenAIError(msgspec.Struct):
     error: OpenAIErrorDetail
 
 
-def usage_of(data: dict[str, Any]) -> Usage:
-    """OpenAI's usage from an `end` frame's camelCase usage: the ledger's figures."""
-    usage = data.get("usage") or {}
-    prompt = int(usage.get("promptTokens", 0))
-    completion = int(usage.get("completionTokens", 0))
+def usage_of(usage: ReplyUsage) -> Usage:
+    """OpenAI's usage from a reply's: the ledger's figures."""
     return Usage(
-        prompt,
-        completion,
-        prompt + completion,
-        PromptTokensDetails(int(usage.get("cachedTokens", 0))),
-        CompletionTokensDetails(int(usage.get("reasoningTokens", 0))),
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        PromptTokensDetails(usage.cached_tokens),
+        CompletionTokensDetails(usage.reasoning_tokens),
     )
 
 

@@ -2,23 +2,29 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+import itertools
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
 import msgspec
+from litestar import Request
+from litestar.background_tasks import BackgroundTask, BackgroundTasks
+from litestar.datastructures import Cookie
 from litestar.response import Stream
+from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
-from litestar.types import Receive, Send
+from litestar.types import HTTPResponseBodyEvent, Receive, Send
 
-from application.replies import Frame
+from api.frame_json import event_name, frame_json
+from application.reply_frames import Frame
 
 KEEP_ALIVE_SECONDS = 15.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def encode(frame: Frame) -> bytes:
-    data = msgspec.json.encode(frame.data)
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (frame.id, frame.event.encode(), data)
+    data = msgspec.json.encode(frame_json(frame))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (frame.id, event_name(frame).encode(), data)
 
 
 async def encoded(frames: AsyncIterator[Frame]) -> AsyncIterator[bytes]:
@@ -79,7 +85,10 @@ class StreamingResponse(ASGIStreamingResponse):
     """Streams from the request's own task, with one small task listening for the client
     to leave, instead of Litestar's anyio task group (a task, cancel scopes and their
     bookkeeping, held by every open stream). A Primed first chunk goes out straight after
-    the headers, not behind whatever else the loop has to do."""
+    the headers, not behind whatever else the loop has to do.
+
+    Only `send_body` differs, the hook Litestar documents for subclasses that send their
+    data their own way; the body is sent from the public `iterator`."""
 
     __slots__ = ()
 
@@ -92,13 +101,24 @@ class StreamingResponse(ASGIStreamingResponse):
         assert streaming is not None
         listener = asyncio.ensure_future(cancel_on_disconnect(receive, streaming))
         try:
-            await self._stream(send)
+            await self.send_chunks(send)
         except asyncio.CancelledError:
             if not (listener.done() and listener.result()):
                 raise
             streaming.uncancel()  # the client left: the stream just ends, as Litestar's does
         finally:
             listener.cancel()
+
+    async def send_chunks(self, send: Send) -> None:
+        async for chunk in self.iterator:
+            body = chunk if isinstance(chunk, bytes) else chunk.encode(self.encoding)
+            event: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": body,
+                "more_body": True,
+            }
+            await send(event)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def cancel_on_disconnect(receive: Receive, streaming: "asyncio.Task[Any]") -> bool:
@@ -111,15 +131,36 @@ async def cancel_on_disconnect(receive: Receive, streaming: "asyncio.Task[Any]")
 
 class EventStream(Stream):
     """A Stream whose own media type wins (Litestar 2.x lets the handler's default win),
-    sending a Primed first chunk at once."""
+    sent by StreamingResponse. Litestar calls this with what the handler's layers add
+    (headers, cookies, a background task); they are merged as Stream merges them."""
 
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["media_type"] = self.media_type
-        response = super().to_asgi_response(*args, **kwargs)
-        if isinstance(response, ASGIStreamingResponse):
-            # Litestar makes the response; only its way of sending the body differs.
-            response.__class__ = StreamingResponse
-        return response
+    def to_asgi_response(
+        self,
+        app: Any,
+        request: Request[Any, Any, Any],
+        *,
+        background: BackgroundTask | BackgroundTasks | None = None,
+        cookies: Iterable[Cookie] | None = None,
+        encoded_headers: Iterable[tuple[bytes, bytes]] | None = None,
+        headers: dict[str, str] | None = None,
+        is_head_response: bool = False,
+        media_type: Any = None,
+        status_code: int | None = None,
+        type_encoders: Any = None,
+    ) -> ASGIResponse:
+        assert isinstance(self.iterator, AsyncIterable)
+        return StreamingResponse(
+            background=self.background or background,
+            content_length=0,
+            cookies=self.cookies if cookies is None else itertools.chain(self.cookies, cookies),
+            encoded_headers=encoded_headers,
+            encoding=self.encoding,
+            headers={**headers, **self.headers} if headers is not None else self.headers,
+            is_head_response=is_head_response,
+            iterator=self.iterator,
+            media_type=self.media_type,
+            status_code=self.status_code or status_code,
+        )
 
 
 def event_stream(frames: AsyncIterator[Frame], ready: Frame | None = None) -> Stream:

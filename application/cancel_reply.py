@@ -8,7 +8,7 @@ from anyio import to_thread
 from application.chat import Caller, Chat, reply_of
 from application.errors import Conflict, ServiceUnavailable
 from application.follow_reply import stored_frames
-from application.replies import Frame, final_frame
+from application.reply_frames import Frame, final_frame
 
 # The instance running the reply closes it within a provider read; this bounds the wait
 # for an instance that is itself gone (the interrupted-reply sweep closes those).

@@ -7,9 +7,9 @@ from typing import Protocol
 from application.agents import AgentDirectory
 from application.budgets import BudgetGate, NoBudgets
 from application.errors import NotFound
+from application.live_replies import LiveReplies
 from application.ports import EventStore, EventWriter, ReplyMetrics, ReplySignals
 from application.provider import ChatProvider, ImagePart
-from application.replies import LiveReplies
 from application.repository import Repository
 from domain.conversation import Conversation
 from domain.events import Recorded

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from anyio import to_thread
 
 from application.chat import Caller, Chat, reply_history
-from application.replies import Frame, FrameQueue, final_frame, frames_of
+from application.frame_queue import FrameQueue
+from application.reply_frames import Frame, final_frame, frames_of
 
 POLL_SECONDS = 0.25
 

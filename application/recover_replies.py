@@ -8,7 +8,9 @@ import logging
 from typing import Protocol
 
 from application.errors import StreamConflict
-from application.ports import EventStore, PendingEvent
+from application.ports import EventStore
+from application.repository import Repository
+from domain.aggregate import Stream
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
 
@@ -38,14 +40,13 @@ def interrupt(store: EventStore, message_id: str) -> bool:
         content=text,
         finish_reason="interrupted",
     )
-    conversation_version = len(store.read(opened.session_id))
+    repository = Repository(store)
+    reply = Stream.at(message_id, len(history))
+    reply.trigger(closed)
+    conversation = repository.head(opened.session_id)
+    conversation.trigger(finished)
     try:
-        store.append(
-            [
-                PendingEvent(message_id, len(history) + 1, closed),
-                PendingEvent(opened.session_id, conversation_version + 1, finished),
-            ]
-        )
+        repository.save(reply, conversation)
     except StreamConflict:
         return False
     return True

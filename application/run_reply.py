@@ -28,7 +28,7 @@ from application.provider import (
     ProviderRequest,
     Usage,
 )
-from application.replies import ReplyOutcome, ReplyRecorder
+from application.reply_recorder import ReplyOutcome, ReplyRecorder
 from domain.continuation import Seam
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ReplyClosed

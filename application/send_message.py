@@ -15,13 +15,15 @@ from application.errors import (
     Conflict,
     NotFound,
     ServiceUnavailable,
-    StreamConflict,
     ValidationFailed,
 )
 from application.fallbacks import Target, Targets
+from application.live_feed import LiveFeed
+from application.live_replies import LiveReplies
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
-from application.replies import LiveFeed, LiveReplies, ReplyRecorder
+from application.reply_recorder import ReplyRecorder
+from application.retry import rerun_async_on_conflict
 from application.run_reply import Billing, run_reply
 from domain.conversation import (
     MAX_CONTENT,
@@ -63,8 +65,7 @@ class StartedReply:
     def go(self, live: LiveReplies) -> None:
         """The turn and the reply's opening are durable: the reply may be cancelled and
         is waited for at shutdown."""
-        live.tasks[self.message_id] = self.task
-        self.task.add_done_callback(lambda _: live.tasks.pop(self.message_id, None))
+        live.run(self.message_id, self.task)
 
     def drop(self) -> None:
         """The turn was not stored: the provider call ends and nothing of the reply is kept."""
@@ -201,45 +202,53 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     validate(command)
     agent = active_agent(chat, command.agent_id)
     attached = await attachments(chat, command, agent)
-    held: Reservation | None = None
+    return await post_turn(chat, command, agent, attached)
+
+
+@rerun_async_on_conflict
+async def post_turn(
+    chat: Chat, command: SendMessage, agent: AgentProfile, attached: Attached
+) -> StartedReply:
+    """Load, decide, save: safe to re-run, as nothing of a turn whose save conflicted is
+    kept (its provider call is dropped with it)."""
+    # A new conversation has nothing to read: its id is ours and unused.
+    conversation = (
+        None
+        if command.session_id is None
+        else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
+    )
+    posted, turn = decided_turn(chat, command, agent, conversation)
+    # Before the provider is asked: a refusal costs nothing but this.
+    asked = provider_request(command, agent, posted, "", attached)
+    held = await chat.budgets.reserve(command.caller, asked)
     try:
-        for _ in range(5):
-            # A new conversation has nothing to read: its id is ours and unused.
-            conversation = (
-                None
-                if command.session_id is None
-                else await to_thread.run_sync(load_conversation, chat.store, command.session_id)
-            )
-            posted, pending = decided_turn(chat, command, agent, conversation)
-            if held is None:
-                # Before the provider is asked: a refusal costs nothing but this.
-                asked = provider_request(command, agent, posted, "", attached)
-                held = await chat.budgets.reserve(command.caller, asked)
-            started = start_reply(chat, command, agent, posted, attached, pending, held)
-            stored = started.recorder.turn_stored
-            try:
-                await started.recorder.stored()
-            except asyncio.CancelledError:
-                # The request is gone, not the write: the reply goes on if the turn lands.
-                stored.add_done_callback(partial(started.settle, chat.live))
-                held = None  # the reply settles it, or releases it as abandoned
-                raise
-            except StreamConflict:
-                started.drop()  # another writer got in first: decide again on what it wrote
-                if held is not None:
-                    chat.budgets.release(held)
-                    held = None
-                continue
-            except BaseException:
-                started.drop()
-                raise
-            started.go(chat.live)
-            held = None  # the reply's now: it settles what it spends
-            return started
-        raise Conflict("Session is busy; try again")
-    finally:
-        if held is not None:
-            chat.budgets.release(held)
+        started = start_reply(chat, command, agent, posted, attached, held)
+    except BaseException:
+        give_back(chat, held)
+        raise
+    # Here the request becomes events: the turn is written with the reply's first words.
+    started.recorder.start(turn)
+    stored = started.recorder.turn_stored
+    try:
+        await started.recorder.stored()
+    except asyncio.CancelledError:
+        # The request is gone, not the write: the reply goes on if the turn lands, and
+        # settles what it holds (or releases it as abandoned).
+        stored.add_done_callback(partial(started.settle, chat.live))
+        raise
+    except BaseException:
+        # Not stored (another writer got in first, say): nothing of the reply is kept.
+        started.drop()
+        give_back(chat, held)
+        raise
+    started.go(chat.live)  # the reply's now: it settles what it spends
+    return started
+
+
+def give_back(chat: Chat, held: Reservation | None) -> None:
+    """A reservation whose reply will never run: its tokens are the caller's again."""
+    if held is not None:
+        chat.budgets.release(held)
 
 
 async def attachments(chat: Chat, command: SendMessage, agent: AgentProfile) -> Attached:
@@ -257,14 +266,14 @@ def start_reply(
     agent: AgentProfile,
     posted: Posted,
     attached: Attached,
-    turn: list[PendingEvent],
     held: Reservation | None = None,
 ) -> StartedReply:
-    """Ask the provider now; the recorder stores the turn, then what the provider says."""
+    """Ask the provider now; the recorder, once started, stores the turn, then what the
+    provider says."""
     request = provider_request(command, agent, posted, chat.agents.api_key(agent.id), attached)
     message_id = posted.opened.message_id
-    feed = chat.live.feed(message_id)
-    recorder = ReplyRecorder(chat.writer, chat.store, chat.live, chat.signals, posted.opened, turn)
+    feed = LiveFeed(chat.live, message_id)
+    recorder = ReplyRecorder(chat.writer, chat.store, chat.live, chat.signals, posted.opened)
     first = Target(agent, chat.providers[agent.provider], request)
     targets = Targets(chat, first, command.temperature, command.max_tokens)
     task = asyncio.create_task(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from psycopg_pool import PoolTimeout
 
-from api.envelope import on_unexpected
+from api.envelope import on_failure as on_unexpected
 from infrastructure.pools import DOWN_WAIT, PoolBusy, RecoveringPool
 from tests.conftest import PG_ADMIN_URL
 from tests.support.tcp_proxy import TcpProxy

@@ -6,9 +6,11 @@ import random
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from application.replies import LiveReplies, ReplyRecorder
+from application.live_replies import LiveReplies
+from application.reply_recorder import ReplyRecorder
 from domain.reply_stream import ChunksAppended, ReplyOpened
 from domain.text import cleaned
+from tests.support.sse import as_sent
 from tests.unit.fakes import in_memory_store
 
 OPENED = ReplyOpened(message_id="m", session_id="s", owner_id="u", instance_id="i")
@@ -43,6 +45,7 @@ async def feed(deltas: list[str], gaps: list[float], seed: int):
     live = LiveReplies()
     queue = live.listen("m")
     recorder = ReplyRecorder(writer, in_memory_store(), live, QuietSignals(), OPENED)
+    recorder.start()
     for index, delta in enumerate(deltas):
         recorder.add(delta)
         if index < len(gaps) and gaps[index]:
@@ -50,7 +53,7 @@ async def feed(deltas: list[str], gaps: list[float], seed: int):
     await recorder.drain()
     frames = []
     while not queue.empty():
-        frames.append(queue.get_nowait())
+        frames.append(as_sent(queue.get_nowait()))
     return writer.stored, frames, recorder
 
 

@@ -4,12 +4,14 @@ still ends in the store (closed as it ended, or interrupted) once the database i
 import asyncio
 import uuid
 
+from application.live_replies import LiveReplies
 from application.ports import PendingEvent
 from application.recover_replies import interrupt
-from application.replies import Frame, LiveReplies, Patience, ReplyOutcome, ReplyRecorder
+from application.reply_recorder import Patience, ReplyOutcome, ReplyRecorder
 from application.run_reply import Progress, outcome
 from domain.conversation import ReplyFinished
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
+from tests.support.sse import Event, as_sent
 from tests.unit.fakes import in_memory_store
 from tests.unit.test_reply_batching import QuietSignals
 
@@ -56,10 +58,10 @@ def opened_reply(store) -> ReplyOpened:
     return opened
 
 
-def taken(queue) -> list[Frame]:
+def taken(queue) -> list[Event]:
     frames = []
     while not queue.empty():
-        frames.append(queue.get_nowait())
+        frames.append(as_sent(queue.get_nowait()))
     return frames
 
 
@@ -87,6 +89,7 @@ async def test_text_that_could_not_be_stored_is_stored_once_the_database_is_back
     live = LiveReplies()
     queue = live.listen(opened.message_id)
     recorder = ReplyRecorder(writer, store, live, QuietSignals(), opened, patience=QUICK)
+    recorder.start()
     recorder.add("before ")
     await until(lambda: not queue.empty())
     writer.down = True
@@ -111,6 +114,7 @@ async def test_a_close_that_fails_while_the_database_is_away_is_stored_when_it_r
     live = LiveReplies()
     queue = live.listen(opened.message_id)
     recorder = ReplyRecorder(writer, store, live, QuietSignals(), opened, patience=QUICK)
+    recorder.start()
     recorder.add("all of it")
     await until(lambda: not queue.empty())
     writer.down = True
@@ -131,6 +135,7 @@ async def test_a_write_that_landed_though_its_answer_was_lost_is_sent_once():
     live = LiveReplies()
     queue = live.listen(opened.message_id)
     recorder = ReplyRecorder(writer, store, live, QuietSignals(), opened, patience=QUICK)
+    recorder.start()
     writer.answer_lost = True
     recorder.add("landed ")
     await until(lambda: writer.attempts >= 1)
@@ -150,6 +155,7 @@ async def test_a_reply_another_instance_interrupted_meanwhile_ends_as_interrupte
     live = LiveReplies()
     queue = live.listen(opened.message_id)
     recorder = ReplyRecorder(writer, store, live, QuietSignals(), opened, patience=QUICK)
+    recorder.start()
     recorder.add("kept ")
     await until(lambda: not queue.empty())
     writer.down = True
@@ -171,6 +177,7 @@ async def test_a_close_not_stored_in_time_gives_way_to_an_interruption():
     live = LiveReplies()
     queue = live.listen(opened.message_id)
     recorder = ReplyRecorder(writer, store, live, QuietSignals(), opened, patience=QUICK)
+    recorder.start()
     recorder.add("stored text")
     await until(lambda: not queue.empty())
     writer.refuse_closing = True  # the close cannot be written; the store itself answers

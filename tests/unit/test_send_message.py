@@ -11,8 +11,8 @@ import pytest
 from application.agents import AgentDirectory, AgentProfile
 from application.chat import Caller, Chat
 from application.errors import ServiceUnavailable
+from application.live_replies import LiveReplies
 from application.provider import ChatProvider, ChatTurn, Chunk, Completion, ProviderRequest
-from application.replies import LiveReplies
 from application.send_message import SendMessage, StartedReply, send_message
 from domain.conversation import ReplyFinished, UserMessagePosted
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened

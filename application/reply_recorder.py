@@ -1,215 +1,26 @@
-"""A reply while it streams: its frames, who listens in this process, and how it is stored."""
+"""Storing a reply while it streams: its deltas in batches, each durable before its frame is
+published; the user's turn that asked for it, with its first words; and how it ended."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from anyio import to_thread
 
 from application.errors import StreamConflict
+from application.live_replies import LiveReplies
 from application.ports import EventStore, EventWriter, PendingEvent, ReplySignals
 from application.recover_replies import interrupt as interrupt_in_store
+from application.reply_frames import frame_of
+from application.retry import rerun_async_on_conflict
+from domain.aggregate import Stream
 from domain.conversation import ReplyFinished
-from domain.events import Recorded
 from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
 from domain.text import cleaned
 
 log = logging.getLogger("llmchat.replies")
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One SSE frame; its id is the version of the reply-stream event it comes from."""
-
-    id: int
-    event: str  # "chunk", "end" or "error"
-    data: dict[str, Any]
-
-    @property
-    def final(self) -> bool:
-        return self.event != "chunk"
-
-
-def usage_of(closed: ReplyClosed) -> dict[str, int | bool]:
-    """The figures the usage ledger keeps for this reply (see ReplyFinished)."""
-    prompt, completion = closed.prompt_tokens, closed.completion_tokens
-    return {
-        "promptTokens": prompt,
-        "completionTokens": completion,
-        "totalTokens": prompt + completion,
-        "cachedTokens": closed.cached_tokens,
-        "cacheWriteTokens": closed.cache_write_tokens,
-        "reasoningTokens": closed.reasoning_tokens,
-        "estimated": closed.usage_estimated,
-    }
-
-
-def frame_of(version: int, event: object, session_id: str, message_id: str) -> Frame | None:
-    ids = {"messageId": message_id, "sessionId": session_id}
-    match event:
-        case ChunksAppended(text=text):
-            return Frame(version, "chunk", {"type": "text", "content": text, **ids})
-        case ReplyClosed(outcome="failed") as closed:
-            data = {"type": "error", "code": closed.error_code, "message": closed.error_message}
-            return Frame(version, "error", {**data, **ids})
-        case ReplyClosed() as closed:
-            end = {
-                "type": "end",
-                **ids,
-                "usage": usage_of(closed),
-                "finishReason": closed.finish_reason,
-                "continuations": closed.continuations,
-            }
-            return Frame(version, "end", end)
-    return None
-
-
-def frames_of(history: list[Recorded]) -> list[Frame]:
-    """The frames a reply stream's stored events make, in order."""
-    if not history or not isinstance(history[0].event, ReplyOpened):
-        return []
-    opened = history[0].event
-    made = (frame_of(r.version, r.event, opened.session_id, opened.message_id) for r in history)
-    return [f for f in made if f is not None]
-
-
-class FrameQueue:
-    """One follower's frames, in order. Lighter than asyncio.Queue (a short list and a
-    waiter, against three deques and an Event): a follower may hold one for a long reply,
-    and a server holds a thousand followers."""
-
-    __slots__ = ("frames", "waiter")
-
-    def __init__(self) -> None:
-        self.frames: list[Frame] = []
-        self.waiter: asyncio.Future[None] | None = None
-
-    def put_nowait(self, frame: Frame) -> None:
-        self.frames.append(frame)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    def empty(self) -> bool:
-        return not self.frames
-
-    def get_nowait(self) -> Frame:
-        return self.frames.pop(0)
-
-    async def get(self) -> Frame:
-        while not self.frames:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.frames.pop(0)
-
-
-class LiveFeed:
-    """One client's view of a reply running in this process: its frames, first to final."""
-
-    def __init__(self, live: "LiveReplies", message_id: str) -> None:
-        self.live = live
-        self.message_id = message_id
-        self.queue = live.listen(message_id)
-
-    def close(self) -> None:
-        self.live.unlisten(self.message_id, self.queue)
-
-    async def next(self) -> Frame:
-        """The next frame; stops listening if the wait is abandoned."""
-        try:
-            return await self.queue.get()
-        except BaseException:
-            self.close()
-            raise
-
-    async def frames(self, first: Frame) -> AsyncIterator[Frame]:
-        """`first`, then the frames after it up to the final one; stops listening after."""
-        yield first
-        async for frame in self.after(first):
-            yield frame
-
-    async def after(self, first: Frame) -> AsyncIterator[Frame]:
-        """The frames after `first` up to the final one; stops listening after."""
-        try:
-            frame = first
-            while not frame.final:
-                frame = await self.queue.get()
-                yield frame
-        finally:
-            self.close()
-
-    async def final(self, first: Frame) -> Frame:
-        """The final frame, waiting through the others; stops listening after."""
-        last = first
-        async for frame in self.frames(first):
-            last = frame
-        return last
-
-
-def final_frame(frames: list[Frame]) -> Frame | None:
-    """The closing frame of stored frames, if the reply has ended."""
-    return frames[-1] if frames and frames[-1].final else None
-
-
-class LiveReplies:
-    """Replies running in this process, and the queues of the clients following them."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.listeners: dict[str, set[FrameQueue]] = {}
-        self.closing = False
-        """Set when the server stops: a reply cut short then is interrupted, not cancelled."""
-
-    def feed(self, message_id: str) -> LiveFeed:
-        return LiveFeed(self, message_id)
-
-    def listen(self, message_id: str) -> FrameQueue:
-        queue = FrameQueue()
-        self.listeners.setdefault(message_id, set()).add(queue)
-        return queue
-
-    def unlisten(self, message_id: str, queue: FrameQueue) -> None:
-        queues = self.listeners.get(message_id)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
-                del self.listeners[message_id]
-
-    def publish(self, message_id: str, frame: Frame) -> None:
-        for queue in self.listeners.get(message_id, ()):
-            queue.put_nowait(frame)
-
-    def behind(self, message_id: str) -> bool:
-        """Whether a follower of the reply has frames it has not yet taken."""
-        return any(not queue.empty() for queue in self.listeners.get(message_id, ()))
-
-    def is_live(self, message_id: str) -> bool:
-        return message_id in self.tasks
-
-    async def settle(self, within: float) -> None:
-        """Let running replies finish for up to `within` seconds, then close the rest as
-        interrupted: what they stored stays, and a client resuming them gets their end."""
-        running = set(self.tasks.values())
-        if running:
-            await asyncio.wait(running, timeout=within)
-        self.closing = True
-        for task in self.tasks.values():
-            task.cancel()
-        if self.tasks:
-            await asyncio.wait(set(self.tasks.values()), timeout=5)
-
-    def cancel(self, message_id: str) -> bool:
-        """Cancel the reply if it runs here; True if it did."""
-        task = self.tasks.get(message_id)
-        if task is None:
-            return False
-        task.cancel()
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +59,12 @@ class ReplyRecorder:
     While one batch is being written the next deltas gather, so a fast provider makes few,
     larger events and a slow one gets each delta to the client as soon as it is stored.
 
-    The user's turn that asks for the reply (with the reply's opening) is written by the
-    recorder too, with the first batch if the provider answers within TURN_WAIT_SECONDS:
-    nothing of either has been acknowledged before that commit, and the first frame then
-    waits for one commit instead of two. `turn_stored` resolves once the turn is durable
-    (`stored()` waits for it); if it fails, nothing of the reply is written, ever.
+    `start(turn)` begins the storing. The user's turn that asks for the reply (with the
+    reply's opening) is written first, with the first batch if the provider answers within
+    TURN_WAIT_SECONDS: nothing of either has been acknowledged before that commit, and the
+    first frame then waits for one commit instead of two. `turn_stored` resolves once the
+    turn is durable (`stored()` waits for it); if it fails, nothing of the reply is written,
+    ever.
 
     Once the turn is stored, the reply always ends in the store: a batch or the close that
     cannot be written (the database is away) is tried again until it is, and a close still
@@ -268,7 +80,6 @@ class ReplyRecorder:
         live: LiveReplies,
         signals: ReplySignals,
         opened: ReplyOpened,
-        turn: Sequence[PendingEvent] = (),
         patience: Patience = PATIENCE,
     ) -> None:
         self.writer, self.store, self.live, self.signals = writer, store, live, signals
@@ -284,13 +95,20 @@ class ReplyRecorder:
         self.abandoned = False
         self.ended = False
         """The reply stream holds its ReplyClosed (ours, or another instance's)."""
-        self.turn = list(turn)
-        loop = asyncio.get_running_loop()
-        self.turn_stored: asyncio.Future[None] = loop.create_future()
+        self.turn: list[PendingEvent] = []
+        self.turn_stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.turn_settled = asyncio.Event()
+        self.flusher: asyncio.Task[None] | None = None
+        self.conversation_version = 0
+        """What the conversation stands at for the close (see close)."""
+
+    def start(self, turn: Sequence[PendingEvent] = ()) -> None:
+        """Begin storing: `turn` (the user's turn and the reply's opening, not yet stored)
+        first, then the reply's batches as they come."""
+        self.turn = list(turn)
         if self.turn:
             # The turn waits for the first words at most this long (see store_turn).
-            loop.call_later(TURN_WAIT_SECONDS, self.wake.set)
+            asyncio.get_running_loop().call_later(TURN_WAIT_SECONDS, self.wake.set)
         else:
             self.turn_stored.set_result(None)
             self.turn_settled.set()
@@ -318,7 +136,8 @@ class ReplyRecorder:
     def abandon(self) -> None:
         """The turn was not stored: write nothing of the reply, ever."""
         self.abandoned = True
-        self.flusher.cancel()
+        if self.flusher is not None:
+            self.flusher.cancel()
 
     async def flush_loop(self) -> None:
         if self.turn and not await self.store_turn():
@@ -377,10 +196,12 @@ class ReplyRecorder:
         if not events:
             await self.writer.write(turn)
             return
-        first = self.version + 1
-        stream = [PendingEvent(self.message_id, first + i, e) for i, e in enumerate(events)]
+        # Under the version we know: a conflict means the stream holds more than we think.
+        stream = Stream.at(self.message_id, self.version)
+        for event in events:
+            stream.trigger(event)
         try:
-            await self.writer.write([*turn, *stream])
+            await self.writer.write([*turn, *stream.collect()])
         except BaseException:
             # Not stored, so not sent: the batch goes first in the next try.
             self.pending[:0] = batch
@@ -396,16 +217,25 @@ class ReplyRecorder:
             if not self.unstored:
                 return
             try:
-                await self.flush()
+                await self.flush_caught_up()
                 return
-            except StreamConflict:
-                if await self.caught_up():
-                    return
             except Exception as error:
                 log.warning(
                     "reply %s: text not stored yet, trying again: %s", self.message_id, error
                 )
             await asyncio.sleep(delay)
+
+    @rerun_async_on_conflict
+    async def flush_caught_up(self) -> None:
+        """One flush; a conflict on the reply stream catches up with it, then flushes again
+        what is still pending (unless the stream is closed)."""
+        if not self.unstored:
+            return
+        try:
+            await self.flush()
+        except StreamConflict:
+            if not await self.caught_up():
+                raise
 
     async def caught_up(self) -> bool:
         """After a conflict on the reply stream: publish what it holds that we did not know
@@ -441,6 +271,8 @@ class ReplyRecorder:
         """Store what is pending; False if that took longer than `within` (it is dropped)."""
         self.closing = True
         self.wake.set()
+        if self.flusher is None:
+            return True
         done, _ = await asyncio.wait({self.flusher}, timeout=within)
         if not done:
             self.flusher.cancel()
@@ -465,45 +297,48 @@ class ReplyRecorder:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.patience.close_within
+        self.conversation_version = conversation_version
         if await self.drain(self.patience.close_within) and not self.ended:
-            await self.write_close(outcome, conversation_version, reread, deadline)
+            await self.write_close(outcome, reread, deadline)
         if not self.ended:
             await self.interrupt_instead()
 
     async def write_close(
-        self,
-        outcome: ReplyOutcome,
-        conversation_version: int,
-        reread: Callable[[], int],
-        deadline: float,
+        self, outcome: ReplyOutcome, reread: Callable[[], int], deadline: float
     ) -> None:
         loop = asyncio.get_running_loop()
-        version = conversation_version
         for delay in self.patience.delays():
             if loop.time() >= deadline:
                 return
-            events = [
-                PendingEvent(self.message_id, self.version + 1, outcome.closed),
-                PendingEvent(self.session_id, version + 1, outcome.finished),
-            ]
             try:
-                await self.writer.write(events)
-            except StreamConflict:
-                # An earlier try landed, another instance closed the reply, or the
-                # conversation moved on meanwhile (a title, an import).
-                if await self.caught_up():
-                    return
-                with contextlib.suppress(Exception):
-                    version = await to_thread.run_sync(reread)
-                    continue
+                await self.close_caught_up(outcome, reread)
+                return
             except Exception as error:
                 log.warning("reply %s not closed yet, trying again: %s", self.message_id, error)
-            else:
-                self.version += 1
-                self.ended = True
-                self.emit(outcome.closed)
-                return
             await asyncio.sleep(delay)
+
+    @rerun_async_on_conflict
+    async def close_caught_up(self, outcome: ReplyOutcome, reread: Callable[[], int]) -> None:
+        """One try at the close; a conflict catches up with both streams, then tries again."""
+        if self.ended:
+            return
+        reply = Stream.at(self.message_id, self.version)
+        reply.trigger(outcome.closed)
+        conversation = Stream.at(self.session_id, self.conversation_version)
+        conversation.trigger(outcome.finished)
+        try:
+            await self.writer.write([*reply.collect(), *conversation.collect()])
+        except StreamConflict:
+            # An earlier try landed, another instance closed the reply, or the
+            # conversation moved on meanwhile (a title, an import).
+            if await self.caught_up():
+                return
+            with contextlib.suppress(Exception):
+                self.conversation_version = await to_thread.run_sync(reread)
+            raise
+        self.version += 1
+        self.ended = True
+        self.emit(outcome.closed)
 
     async def interrupt_instead(self) -> None:
         """Close the reply as interrupted from what its stream holds, trying until it is."""
