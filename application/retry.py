@@ -61,13 +61,24 @@ def rerun_on_conflict_or(
 def rerun_async_on_conflict(
     use_case: Callable[P, Awaitable[T]],
 ) -> Callable[P, Awaitable[T]]:
-    @functools.wraps(use_case)
-    async def rerun(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(ATTEMPTS):
-            try:
-                return await use_case(*args, **kwargs)
-            except StreamConflict:
-                await asyncio.sleep(pause_before(attempt))
-        raise exhausted(use_case.__name__)
+    return rerun_async_on_conflict_or(lambda: exhausted(use_case.__name__))(use_case)
 
-    return rerun
+
+def rerun_async_on_conflict_or(
+    failure: Callable[[], Exception],
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """`rerun_on_conflict_or` for a use case that awaits."""
+
+    def policy(use_case: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(use_case)
+        async def rerun(*args: P.args, **kwargs: P.kwargs) -> T:
+            for attempt in range(ATTEMPTS):
+                try:
+                    return await use_case(*args, **kwargs)
+                except StreamConflict:
+                    await asyncio.sleep(pause_before(attempt))
+            raise failure()
+
+        return rerun
+
+    return policy

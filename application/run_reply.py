@@ -363,9 +363,7 @@ async def close_reply(
     for nothing more, but a server that stops lets it go (its sweep interrupts the reply
     once the instance is gone)."""
     closing = asyncio.ensure_future(
-        recorder.close(
-            ended, conversation_version, lambda: len(chat.store.read(recorder.session_id))
-        )
+        recorder.close(ended, conversation_version, lambda: chat.store.version(recorder.session_id))
     )
     while True:
         try:

@@ -23,8 +23,9 @@ from application.live_replies import LiveReplies
 from application.ports import PendingEvent
 from application.provider import ChatTurn, ProviderRequest, accepts_images
 from application.reply_recorder import ReplyRecorder
-from application.retry import rerun_async_on_conflict
+from application.retry import rerun_async_on_conflict_or
 from application.run_reply import Billing, run_reply
+from domain.aggregate import Stream
 from domain.conversation import (
     MAX_CONTENT,
     MAX_MESSAGES,
@@ -149,7 +150,9 @@ def decide_turn(
         owner_id=conversation.owner_id,
         instance_id=chat.instance_id,
     )
-    turn = [*conversation.collect(), PendingEvent(reply_id, 1, opened)]
+    reply = Stream.at(reply_id, 0)
+    reply.trigger(opened)
+    turn = [*conversation.collect(), *reply.collect()]
     return Posted(conversation, opened), turn
 
 
@@ -205,7 +208,7 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     return await post_turn(chat, command, agent, attached)
 
 
-@rerun_async_on_conflict
+@rerun_async_on_conflict_or(lambda: Conflict("Session is busy; try again"))
 async def post_turn(
     chat: Chat, command: SendMessage, agent: AgentProfile, attached: Attached
 ) -> StartedReply:
