@@ -29,24 +29,27 @@ class ReplyUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class TextFrame:
-    """Words of the reply, as one stored batch holds them."""
+class ReplyFrame:
+    """What every frame says: its id and whose reply it is."""
 
     final: ClassVar[bool] = False
     id: int
     message_id: str
     session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextFrame(ReplyFrame):
+    """Words of the reply, as one stored batch holds them."""
+
     content: str
 
 
 @dataclass(frozen=True, slots=True)
-class EndFrame:
+class EndFrame(ReplyFrame):
     """The reply ended (stop, length, cancelled or interrupted), with its usage."""
 
     final: ClassVar[bool] = True
-    id: int
-    message_id: str
-    session_id: str
     usage: ReplyUsage
     finish_reason: str
     continuations: int = 0
@@ -54,13 +57,10 @@ class EndFrame:
 
 
 @dataclass(frozen=True, slots=True)
-class ErrorFrame:
+class ErrorFrame(ReplyFrame):
     """The reply failed; `code` is the one its close stored."""
 
     final: ClassVar[bool] = True
-    id: int
-    message_id: str
-    session_id: str
     code: str | None
     message: str | None
 
