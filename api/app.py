@@ -48,10 +48,9 @@ def given(value: object) -> Provide:
 
 
 def services(container: Container) -> dict[str, Provide]:
-    """What handlers may ask for by name: each the narrow service it uses ("container" for
-    the controllers that still take the whole of it)."""
+    """What handlers may ask for by name: each the narrow service it uses (no handler is
+    given the whole container)."""
     named: dict[str, object] = {
-        "container": container,
         "accounts": container.accounts,
         "api_keys": container.api_keys,
         "callers": container.callers,
@@ -70,6 +69,9 @@ def services(container: Container) -> dict[str, Provide]:
         "datastore": container.datastore,
         "redis_client": container.redis,
         "budgets": container.budgets,
+        "chat": container.chat,
+        "rate_limits": container.rate_limits,
+        "views": container.views,
     }
     return {name: given(value) for name, value in named.items()}
 

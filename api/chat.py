@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.dependencies import CallerDep, ContainerDep, WrittenId
+from api.dependencies import CallerDep, ChatDep, ConversationViewsDep, WrittenId
 from api.envelope import now, paginated, success
 from api.frame_json import usage_json
 from api.scope import header
@@ -120,11 +120,11 @@ class ChatController(Controller):
     async def completions(
         self,
         data: JSONBody[CompletionBody],
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
     ) -> Any:
-        started = await send_message(container.chat, command_of(data, principal))
-        feed, first = await opened(container.chat, started)
+        started = await send_message(chat, command_of(data, principal))
+        feed, first = await opened(chat, started)
         if data.stream:
             return event_stream(feed.after(first), ready=first)
         return success(blocking_answer(started, await final_of(feed, first)))
@@ -134,7 +134,7 @@ class ChatController(Controller):
         self,
         request: Request[Any, Any, Any],
         message_id: FromPath[str],
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
         last_event_id: Annotated[str | None, QueryParameter(name="lastEventId")] = None,
     ) -> Stream | Response[None]:
@@ -142,7 +142,7 @@ class ChatController(Controller):
         if not after_text.isdigit():
             raise ValidationFailed("Last-Event-ID: must be a frame id (a whole number)")
         caller = caller_of(principal)
-        frames = await follow_reply(container.chat, message_id, caller, int(after_text))
+        frames = await follow_reply(chat, message_id, caller, int(after_text))
         if frames is None:
             # The reply is over and the client has all of it: 204 tells an EventSource
             # (and the SDKs) to stop reconnecting.
@@ -153,23 +153,23 @@ class ChatController(Controller):
     async def cancel(
         self,
         message_id: WrittenId,
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
-        final = await cancel_reply(container.chat, message_id, caller_of(principal))
+        final = await cancel_reply(chat, message_id, caller_of(principal))
         finish = final.finish_reason if isinstance(final, EndFrame) else "error"
         return success({"messageId": message_id, "finishReason": finish}, "Cancelled")
 
     @get("/sessions")
     async def sessions(
         self,
-        container: ContainerDep,
+        views: ConversationViewsDep,
         principal: CallerDep,
         page: FromQuery[int] = 1,
         limit: FromQuery[int] = 20,
     ) -> dict[str, Any]:
         items, total = await to_thread.run_sync(
-            sessions_page, container.views, caller_of(principal), page, limit
+            sessions_page, views, caller_of(principal), page, limit
         )
         return paginated(items, page, limit, total)
 
@@ -177,13 +177,14 @@ class ChatController(Controller):
     async def history(
         self,
         session_id: FromPath[str],
-        container: ContainerDep,
+        chat: ChatDep,
+        views: ConversationViewsDep,
         principal: CallerDep,
         page: FromQuery[int] = 1,
         limit: FromQuery[int] = 50,
         before: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        args = (container.chat, container.views, caller_of(principal), session_id)
+        args = (chat, views, caller_of(principal), session_id)
         items, total = await to_thread.run_sync(history_page, *args, page, limit, before)
         return paginated(items, page, limit, total)
 
@@ -191,7 +192,7 @@ class ChatController(Controller):
     async def save(
         self,
         data: JSONBody[SaveBody],
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
         command = SaveSession(
@@ -201,7 +202,7 @@ class ChatController(Controller):
             agent_id=data.agent_id,
             messages=[SavedMessage(m.role, m.content, m.id) for m in data.messages],
         )
-        conversation = await to_thread.run_sync(save_session, container.chat, command)
+        conversation = await to_thread.run_sync(save_session, chat, command)
         view = {
             "id": conversation.id,
             "title": conversation.title,
@@ -214,8 +215,8 @@ class ChatController(Controller):
     async def remove(
         self,
         session_id: WrittenId,
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
     ) -> dict[str, Any]:
-        await to_thread.run_sync(delete_session, container.chat, caller_of(principal), session_id)
+        await to_thread.run_sync(delete_session, chat, caller_of(principal), session_id)
         return success(None, "Deleted")

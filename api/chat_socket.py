@@ -15,27 +15,30 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from api.bootstrap import Container
+from api.callers import Callers
 from api.chat import CompletionBody, caller_of, command_of
-from api.dependencies import ContainerDep
+from api.dependencies import CallersDep, ChatDep, RateLimitsDep, SettingsDep
 from api.failures import classify
 from api.key_principal import bearer
-from api.principal import claims_of
-from api.rate_limit import REFUSED, Caller, budget_of, refusal_details, spend
+from api.principal import authenticated
+from api.rate_limit import REFUSED, Caller, RateLimits, budget_of, refusal_details, spend
 from api.request_body import decoded_json, parsed_json, refuse_unstorable
 from api.socket_messages import complete_message, error_message, frame_message
 from application.cancel_reply import cancel_reply
+from application.chat import Chat
 from application.errors import ApplicationError, RateLimited, Unauthorized, ValidationFailed
 from application.follow_reply import follow_reply
 from application.ports import AccessClaims
 from application.reply_frames import Frame
 from application.send_message import send_message
+from infrastructure.settings import Settings
 
 log = logging.getLogger("llmchat.ws")
 
@@ -73,10 +76,20 @@ def request_id_of(raw: str | bytes) -> str | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class SocketServices:
+    """What the chat socket uses: who is calling, the caller's rate budget, chat itself."""
+
+    chat: Chat
+    callers: Callers
+    rate_limits: RateLimits
+    settings: Settings
+
+
 class ChatSocket:
-    def __init__(self, socket: WebSocket[Any, Any, Any], container: Container) -> None:
+    def __init__(self, socket: WebSocket[Any, Any, Any], services: SocketServices) -> None:
         self.socket = socket
-        self.container = container
+        self.services = services
         self.sending = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -97,7 +110,7 @@ class ChatSocket:
             )
         if not token:
             raise Unauthorized("Authentication required", "send ?token= or an auth message first")
-        return await claims_of(self.socket.scope, self.container, str(token))
+        return await authenticated(self.socket.scope, self.services.callers, str(token))
 
     async def serve(self) -> None:
         try:
@@ -106,7 +119,7 @@ class ChatSocket:
             await self.send(failure_message(error), None)
             await self.socket.close(code=UNAUTHENTICATED)
             return
-        budget = budget_of(claims, self.container.settings)
+        budget = budget_of(claims, self.services.settings)
         try:
             while True:
                 raw = await self.socket.receive_data("text")
@@ -120,7 +133,7 @@ class ChatSocket:
                 task.cancel()  # stops sending; the replies themselves run on
 
     async def within(self, budget: Caller, raw: str | bytes) -> bool:
-        decision = await spend(self.socket.scope, self.container.rate_limits, budget)
+        decision = await spend(self.socket.scope, self.services.rate_limits, budget)
         if decision.allowed:
             return True
         refusal = failure_message(RateLimited(REFUSED, decision.retry_after))
@@ -154,7 +167,7 @@ class ChatSocket:
     async def dispatch(
         self, kind: str, message: object, claims: AccessClaims, request_id: str | None
     ) -> None:
-        chat, caller = self.container.chat, caller_of(claims)
+        chat, caller = self.services.chat, caller_of(claims)
         if kind == "chat":
             body = msgspec.convert(message, ChatRequest)
             await self.relay(self.chat_frames(body, claims), request_id)
@@ -176,7 +189,7 @@ class ChatSocket:
             raise ValidationFailed(f"type: unknown message type {kind!r}")
 
     async def chat_frames(self, body: "ChatRequest", claims: AccessClaims) -> AsyncIterator[Frame]:
-        chat = self.container.chat
+        chat = self.services.chat
         command = command_of(msgspec.structs.replace(body, stream=True), claims)
         started = await send_message(chat, command)
         feed = started.feed
@@ -196,6 +209,12 @@ class ChatRequest(CompletionBody):
 
 
 @websocket("/api/ws")
-async def chat_socket(socket: WebSocket[Any, Any, Any], container: ContainerDep) -> None:
+async def chat_socket(
+    socket: WebSocket[Any, Any, Any],
+    chat: ChatDep,
+    callers: CallersDep,
+    rate_limits: RateLimitsDep,
+    settings: SettingsDep,
+) -> None:
     await socket.accept()
-    await ChatSocket(socket, container).serve()
+    await ChatSocket(socket, SocketServices(chat, callers, rate_limits, settings)).serve()

@@ -13,8 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, SkipValidation
 from redis import Redis
 
-from api.bootstrap import Container
 from api.callers import Callers
+from api.rate_limit import RateLimits
 from api.request_context import RequestContext
 from application.accounts import Accounts
 from application.admin_stats import SystemInfo
@@ -22,16 +22,17 @@ from application.agent_status import AgentHealth
 from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
 from application.budget_gate import Budgets
+from application.chat import Chat
 from application.files import Files
 from application.jobs import Jobs
 from application.ports import AccessClaims, Clock, EventStore
 from domain.ids import CANONICAL_PATTERN
 from infrastructure.settings import Settings
 from projections.audit_views import AuditViews
+from projections.conversation_views import ConversationViews
 from projections.stats_views import StatsViews
 from projections.usage_views import UsageViews
 
-ContainerDep = NamedDependency[SkipValidation[Container]]
 CallerDep = NamedDependency[SkipValidation[AccessClaims]]
 RequestContextDep = NamedDependency[SkipValidation[RequestContext]]
 AccountsDep = NamedDependency[SkipValidation[Accounts]]
@@ -47,6 +48,9 @@ AgentSourceDep = NamedDependency[SkipValidation[AgentSource]]
 # The event log, for the use cases that take it as they are (agents reconfigure, reload).
 StoreDep = NamedDependency[SkipValidation[EventStore]]
 BudgetsDep = NamedDependency[SkipValidation[Budgets]]
+ChatDep = NamedDependency[SkipValidation[Chat]]
+RateLimitsDep = NamedDependency[SkipValidation[RateLimits]]
+ConversationViewsDep = NamedDependency[SkipValidation[ConversationViews]]
 UsageViewsDep = NamedDependency[SkipValidation[UsageViews]]
 FilesDep = NamedDependency[SkipValidation[Files]]
 JobsDep = NamedDependency[SkipValidation[Jobs]]

@@ -18,9 +18,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
-from api.bootstrap import Container
 from api.chat import caller_of, final_of, opened
-from api.dependencies import CallerDep, ContainerDep
+from api.dependencies import AgentsDep, CallerDep, ChatDep
 from api.envelope import EXCEPTION_HANDLERS, failure_of
 from api.failures import Failure
 from api.openai_chunks import completion_chunks, finish_of
@@ -43,6 +42,7 @@ from api.openai_wire import (
 )
 from api.request_body import UnstorableText
 from api.sse import HEADERS, EventStream, with_heartbeat
+from application.agents import AgentCatalogue
 from application.errors import BudgetExceeded, NotFound
 from application.ports import AccessClaims
 from application.reply_frames import EndFrame
@@ -98,9 +98,9 @@ def model_of(agent: Agent) -> Model:
     return Model(id=agent.id, object="model", created=created_of(agent), owned_by="llmchat")
 
 
-async def active_agents(container: Container) -> list[Agent]:
-    await to_thread.run_sync(container.agents.refresh_if_older_than, AGENTS_REFRESH_SECONDS)
-    return [a for a in container.agents.listed() if a.status == "active"]
+async def active_agents(agents: AgentCatalogue) -> list[Agent]:
+    await to_thread.run_sync(agents.refresh_if_older_than, AGENTS_REFRESH_SECONDS)
+    return [a for a in agents.listed() if a.status == "active"]
 
 
 def command_of(data: ChatCompletionRequest, principal: AccessClaims) -> SendMessage:
@@ -136,12 +136,11 @@ class OpenAIController(Controller):
     async def chat_completions(
         self,
         data: JSONBody[ChatCompletionRequest],
-        container: ContainerDep,
+        chat: ChatDep,
         principal: CallerDep,
     ) -> ChatCompletion | Stream:
         """A chat with the agent named by `model`, in OpenAI's format (SSE with `stream`)."""
         check_request(data)
-        chat = container.chat
         agent = chat.agents.find(data.model)
         if agent is None or agent.status != "active":
             raise ModelNotFound(data.model)
@@ -157,17 +156,17 @@ class OpenAIController(Controller):
         return completion_of(ids, started.recorder.text, await final_of(feed, first))
 
     @get("/models")
-    async def models(self, container: ContainerDep, principal: CallerDep) -> ModelList:
+    async def models(self, agents: AgentsDep, principal: CallerDep) -> ModelList:
         """The active agents, as OpenAI models."""
-        agents = await active_agents(container)
-        return ModelList(object="list", data=[model_of(a) for a in agents])
+        active = await active_agents(agents)
+        return ModelList(object="list", data=[model_of(a) for a in active])
 
     @get("/models/{model_id:str}")
     async def model(
-        self, model_id: FromPath[str], container: ContainerDep, principal: CallerDep
+        self, model_id: FromPath[str], agents: AgentsDep, principal: CallerDep
     ) -> Model:
         """One active agent, as an OpenAI model."""
-        agent = next((a for a in await active_agents(container) if a.id == model_id), None)
+        agent = next((a for a in await active_agents(agents) if a.id == model_id), None)
         if agent is None:
             raise ModelNotFound(model_id)
         return model_of(agent)

@@ -5,7 +5,6 @@ from typing import Any
 from litestar import Request
 from litestar.types import Scope
 
-from api.bootstrap import Container
 from api.callers import Callers
 from api.dependencies import CallerDep, CallersDep
 from api.rate_limit import EARLY_REVOCATION
@@ -18,13 +17,9 @@ async def provide_principal(request: Request[Any, Any, Any], callers: CallersDep
     return await authenticated(request.scope, callers)
 
 
-async def claims_of(scope: Scope, container: Container, token: str) -> AccessClaims:
+async def authenticated(scope: Scope, callers: Callers, token: str | None = None) -> AccessClaims:
     """The caller a token names, an API key or an access token: the same on every door
     (HTTP's bearer, the WebSocket's `?token=` or auth message)."""
-    return await authenticated(scope, container.callers, token)
-
-
-async def authenticated(scope: Scope, callers: Callers, token: str | None = None) -> AccessClaims:
     # Taken, not read: the request keeps its state for as long as it streams.
     early = scope.get("state", {}).pop(EARLY_REVOCATION, None)
     return await callers.authenticate(context_of(scope), token, early)
