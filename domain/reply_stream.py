@@ -4,6 +4,7 @@ Each event's version in the stream is the SSE frame id, so a client that reconne
 `Last-Event-ID: n` is sent exactly the events after version n.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.events import stored_as
@@ -78,3 +79,27 @@ class ReplyAttemptFailed:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     usage_estimated: bool = False
+
+
+@stored_as("ReplyClaimed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyClaimed:
+    """An instance took over a reply whose instance stopped beating (it crashed, or handed
+    its replies over as it shut down), to continue it from the `stored_chars` its stream
+    held. Appended at the stream's next version, so of any number of instances that try,
+    one claims it; the others' appends conflict."""
+
+    session_id: str
+    instance_id: str
+    """The instance that runs the reply from here on."""
+    previous_instance_id: str
+    stored_chars: int
+
+
+def running_instance(events: Iterable[object]) -> str | None:
+    """The instance a reply stream says runs it: the last claimer, else its opener."""
+    runs_on = None
+    for event in events:
+        if isinstance(event, ReplyOpened | ReplyClaimed):
+            runs_on = event.instance_id
+    return runs_on

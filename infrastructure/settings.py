@@ -40,6 +40,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: float = 30.0
     # On shutdown, how long running replies may go on before they are closed as interrupted.
     shutdown_grace_seconds: float = 10.0
+    # A reply whose instance stopped beating: "continue" it on a live instance (one claims
+    # it) or "interrupt" it, keeping its text.
+    takeover: str = "continue"
+    # How often an instance says it is alive, and how long a silent one is taken for dead.
+    heartbeat_seconds: float = 1.0
+    instance_dead_after_seconds: float = 5.0
     # "text" for people, "json" (one object a line) for log shippers.
     log_format: str = "text"
     # Requests a minute (the spec's Limits): per client address when anonymous, per user
@@ -135,6 +141,7 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"{env_name('retention_days')}: must be more than 0 days")
     if not 0 <= settings.shutdown_grace_seconds <= 3600:
         raise SettingsError(f"{env_name('shutdown_grace_seconds')}: must be 0 to 3600 seconds")
+    check_takeover(settings)
     if not 0 <= settings.refresh_grace_seconds <= 300:
         raise SettingsError(f"{env_name('refresh_grace_seconds')}: must be 0 to 300 seconds")
     if not 0 < settings.provider_first_byte_seconds <= 600:
@@ -160,6 +167,17 @@ def check(settings: Settings) -> None:
         )
     if not 0 < settings.cad_seconds <= 3600:
         raise SettingsError(f"{env_name('cad_seconds')}: must be more than 0, at most 3600")
+
+
+def check_takeover(settings: Settings) -> None:
+    if settings.takeover not in ("continue", "interrupt"):
+        raise SettingsError(f"{env_name('takeover')}: expected continue or interrupt")
+    if not 0 < settings.heartbeat_seconds <= 60:
+        raise SettingsError(f"{env_name('heartbeat_seconds')}: must be more than 0, at most 60")
+    # Several beats: a slow query or a busy moment must not make a live instance look dead.
+    if not 2 * settings.heartbeat_seconds <= settings.instance_dead_after_seconds <= 3600:
+        name = env_name("instance_dead_after_seconds")
+        raise SettingsError(f"{name}: must be at least twice the heartbeat, at most 3600")
 
 
 def check_policies(settings: Settings) -> None:
