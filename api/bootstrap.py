@@ -7,6 +7,7 @@ first start generates in the data dir when none is configured). Acting on the da
 replaces any adapter by keyword, as cosmicpython's bootstrap does (`rate_limiter=...`).
 """
 
+import asyncio
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import redis
+from anyio import to_thread
 from eventsourcing.postgres import PostgresDatastore
 
 from api.callers import Callers, VerifiedTokens
@@ -38,6 +40,7 @@ from application.parse_drawing import parse_drawing_job
 from application.ports import AttemptCounter, Clock, PasswordHasher, TokenService
 from application.provider import ChatProvider
 from application.security_log import SecurityLog
+from application.take_over_replies import TakeOver
 from domain.prices import PriceList
 from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
@@ -52,7 +55,7 @@ from infrastructure.encryption import event_cipher
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.files.inspector import ContentChecks
 from infrastructure.group_commit import GroupCommitWriter
-from infrastructure.instances import PostgresOpenReplies, keep_alive
+from infrastructure.instances import Heartbeat, PostgresOpenReplies, keep_alive
 from infrastructure.jobs import RedisJobs, ThreadJobs
 from infrastructure.known_users import KnownUsers, registered_in
 from infrastructure.log_format import use_json_logs
@@ -160,6 +163,11 @@ class Container:
     version: str = field(default_factory=package_version)
     started_at: float = field(default_factory=time.time)
     closed: bool = False
+    heartbeat: Heartbeat | None = None
+    take_over: TakeOver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.take_over = TakeOver(self.chat)
 
     @property
     def system_info(self) -> SystemInfo:
@@ -185,20 +193,39 @@ class Container:
             self.stop_workers,
         )
 
-    def start_heartbeat(self) -> threading.Thread:
-        """Say this instance is alive, and interrupt replies of instances that are not."""
-        open_replies = PostgresOpenReplies(self.datastore, self.store, self.chat.instance_id)
-        return keep_alive(self.store, open_replies, self.stop_workers)
+    def start_heartbeat(self, serving: bool = True) -> Heartbeat:
+        """Say this instance is alive, and take over (serving, with LLMCHAT_TAKEOVER=continue)
+        or interrupt the replies of instances that are not."""
+        settings = self.settings
+        open_replies = PostgresOpenReplies(
+            self.datastore, self.store, self.chat.instance_id, settings.instance_dead_after_seconds
+        )
+        take_over = self.take_over if serving and settings.takeover == "continue" else None
+        self.heartbeat = keep_alive(
+            self.store, open_replies, self.stop_workers, take_over, settings.heartbeat_seconds
+        )
+        return self.heartbeat
+
+    async def others_alive(self) -> bool:
+        """Whether replies cut short at shutdown may be handed over (see LiveReplies.settle)."""
+        heartbeat = self.heartbeat
+        if heartbeat is None or self.settings.takeover != "continue":
+            return False
+        return await to_thread.run_sync(heartbeat.others_alive)
 
     async def start(self) -> None:
         """The parts that live on the server's event loop."""
+        self.take_over.loop = asyncio.get_running_loop()
         await self.signals.start()
         await self.writer.start()
         await self.revocation_check.start()
 
     async def stop(self) -> None:
         # Replies first: closing them still needs the writer.
-        await self.chat.live.settle(self.settings.shutdown_grace_seconds)
+        await self.chat.live.settle(self.settings.shutdown_grace_seconds, self.others_alive)
+        if self.heartbeat is not None:
+            # Gone from the live instances at once: what was handed over is claimed now.
+            await to_thread.run_sync(self.heartbeat.retire)
         await self.writer.stop()
         await self.revocation_check.stop()
         await self.signals.stop()

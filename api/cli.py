@@ -219,7 +219,10 @@ def work(container: Container) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     container.start_workers()
-    container.start_heartbeat()
+    if container.settings.takeover == "interrupt":
+        # Replies are taken over by API instances, which hold providers and followers: a
+        # worker that beat would count as one that may take a shutting instance's replies.
+        container.start_heartbeat(serving=False)
     container.start_retention()
     # The Dramatiq worker's threads call the jobs of this one container: it is built once
     # per worker process, not per message.

@@ -138,6 +138,11 @@ def session_text(session: ReplayedSession, as_of: str) -> str:
                 f"{attempt.at}    attempt by {attempt.agent_id} ({attempt.provider}"
                 f" {attempt.model}) failed, {attempt.reason}: {attempt.error}{then}"
             )
+        for claim in message.claims:
+            lines.append(
+                f"{claim.at}    taken over by instance {claim.instance_id} from"
+                f" {claim.previous_instance_id} after {claim.stored_chars} characters"
+            )
     return "\n".join(lines)
 
 

@@ -99,6 +99,14 @@ class Targets:
             return self.current
         return None
 
+    def reach(self, agent_id: str) -> bool:
+        """Move on to the fallback `agent_id` (a reply taken over where its run had got
+        to); False if it is not among those left."""
+        while self.next() is not None:
+            if self.current.agent.id == agent_id:
+                return True
+        return False
+
     def request_for(self, agent: AgentProfile) -> ProviderRequest:
         # The conversation's provider-side id (Dify's) belongs to the reply's own agent.
         return msgspec.structs.replace(

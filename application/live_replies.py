@@ -1,6 +1,7 @@
 """The replies running in this process, and the queues of the clients following them."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from application.frame_queue import FrameQueue
 from application.reply_frames import Frame
@@ -12,6 +13,11 @@ class LiveReplies:
         self.listeners: dict[str, set[FrameQueue]] = {}
         self.closing = False
         """Set when the server stops: a reply cut short then is interrupted, not cancelled."""
+        self.stopping = False
+        """Set when the server starts to stop: it takes over no more replies."""
+        self.handing_over = False
+        """Set with `closing` when other instances take over the replies cut short: they
+        store what they hold and stay open, instead of being interrupted."""
 
     def listen(self, message_id: str) -> FrameQueue:
         queue = FrameQueue()
@@ -42,12 +48,18 @@ class LiveReplies:
         self.tasks[message_id] = task
         task.add_done_callback(lambda _: self.tasks.pop(message_id, None))
 
-    async def settle(self, within: float) -> None:
+    async def settle(
+        self, within: float, hand_over: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
         """Let running replies finish for up to `within` seconds, then close the rest as
-        interrupted: what they stored stays, and a client resuming them gets their end."""
+        interrupted: what they stored stays, and a client resuming them gets their end.
+        When `hand_over` says so (other instances are alive), the rest are left open for
+        those to take over instead: a rolling restart cuts no reply."""
+        self.stopping = True
         running = set(self.tasks.values())
         if running:
             await asyncio.wait(running, timeout=within)
+        self.handing_over = bool(self.tasks) and hand_over is not None and await hand_over()
         self.closing = True
         for task in self.tasks.values():
             task.cancel()

@@ -1,10 +1,13 @@
-"""RecoverReplies: replies left streaming by an instance that is gone are marked interrupted.
+"""RecoverReplies: replies left streaming by an instance that is gone are taken over by a
+live one (see take_over_replies.py) or, with LLMCHAT_TAKEOVER=interrupt, marked interrupted.
 
-What arrived before the crash is kept (it is in the reply's stream); the reply ends, so
-its history shows it as interrupted and anyone following its stream gets an `end` frame.
+What arrived before the crash is kept (it is in the reply's stream); an interrupted reply
+ends, so its history shows it as interrupted and anyone following its stream gets an `end`
+frame.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from application.errors import StreamConflict
@@ -52,10 +55,11 @@ def interrupt(store: EventStore, message_id: str) -> bool:
     return True
 
 
-def recover_replies(store: EventStore, open_replies: OpenReplies) -> int:
+def recover_replies(open_replies: OpenReplies, take_over: Callable[[str], bool]) -> int:
+    """Each abandoned reply to `take_over` (continue or interrupt it); how many it took."""
     recovered = 0
     for message_id in open_replies.abandoned():
-        if interrupt(store, message_id):
-            log.info("reply %s marked interrupted", message_id)
+        if take_over(message_id):
+            log.info("reply %s recovered", message_id)
             recovered += 1
     return recovered

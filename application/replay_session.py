@@ -12,7 +12,7 @@ from application.ports import EventStore
 from domain.conversation import Conversation
 from domain.events import Recorded
 from domain.ids import is_uuid
-from domain.reply_stream import ChunksAppended, ReplyAttemptFailed
+from domain.reply_stream import ChunksAppended, ReplyAttemptFailed, ReplyClaimed
 from domain.timestamps import parse_stored
 
 
@@ -30,6 +30,16 @@ class ReplayedAttempt:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayedClaim:
+    """An instance that took the reply over after its own stopped beating."""
+
+    instance_id: str
+    previous_instance_id: str
+    stored_chars: int
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayedMessage:
     id: str
     role: str
@@ -37,6 +47,7 @@ class ReplayedMessage:
     status: str | None
     at: str  # when the event that added it was appended
     attempts: list[ReplayedAttempt] = field(default_factory=list)
+    claims: list[ReplayedClaim] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,7 @@ def replay_session(
                 status=m.status,
                 at=added_at.get(m.id, history[0].timestamp),
                 attempts=attempts_of(stream),
+                claims=claims_of(stream),
             )
         )
     return ReplayedSession(
@@ -113,4 +125,12 @@ def attempts_of(stream: list[Recorded]) -> list[ReplayedAttempt]:
         )
         for r in stream
         if isinstance(e := r.event, ReplyAttemptFailed)
+    ]
+
+
+def claims_of(stream: list[Recorded]) -> list[ReplayedClaim]:
+    return [
+        ReplayedClaim(e.instance_id, e.previous_instance_id, e.stored_chars, r.timestamp)
+        for r in stream
+        if isinstance(e := r.event, ReplyClaimed)
     ]

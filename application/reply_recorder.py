@@ -17,7 +17,7 @@ from application.reply_frames import frame_of
 from application.retry import rerun_async_on_conflict
 from domain.aggregate import Stream
 from domain.conversation import ReplyFinished
-from domain.reply_stream import ChunksAppended, ReplyClosed, ReplyOpened
+from domain.reply_stream import ChunksAppended, ReplyClaimed, ReplyClosed, ReplyOpened
 from domain.text import cleaned
 
 log = logging.getLogger("llmchat.replies")
@@ -254,10 +254,15 @@ class ReplyRecorder:
                 del self.notes[0]
             self.version = recorded.version
             self.emit(recorded.event)
-            if isinstance(recorded.event, ReplyClosed):
+            if isinstance(recorded.event, ReplyClosed | ReplyClaimed):
+                # Closed, or claimed by an instance that took this one for dead: either
+                # way nothing more of it is ours to store.
                 self.ended = True
                 self.pending.clear()
                 self.notes.clear()
+                if isinstance(recorded.event, ReplyClaimed):
+                    log.warning("reply %s: taken over by another instance", self.message_id)
+                    self.live.cancel(self.message_id)
         return self.ended
 
     def emit(self, event: object) -> None:

@@ -43,6 +43,9 @@ log = logging.getLogger("llmchat.chat")
 # What a reply's events keep of a provider's conversation id.
 MAX_PROVIDER_ID = 256
 MAX_MODEL = 256
+# How long a reply handed over at shutdown may take to store what it holds (the server's
+# wait for its replies to stop is 5 s).
+HAND_OVER_WITHIN = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,8 +321,11 @@ async def run_reply(
     stream: bool,
     conversation_version: int,
     billing: Billing,
+    progress: Progress | None = None,
 ) -> None:
-    progress = Progress(targets.current.request, billing)
+    """`progress` is given for a reply taken over from another instance (its earlier
+    attempts, and the continuation it is asked for now)."""
+    progress = progress or Progress(targets.current.request, billing)
     chat.metrics.reply_started()
     try:
         await ask_in_turn(chat, targets, recorder, progress, stream)
@@ -330,6 +336,9 @@ async def run_reply(
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()  # cancelled on purpose: still store how it ended
+        if chat.live.handing_over and not recorder.abandoned and not recorder.ended:
+            await hand_over(chat, recorder, progress, billing)
+            return
         # Abandoned: its turn was never stored, so nothing of it is either (see send_message).
         kind = (
             "abandoned"
@@ -354,6 +363,21 @@ async def run_reply(
     chat.metrics.usage(ended.finished)
     await chat.budgets.settle(billing.reservation, ended.finished)
     await close_reply(chat, recorder, ended, conversation_version)
+
+
+async def hand_over(
+    chat: "Chat", recorder: ReplyRecorder, progress: Progress, billing: Billing
+) -> None:
+    """At shutdown with other instances alive: store what arrived and leave the reply open.
+    Once this instance stops beating, one of the others claims it and continues it."""
+    stored = await recorder.drain(HAND_OVER_WITHIN)
+    log.info("reply %s handed over after %d characters", recorder.message_id, len(recorder.text))
+    # What was spent here is counted against the caller's budgets now; the instance that
+    # continues the reply has no reservation to settle.
+    spent = outcome(recorder, progress, "interrupted", "interrupted")
+    await chat.budgets.settle(billing.reservation, spent.finished)
+    if not stored:
+        log.warning("reply %s: its last text was not stored at hand-over", recorder.message_id)
 
 
 async def close_reply(

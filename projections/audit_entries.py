@@ -24,7 +24,7 @@ from domain.conversation import (
 from domain.events import Recorded
 from domain.file import CadParsed, CadParseFailed, FileDeleted, FileUploaded
 from domain.rate_limit import RateLimited
-from domain.reply_stream import ReplyAttemptFailed
+from domain.reply_stream import ReplyAttemptFailed, ReplyClaimed
 from domain.security import AccessDenied, CommandRefused, SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
 from domain.user import UserRegistered, UserRoleChanged
@@ -67,6 +67,7 @@ AUDITED = frozenset(
         "RateLimited",
         "RefreshReuseDetected",
         "ReplyAttemptFailed",
+        "ReplyClaimed",
         "ReplyFinished",  # only a cancelled reply: the cancel command's effect
         "SignInFailed",
         "SignInThrottled",
@@ -214,6 +215,13 @@ def chat_fact(event: object, owner_of: OwnerOf) -> Fact | None:
             return Fact("chat.expire", f"chat-sessions/{session}", user_id=whose)
         case ReplyAttemptFailed(session_id=session):
             return attempt_fact(event, owner_of(f"session:{session}"))
+        case ReplyClaimed(session_id=session):
+            details = (
+                f"instance {event.instance_id} continues it from {event.previous_instance_id}"
+                f" after {event.stored_chars} characters"
+            )
+            whose = owner_of(f"session:{session}")
+            return Fact("chat.takeover", f"chat-sessions/{session}", user_id=whose, details=details)
     return None
 
 

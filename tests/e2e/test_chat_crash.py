@@ -16,6 +16,7 @@ SLOW = {
 
 
 def test_kill_9_mid_stream_leaves_the_partial_reply_marked_interrupted(chat_env):
+    chat_env = {**chat_env, "LLMCHAT_TAKEOVER": "interrupt"}  # today's behaviour, as before
     victim = ServerProcess(chat_env, args=())
     victim.start()
     try:
