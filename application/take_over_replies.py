@@ -118,6 +118,7 @@ class TakeOver:
         )
         recorder.version = claimed.version
         recorder.parts = [claimed.text]
+        recorder.start()  # nothing of a turn to store: its batches from the claim on
         assert progress.billing is not None
         task = asyncio.create_task(
             run_reply(
