@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 from application.chat import Attached, Caller, Chat, load_conversation
 from application.errors import StreamConflict
 from application.fallbacks import Target, Targets
-from application.ports import PendingEvent
 from application.provider import Usage
 from application.recover_replies import interrupt
 from application.reply_recorder import ReplyRecorder
+from application.repository import Repository
 from application.run_reply import Billing, Progress, run_reply, summed
 from application.send_message import Posted, SendMessage, provider_request
+from domain.aggregate import Stream
 from domain.conversation import Conversation
 from domain.reply_stream import (
     ChunksAppended,
@@ -71,9 +72,11 @@ def claim(chat: Chat, message_id: str) -> Claimed | None:
         previous_instance_id=previous,
         stored_chars=len(text),
     )
-    version = history[-1].version + 1
+    reply = Stream.at(message_id, history[-1].version)
+    reply.trigger(claimed)
+    version = reply.version
     try:
-        chat.store.append([PendingEvent(message_id, version, claimed)])
+        Repository(chat.store).save(reply)
     except StreamConflict:
         return None  # another instance claimed it (or closed it) first
     attempts = [r.event for r in history if isinstance(r.event, ReplyAttemptFailed)]
