@@ -80,6 +80,15 @@ WRITE_SIDE_TABLES = (
 )
 
 OWN_TABLES = (
+    # Retention still rewrites the text out of stored events in place, and records each
+    # rewrite here (the new state's hash) in the same transaction, so that `audit verify`
+    # tells it from a forgery and names it. A table of the write side: retention writes it
+    # whether or not a sealer ever ran. It goes once erasure destroys keys instead.
+    """CREATE TABLE IF NOT EXISTS llmchat_event_rewrites (
+        position bigint PRIMARY KEY,
+        state_hash text NOT NULL,
+        rewritten_at timestamptz NOT NULL DEFAULT now()
+    )""",
     """CREATE TABLE IF NOT EXISTS llmchat_revocations (
         id text PRIMARY KEY,
         until timestamptz NOT NULL

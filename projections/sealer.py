@@ -33,14 +33,6 @@ SCHEMA = (
         seal text NOT NULL,
         sealed_at timestamptz NOT NULL DEFAULT now()
     )""",
-    # Retention still rewrites the text out of stored events in place; each rewrite is
-    # recorded here (the new state's hash) so that verify tells it from a forgery and names
-    # it. It goes once erasure destroys keys instead of rewriting events.
-    """CREATE TABLE IF NOT EXISTS llmchat_event_rewrites (
-        position bigint PRIMARY KEY,
-        state_hash text NOT NULL,
-        rewritten_at timestamptz NOT NULL DEFAULT now()
-    )""",
 )
 BATCH = 2000
 LOCK = lock_key("sealer")
