@@ -89,7 +89,7 @@ def test_the_files_table_follows_the_log_and_rebuilds_the_same(datastore, store)
     assert rows(datastore) == built
 
 
-def test_postgres_blobs_are_whole_or_absent(datastore):
+def test_postgres_blobs_are_whole_or_absent(datastore, store):  # store: the tables
     blobs = PostgresBlobStore(datastore)
     data = bytes(range(256)) * 3000  # three chunks, the last one short
     blob_id = str(uuid.uuid4())
