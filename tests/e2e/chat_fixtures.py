@@ -1,7 +1,8 @@
 """A fake provider, an agents file naming an agent per provider, and servers using them."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,19 +54,31 @@ def fake() -> Iterator[FakeProviderThread]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def chat_env(fake, make_database, redis_namespace, tmp_path_factory, run_id) -> dict[str, str]:
-    folder = tmp_path_factory.mktemp("chat")
+def agents_env(
+    name: str,
+    document: dict[str, list[dict[str, object]]],
+    make_database: Callable[[str], str],
+    redis_namespace: str,
+    folder: Path,
+) -> dict[str, str]:
+    """A server's environment of its own (database, Redis namespace, data dir, secret) with
+    `document` as its agents file."""
     agents_file = folder / "agents.json"
-    agents_file.write_text(json.dumps(agents_document(fake)))
+    agents_file.write_text(json.dumps(document))
     return {
-        "LLMCHAT_DATABASE_URL": make_database(f"chat_{folder.name[-4:]}"),
+        "LLMCHAT_DATABASE_URL": make_database(f"{name}_{folder.name[-4:]}"),
         "LLMCHAT_REDIS_URL": REDIS_URL,
         "LLMCHAT_REDIS_NAMESPACE": redis_namespace,
         "LLMCHAT_DATA_DIR": str(folder),
-        "LLMCHAT_JWT_SECRET": "chat-secret-" + "c" * 40,
+        "LLMCHAT_JWT_SECRET": f"{name}-secret-" + name[0] * 40,
         "LLMCHAT_AGENTS_FILE": str(agents_file),
     }
+
+
+@pytest.fixture(scope="module")
+def chat_env(fake, make_database, redis_namespace, tmp_path_factory, run_id) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("chat")
+    return agents_env("chat", agents_document(fake), make_database, redis_namespace, folder)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,7 @@ from httpx_ws import connect_ws
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.conftest import REDIS_URL
-from tests.e2e.chat_fixtures import agent
+from tests.e2e.chat_fixtures import agent, agents_env
 from tests.e2e.test_chat_socket import collect
 from tests.e2e.test_fallbacks import ask, attempts, history, one_whole_reply, streamed
 from tests.fake_provider import REPLY_TEXT, FakeProviderThread
@@ -76,23 +75,11 @@ def agents_document(fake: FakeProviderThread) -> dict[str, list[dict[str, object
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviderThread]:
-    with FakeProviderThread() as provider:
-        yield provider
-
-
-@pytest.fixture(scope="module")
 def env(fake, make_database, redis_namespace, tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("continuation")
-    agents_file = folder / "agents.json"
-    agents_file.write_text(json.dumps(agents_document(fake)))
+    document = agents_document(fake)
     return {
-        "LLMCHAT_DATABASE_URL": make_database(f"continuation_{folder.name[-4:]}"),
-        "LLMCHAT_REDIS_URL": REDIS_URL,
-        "LLMCHAT_REDIS_NAMESPACE": redis_namespace,
-        "LLMCHAT_DATA_DIR": str(folder),
-        "LLMCHAT_JWT_SECRET": "continuation-secret-" + "c" * 40,
-        "LLMCHAT_AGENTS_FILE": str(agents_file),
+        **agents_env("continuation", document, make_database, redis_namespace, folder),
         "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": "1",
         "LLMCHAT_PROVIDER_IDLE_SECONDS": str(IDLE_SECONDS),
     }

@@ -16,8 +16,8 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REDIS_URL
-from tests.e2e.chat_fixtures import agent
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.chat_fixtures import agent, agents_env
 from tests.fake_provider import REPLY_TEXT, FakeProviderThread
 from tests.support.builders import login, signed_in
 from tests.support.event_log import stored_events
@@ -67,23 +67,11 @@ def agents_document(fake: FakeProviderThread) -> dict[str, list[dict[str, object
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviderThread]:
-    with FakeProviderThread() as provider:
-        yield provider
-
-
-@pytest.fixture(scope="module")
 def env(fake, make_database, redis_namespace, tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("fallbacks")
-    agents_file = folder / "agents.json"
-    agents_file.write_text(json.dumps(agents_document(fake)))
+    document = agents_document(fake)
     return {
-        "LLMCHAT_DATABASE_URL": make_database(f"fallbacks_{folder.name[-4:]}"),
-        "LLMCHAT_REDIS_URL": REDIS_URL,
-        "LLMCHAT_REDIS_NAMESPACE": redis_namespace,
-        "LLMCHAT_DATA_DIR": str(folder),
-        "LLMCHAT_JWT_SECRET": "fallback-secret-" + "f" * 40,
-        "LLMCHAT_AGENTS_FILE": str(agents_file),
+        **agents_env("fallbacks", document, make_database, redis_namespace, folder),
         "LLMCHAT_PROVIDER_FIRST_BYTE_SECONDS": str(FIRST_BYTE_SECONDS),
         "LLMCHAT_ADMIN_EMAIL": ADMIN_EMAIL,
         "LLMCHAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
