@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import database, median, percentile
+from bench.harness import bench_agent, database, median, percentile
 from bench.report import record
 from tests.fake_provider import REPLY_TEXT, FakeProviderProcess, reply_pieces
 from tests.support.server import ServerProcess
@@ -28,24 +28,6 @@ from tests.support.sse import events
 
 PIECES = reply_pieces(32)
 SEAMS = (len("".join(PIECES[:8])), len("".join(PIECES[:16])))
-
-
-def agent(
-    fake: FakeProviderProcess, name: str, model: str, fallbacks: list[str]
-) -> dict[str, object]:
-    return {
-        "id": name,
-        "name": name,
-        "description": "fake provider",
-        "category": "bench",
-        "provider": "openai",
-        "endpoint": fake.endpoint("openai"),
-        "apiKey": "sk-bench",
-        "model": model,
-        "capabilities": ["chat"],
-        "config": {},
-        "fallbacks": fallbacks,
-    }
 
 
 def timed_frames(
@@ -104,8 +86,8 @@ def main() -> None:
         steady, broken = "gpt;interval=0.01", "gpt;interval=0.01;fault-cut;cut_after=8"
         document = {
             "agents": [
-                agent(fake, "steady", steady, []),
-                agent(fake, "broken", broken, ["steady"]),
+                bench_agent(fake, "steady", steady),
+                bench_agent(fake, "broken", broken, ["steady"]),
             ]
         }
         agents_file.write_text(json.dumps(document))

@@ -6,7 +6,7 @@ import statistics
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,27 @@ class Stack:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def bench_agent(
+    fake: FakeProviderProcess, name: str, model: str, fallbacks: Sequence[str] = ()
+) -> dict[str, object]:
+    """An agent of the fake provider's OpenAI wire, as the agents file names it."""
+    agent: dict[str, object] = {
+        "id": name,
+        "name": name,
+        "description": "fake provider",
+        "category": "bench",
+        "provider": "openai",
+        "endpoint": fake.endpoint("openai"),
+        "apiKey": "sk-bench",
+        "model": model,
+        "capabilities": ["chat"],
+        "config": {},
+    }
+    if fallbacks:
+        agent["fallbacks"] = list(fallbacks)
+    return agent
+
+
 @contextmanager
 def stack(
     model: str = "gpt;chunks=32", redis: bool = True, worker: bool = False, root: Path = ROOT
@@ -70,22 +91,7 @@ def stack(
     `llmchat worker` process of their own instead of inside the server. The server and the
     worker are the checkout at `root` (another tree of this repository, to compare)."""
     with FakeProviderProcess() as fake, database() as url, tempfile.TemporaryDirectory() as tmp:
-        agents = {
-            "agents": [
-                {
-                    "id": "bench",
-                    "name": "bench",
-                    "description": "fake provider",
-                    "category": "bench",
-                    "provider": "openai",
-                    "endpoint": fake.endpoint("openai"),
-                    "apiKey": "sk-bench",
-                    "model": model,
-                    "capabilities": ["chat"],
-                    "config": {},
-                }
-            ]
-        }
+        agents = {"agents": [bench_agent(fake, "bench", model)]}
         agents_file = Path(tmp) / "agents.json"
         agents_file.write_text(json.dumps(agents))
         env = {
