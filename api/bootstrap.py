@@ -46,6 +46,7 @@ from infrastructure.agents_file import agent_source
 from infrastructure.attempts import InMemoryAttempts, RedisAttempts
 from infrastructure.blob_store import DirectoryBlobStore, PostgresBlobStore
 from infrastructure.budget_counters import budget_counters
+from infrastructure.budget_index import NoticedBudgets
 from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
 from infrastructure.clock import SystemClock
@@ -59,6 +60,7 @@ from infrastructure.instances import Heartbeat, PostgresOpenReplies, keep_alive
 from infrastructure.jobs import RedisJobs, ThreadJobs
 from infrastructure.known_users import KnownUsers, registered_in
 from infrastructure.log_format import use_json_logs
+from infrastructure.notices import NoticeListener
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import EventRecorder, event_recorder, open_datastore
 from infrastructure.prices_file import read_prices
@@ -67,7 +69,11 @@ from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlid
 from infrastructure.reply_metrics import PrometheusReplyMetrics
 from infrastructure.reply_signals import InProcessSignals, RedisSignals
 from infrastructure.retention import keep_sweeping
-from infrastructure.revocations import AsyncPostgresRevocations, PostgresRevocations
+from infrastructure.revocations import (
+    AsyncPostgresRevocations,
+    NoticedRevocations,
+    PostgresRevocations,
+)
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtTokens, load_or_create_secret
 from projections.agents import AgentsProjection
@@ -150,6 +156,7 @@ class Container:
     files: Files
     jobs: JobRunner
     revocation_check: AsyncPostgresRevocations
+    notices: NoticeListener
     known_users: KnownUsers
     drawings: DxfReader
     callers: Callers
@@ -219,6 +226,7 @@ class Container:
         await self.signals.start()
         await self.writer.start()
         await self.revocation_check.start()
+        await self.notices.start()
 
     async def stop(self) -> None:
         # Replies first: closing them still needs the writer.
@@ -227,6 +235,7 @@ class Container:
             # Gone from the live instances at once: what was handed over is claimed now.
             await to_thread.run_sync(self.heartbeat.retire)
         await self.writer.stop()
+        await self.notices.stop()
         await self.revocation_check.stop()
         await self.signals.stop()
         await self.http.aclose()
@@ -297,11 +306,14 @@ def build_container(
     recorder = event_recorder(datastore)
     store = RecorderEventStore(recorder, clock, event_cipher(settings))
     client = connect_redis(settings)
+    revocation_check = AsyncPostgresRevocations(url)
+    revocations = NoticedRevocations(revocation_check)
+    budget_index = NoticedBudgets()
     accounts = Accounts(
         store=store,
         hasher=hasher or Argon2Hasher(),
         tokens=tokens or JwtTokens(settings.jwt_secret or load_or_create_secret(data_dir)),
-        revocations=PostgresRevocations(datastore),
+        revocations=PostgresRevocations(datastore, noted=revocations.note),
         attempts=attempts or attempt_counter(client, settings),
         clock=clock,
         refresh_grace=settings.refresh_grace_seconds,
@@ -323,7 +335,7 @@ def build_container(
         drawing_results=PostgresDrawingResults(datastore),
     )
     counters = budget_counters(settings.redis_url, settings.redis_namespace)
-    budgets = Budgets(store, counters, LedgerSpending(datastore), prices)
+    budgets = Budgets(store, counters, LedgerSpending(datastore), prices, index=budget_index)
     chat = Chat(
         store=store,
         writer=writer,
@@ -337,13 +349,12 @@ def build_container(
         budgets=budgets,
         max_continuations=settings.max_continuations,
     )
-    revocation_check = AsyncPostgresRevocations(url)
     api_keys = ApiKeys(store)
     known_users = KnownUsers(registered_in(revocation_check.pool))
     callers = Callers(
         tokens=VerifiedTokens(accounts.tokens),
         api_keys=api_keys,
-        revocations=revocation_check,
+        revocations=revocations,
         known_users=known_users,
     )
     security_log = SecurityLog(store)
@@ -373,6 +384,7 @@ def build_container(
         files=files,
         jobs=job_runner(settings, JobWork(parse_drawing=partial(parse_drawing_job, files))),
         revocation_check=revocation_check,
+        notices=NoticeListener(url, [revocations, budget_index]),
         known_users=known_users,
         drawings=drawings,
         callers=callers,

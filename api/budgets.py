@@ -93,6 +93,7 @@ class BudgetsController(Controller):
             budget_scope, id, data.period, data.tokens, exact_cost(data.cost), admin.user_id
         )
         budget = await to_thread.run_sync(set_budget, store, command)
+        budgets.noted(budget)
         return success(await budget_view(budgets, budget), "Budget set")
 
     @get("/{budget_scope:str}/{id:str}")

@@ -19,7 +19,16 @@ from decimal import Decimal
 
 from anyio import to_thread
 
-from application.budgets import Amount, BudgetCounters, Counted, Hold, Reservation, SpendingLedger
+from application.budgets import (
+    Amount,
+    BudgetCounters,
+    BudgetIndex,
+    Counted,
+    Hold,
+    Reservation,
+    SpendingLedger,
+    UnknownBudgets,
+)
 from application.chat import Caller
 from application.errors import BudgetExceeded, ServiceUnavailable
 from application.ports import EventStore
@@ -45,6 +54,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def budget_streams_of(caller: Caller) -> list[str]:
+    """The streams of the budgets that may apply: the caller's own (as a user or as an API
+    key) and its role's."""
+    own = "apiKey" if caller.api_key else "user"
+    return [budget_stream_id(own, caller.user_id), budget_stream_id("role", caller.role)]
+
+
 class Budgets:
     def __init__(
         self,
@@ -53,26 +69,30 @@ class Budgets:
         ledger: SpendingLedger,
         prices: PriceList | None = None,
         clock: Callable[[], datetime] = utc_now,
+        index: BudgetIndex | None = None,
     ) -> None:
         self.store = store
         self.counters = counters
         self.ledger = ledger
         self.prices = prices or PriceList()
         self.clock = clock
+        self.index = index or UnknownBudgets()
         self.releasing: set[asyncio.Task[None]] = set()
 
     def applying(self, caller: Caller) -> list[Budget]:
         """The caller's budgets: its own (as a user or as an API key) and its role's."""
-        own = "apiKey" if caller.api_key else "user"
         repository = Repository(self.store)
-        found = [
-            repository.get(Budget, budget_stream_id(scope, subject))
-            for scope, subject in ((own, caller.user_id), ("role", caller.role))
-        ]
+        found = [repository.get(Budget, stream_id) for stream_id in budget_streams_of(caller)]
         return [budget for budget in found if budget is not None and not budget.removed]
+
+    def noted(self, budget: Budget) -> None:
+        """A budget just set here: the next chat of its subject counts on it."""
+        self.index.note(budget.id)
 
     async def reserve(self, caller: Caller, request: ProviderRequest) -> Reservation | None:
         """Hold the request's worst case, or BudgetExceeded; None when no budget applies."""
+        if self.index.none_of(budget_streams_of(caller)):
+            return None
         budgets = await to_thread.run_sync(self.applying, caller)
         if not budgets:
             return None

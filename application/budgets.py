@@ -104,6 +104,30 @@ class SpendingLedger(Protocol):
         ...
 
 
+class BudgetIndex(Protocol):
+    """Which budget streams exist, known without a round trip (infrastructure/notices.py):
+    a chat by a caller with no budget, the common case, asks nothing else of budgets."""
+
+    def none_of(self, stream_ids: Sequence[str]) -> bool:
+        """True only when it is sure no stream of `stream_ids` exists; False when one does
+        or it cannot tell (its view is not current): then the streams are read."""
+        ...
+
+    def note(self, stream_id: str) -> None:
+        """A budget this process has just set, known at once (before its answer)."""
+        ...
+
+
+class UnknownBudgets:
+    """An index that cannot tell: every chat reads its budget streams."""
+
+    def none_of(self, stream_ids: Sequence[str]) -> bool:
+        return False
+
+    def note(self, stream_id: str) -> None:
+        return None
+
+
 class BudgetGate(Protocol):
     """What the chat path asks of budgets (application/budget_gate.py)."""
 

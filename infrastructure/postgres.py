@@ -48,6 +48,11 @@ WRITE_SIDE_TABLES = (
                 FROM llmchat_conversations c WHERE c.session_id = w.session_id;
         END IF;
     END IF;
+    IF to_regclass('llmchat_budget_streams') IS NULL THEN
+        CREATE TABLE llmchat_budget_streams (stream_id uuid PRIMARY KEY);
+        INSERT INTO llmchat_budget_streams
+            SELECT DISTINCT originator_id FROM {EVENTS_TABLE} WHERE topic = 'BudgetSet';
+    END IF;
     END $$""",
     # One statement-level trigger: a group commit of many chunk rows runs it once. Chunks
     # (the bulk of the log) touch neither table; the update finds only conversation streams.
@@ -67,6 +72,12 @@ WRITE_SIDE_TABLES = (
         DELETE FROM llmchat_conversation_changes WHERE session_id IN
             (SELECT originator_id FROM appended
              WHERE topic IN ('ConversationDeleted', 'ConversationExpired'));
+        -- Every process's local index of budget streams (infrastructure/notices.py).
+        INSERT INTO llmchat_budget_streams
+            SELECT DISTINCT originator_id FROM appended WHERE topic = 'BudgetSet'
+            ON CONFLICT DO NOTHING;
+        PERFORM pg_notify('llmchat_budgets', originator_id::text)
+            FROM appended WHERE topic = 'BudgetSet';
         RETURN NULL;
     END $$""",
     # Created if missing, not replaced: replacing locks the event table against appends.
@@ -93,6 +104,19 @@ OWN_TABLES = (
         id text PRIMARY KEY,
         until timestamptz NOT NULL
     )""",
+    # Every process's local revocation list (infrastructure/notices.py) hears each change.
+    """CREATE OR REPLACE FUNCTION llmchat_revocation_noticed() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('llmchat_revocations', NEW.id || ' ' || extract(epoch FROM NEW.until));
+        RETURN NULL;
+    END $$""",
+    """DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'llmchat_revocation_noticed') THEN
+        CREATE TRIGGER llmchat_revocation_noticed AFTER INSERT OR UPDATE ON llmchat_revocations
+            FOR EACH ROW EXECUTE FUNCTION llmchat_revocation_noticed();
+    END IF;
+    END $$""",
     # One statement, one round trip: the same lock and notification as the library's
     # recorder, so positions still commit in order for the projections tailing the log.
     f"""CREATE OR REPLACE FUNCTION llmchat_append(

@@ -2,8 +2,10 @@
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
 from infrastructure.pools import async_pool
@@ -12,8 +14,14 @@ REVOKED = "SELECT 1 FROM llmchat_revocations WHERE id = ANY(%s) AND until > now(
 
 
 class PostgresRevocations:
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        noted: Callable[[Sequence[str], float], None] | None = None,
+    ) -> None:
         self.datastore = datastore
+        self.noted = noted
+        """This process's own list, told of a revocation before its answer goes out."""
 
     def revoke(self, ids: Sequence[str], until: int) -> None:
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
@@ -23,6 +31,8 @@ class PostgresRevocations:
                 "llmchat_revocations.until, EXCLUDED.until)",
                 [(i, until) for i in ids],
             )
+        if self.noted is not None:
+            self.noted(ids, until)
 
     def any_revoked(self, ids: Sequence[str]) -> bool:
         with self.datastore.get_connection() as conn:
@@ -47,6 +57,51 @@ class AsyncPostgresRevocations:
         async with self.pool.connection() as conn:
             cursor = await conn.execute(REVOKED, (list(ids),), prepare=True)
             return await cursor.fetchone() is not None
+
+
+class NoticedRevocations:
+    """The revocation list in memory, for the check every authenticated request makes,
+    kept current by the table's notices (infrastructure/notices.py); while it is not
+    current, the database is asked as before. Times are compared with this machine's
+    clock: an entry outlives its token, whose expiry the token itself carries."""
+
+    channel = "llmchat_revocations"
+
+    def __init__(self, database: AsyncPostgresRevocations, prune_above: int = 10_000) -> None:
+        self.database = database
+        self.current = False
+        self.until: dict[str, float] = {}
+        self.prune_above = prune_above
+        self.lock = threading.Lock()
+
+    async def load(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        cursor = await conn.execute(
+            "SELECT id, extract(epoch FROM until)::float8 FROM llmchat_revocations"
+            " WHERE until > now()"
+        )
+        loaded = {str(row[0]): float(row[1]) for row in await cursor.fetchall()}
+        with self.lock:
+            self.until = loaded
+
+    def noticed(self, payload: str) -> None:
+        revoked, _, until = payload.rpartition(" ")
+        self.note([revoked], float(until))
+
+    def note(self, ids: Sequence[str], until: float) -> None:
+        with self.lock:
+            for i in ids:
+                self.until[i] = max(self.until.get(i, 0.0), until)
+            if len(self.until) > self.prune_above:
+                now = time.time()
+                self.until = {i: t for i, t in self.until.items() if t > now}
+                self.prune_above = max(self.prune_above, 2 * len(self.until))
+
+    async def any_revoked(self, ids: Sequence[str]) -> bool:
+        if not self.current:
+            return await self.database.any_revoked(ids)
+        now = time.time()
+        until = self.until
+        return any(until.get(i, 0.0) > now for i in ids)
 
 
 class InMemoryRevocations:
