@@ -18,7 +18,6 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import httpx
 import redis
 from anyio import to_thread
 from eventsourcing.postgres import PostgresDatastore
@@ -65,6 +64,7 @@ from infrastructure.passwords import Argon2Hasher
 from infrastructure.postgres import EventRecorder, event_recorder, open_datastore
 from infrastructure.prices_file import read_prices
 from infrastructure.providers import ProviderTimeouts, build_providers, new_http_client
+from infrastructure.providers.http import ProviderClients
 from infrastructure.rate_limit import LocalSlidingWindow, RateLimiter, RedisSlidingWindow
 from infrastructure.reply_metrics import PrometheusReplyMetrics
 from infrastructure.reply_signals import InProcessSignals, RedisSignals
@@ -143,7 +143,7 @@ class Container:
     chat: Chat
     signals: Signals
     writer: GroupCommitWriter
-    http: httpx.AsyncClient
+    http: ProviderClients
     views: ConversationViews
     runner: ProjectionRunner
     projections: list[Projection]

@@ -8,14 +8,15 @@ and the caller may already have shown part of it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import msgspec
 
 from application.provider import (
@@ -41,11 +42,11 @@ _STATUSES_WITH_RETRY_AFTER = frozenset({429, 503})
 # Failures where the provider cannot have started working on the request.
 # A read timeout is missing on purpose: the provider may be generating.
 _RETRYABLE_ERRORS = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,  # typically a pooled keep-alive connection closed by the server
-    httpx.ReadError,
-    httpx.WriteError,
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.RemoteProtocolError,  # typically a pooled keep-alive connection closed by the server
+    httpx2.ReadError,
+    httpx2.WriteError,
 )
 _ERROR_TEXT_LIMIT = 300
 _DRAIN_LIMIT = 0.25
@@ -61,20 +62,66 @@ class ProviderTimeouts(msgspec.Struct, frozen=True):
     backoff: float = 0.5
 
 
-def new_http_client(timeouts: ProviderTimeouts) -> httpx.AsyncClient:
-    """The one pooled keep-alive client all adapters share."""
-    return httpx.AsyncClient(
-        timeout=_httpx_timeout(timeouts),
-        limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
-        headers={"user-agent": "llmchat"},
+SHARDS = 16
+"""Pools the provider connections are spread over (see ProviderClients)."""
+
+
+class ProviderClients:
+    """The pooled keep-alive clients all adapters share, each request taking the next.
+
+    httpx2 (pydantic's maintained fork of httpx), not httpx: httpcore 1.0's pool walks every
+    connection for every idle one on each request (quadratic), which took 28% of the API's
+    CPU at 128 paced streams; httpcore2's walks them once. Still once per request start and
+    per response end, with a poll() of each idle socket: one pool of a few hundred
+    connections stalled the event loop for tens of milliseconds in a burst, so they are
+    spread over SHARDS pools of a sixteenth the size each.
+    """
+
+    def __init__(self, clients: Sequence[httpx2.AsyncClient]) -> None:
+        self.clients = list(clients)
+        self.turns = itertools.cycle(self.clients)
+
+    def next(self) -> httpx2.AsyncClient:
+        return next(self.turns)
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> ProviderClients:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
+def new_http_client(timeouts: ProviderTimeouts, shards: int = SHARDS) -> ProviderClients:
+    """Up to 2048 connections in all: a stream holds one for as long as it runs, and a
+    request past the limit waits for one."""
+    return ProviderClients(
+        [
+            httpx2.AsyncClient(
+                timeout=_httpx_timeout(timeouts),
+                limits=httpx2.Limits(
+                    max_connections=2048 // shards, max_keepalive_connections=256 // shards
+                ),
+                headers={"user-agent": "llmchat"},
+            )
+            for _ in range(shards)
+        ]
     )
 
 
 class ProviderHttp:
     """The shared client seen through one provider's name and timeouts."""
 
-    def __init__(self, client: httpx.AsyncClient, timeouts: ProviderTimeouts, provider: str):
-        self._client = client
+    def __init__(
+        self,
+        client: httpx2.AsyncClient | ProviderClients,
+        timeouts: ProviderTimeouts,
+        provider: str,
+    ):
+        self._clients = client if isinstance(client, ProviderClients) else ProviderClients([client])
         self._timeouts = timeouts
         self.provider = provider
 
@@ -93,9 +140,9 @@ class ProviderHttp:
         async with self._post(url, headers, body) as response:
             try:
                 raw = await response.aread()
-            except httpx.TimeoutException as exc:
+            except httpx2.TimeoutException as exc:
                 raise ProviderUnavailable(self.provider, "the answer stalled halfway") from exc
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 detail = f"the connection dropped before the whole answer arrived: {exc!r}"
                 raise ProviderBadResponse(self.provider, detail) from exc
         return decode_json(self.provider, raw, answer_type)
@@ -118,7 +165,7 @@ class ProviderHttp:
     @asynccontextmanager
     async def _post(
         self, url: str, headers: dict[str, str], body: object
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[httpx2.Response]:
         """Yield a 2xx response whose head arrived; its body is still unread."""
         request = self._build_request("POST", url, headers, body)
         response = await self._send_with_retries(request)
@@ -129,15 +176,15 @@ class ProviderHttp:
 
     def _build_request(
         self, method: str, url: str, headers: dict[str, str], body: object
-    ) -> httpx.Request:
+    ) -> httpx2.Request:
         try:
-            return self._client.build_request(
+            return self._clients.clients[0].build_request(
                 method, url, headers=headers, json=body, timeout=_httpx_timeout(self._timeouts)
             )
-        except httpx.InvalidURL as exc:
+        except httpx2.InvalidURL as exc:
             raise ProviderUnavailable(self.provider, f"invalid endpoint {url!r}") from exc
 
-    async def _send_with_retries(self, request: httpx.Request) -> httpx.Response:
+    async def _send_with_retries(self, request: httpx2.Request) -> httpx2.Response:
         attempts = self._timeouts.retries + 1
         for attempt in range(attempts):
             try:
@@ -157,22 +204,22 @@ class ProviderHttp:
         # Jitter keeps many sessions that failed together from retrying together.
         return self._timeouts.backoff * 2.0**attempt * random.uniform(0.5, 1.0)
 
-    async def _receive_head(self, request: httpx.Request) -> httpx.Response:
+    async def _receive_head(self, request: httpx2.Request) -> httpx2.Response:
         try:
             async with asyncio.timeout(self._timeouts.first_byte):
-                return await self._client.send(request, stream=True)
+                return await self._clients.next().send(request, stream=True)
         except TimeoutError as exc:
             detail = f"no answer within {self._timeouts.first_byte:g}s"
             raise ProviderTimedOut(self.provider, detail) from exc
         except _RETRYABLE_ERRORS as exc:
-            timed_out = isinstance(exc, httpx.TimeoutException)
+            timed_out = isinstance(exc, httpx2.TimeoutException)
             kind = ProviderTimedOut if timed_out else ProviderUnavailable
             error = kind(self.provider, f"unreachable: {exc!r}")
             raise _RetryableFailure(error) from exc
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ProviderUnavailable(self.provider, f"unreachable: {exc!r}") from exc
 
-    async def _failure_from(self, response: httpx.Response) -> Exception:
+    async def _failure_from(self, response: httpx2.Response) -> Exception:
         status = response.status_code
         message, code = error_details(await self._read_error_body(response))
         detail = f"HTTP {status}: {message}" if message else f"HTTP {status}"
@@ -188,16 +235,16 @@ class ProviderHttp:
             return ProviderUnavailable(self.provider, detail, status=status, code=code)
         return ProviderBadResponse(self.provider, detail, status=status, code=code)
 
-    async def _read_error_body(self, response: httpx.Response) -> bytes:
+    async def _read_error_body(self, response: httpx2.Response) -> bytes:
         try:
             async with asyncio.timeout(self._timeouts.read):
                 return await response.aread()
-        except (TimeoutError, httpx.HTTPError):
+        except (TimeoutError, httpx2.HTTPError):
             return b""
         finally:
             await response.aclose()
 
-    async def _expect_event_stream(self, response: httpx.Response) -> None:
+    async def _expect_event_stream(self, response: httpx2.Response) -> None:
         # Some providers answer a streaming request with plain JSON (an error
         # object or a blocking answer) and a 200; that is not a stream.
         content_type = response.headers.get("content-type", "")
@@ -208,7 +255,7 @@ class ProviderHttp:
         raise ProviderBadResponse(self.provider, detail, code=code)
 
     async def _events(
-        self, response: httpx.Response, outcome: StreamOutcome
+        self, response: httpx2.Response, outcome: StreamOutcome
     ) -> AsyncIterator[SseEvent]:
         parser = SseParser()
         pieces = response.aiter_bytes()
@@ -219,10 +266,10 @@ class ProviderHttp:
                     if outcome.finished:
                         await _drain(pieces)
                         return
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             detail = f"the stream went silent for {self._timeouts.read:g}s"
             raise ProviderStreamFailed(self.provider, detail) from exc
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             detail = f"the connection dropped mid-stream: {exc!r}"
             raise ProviderStreamFailed(self.provider, detail) from exc
         for event in parser.close():
@@ -239,7 +286,7 @@ async def _drain(pieces: AsyncIterator[bytes]) -> None:
         async with asyncio.timeout(_DRAIN_LIMIT):
             async for _ in pieces:
                 pass
-    except (TimeoutError, httpx.HTTPError):
+    except (TimeoutError, httpx2.HTTPError):
         pass
 
 
@@ -326,7 +373,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= _ERROR_TEXT_LIMIT else text[: _ERROR_TEXT_LIMIT - 1] + "…"
 
 
-def _httpx_timeout(timeouts: ProviderTimeouts) -> httpx.Timeout:
-    return httpx.Timeout(
+def _httpx_timeout(timeouts: ProviderTimeouts) -> httpx2.Timeout:
+    return httpx2.Timeout(
         connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
     )

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
-import httpx
+import httpx2
 import msgspec
 import pytest
 
@@ -66,13 +66,13 @@ def fake() -> Iterator[FakeProviderThread]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as shared:
+async def client() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(trust_env=False) as shared:
         yield shared
 
 
 def adapter(
-    client: httpx.AsyncClient, provider: str, timeouts: ProviderTimeouts = FAST
+    client: httpx2.AsyncClient, provider: str, timeouts: ProviderTimeouts = FAST
 ) -> ChatProvider:
     return build_providers(client, timeouts)[provider]
 
@@ -98,7 +98,7 @@ def request_to(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_stream_yields_the_reply_then_one_closing_chunk(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     chunks = await read_all(adapter(client, provider), request_to(fake, provider))
 
@@ -112,7 +112,7 @@ async def test_stream_yields_the_reply_then_one_closing_chunk(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_stream_captures_usage_with_cached_and_reasoning_tokens(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     chunks = await read_all(adapter(client, provider), request_to(fake, provider))
 
@@ -128,7 +128,7 @@ def test_the_fake_reports_cache_and_reasoning_where_the_format_has_them() -> Non
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_an_answer_without_usage_has_none(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="usage=none")
 
@@ -140,7 +140,7 @@ async def test_an_answer_without_usage_has_none(
 
 
 async def test_openai_streams_always_ask_for_usage(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     await read_all(adapter(client, "openai"), request_to(fake, "openai"))
 
@@ -150,7 +150,7 @@ async def test_openai_streams_always_ask_for_usage(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_complete_returns_the_whole_reply_with_usage(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     completion = await adapter(client, provider).complete(request_to(fake, provider))
 
@@ -161,7 +161,7 @@ async def test_complete_returns_the_whole_reply_with_usage(
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "dify"])
 async def test_reply_written_in_tiny_pieces_splitting_utf8_arrives_intact(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="chunks=4;split=5")
 
@@ -183,7 +183,7 @@ async def test_reply_written_in_tiny_pieces_splitting_utf8_arrives_intact(
 )
 async def test_finish_reasons_map_to_one_vocabulary(
     fake: FakeProviderThread,
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     provider: str,
     wire_reason: str,
     expected: str,
@@ -199,7 +199,7 @@ async def test_finish_reasons_map_to_one_vocabulary(
 
 
 async def test_a_finished_stream_leaves_its_connection_for_the_next_request(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     chat = adapter(client, "openai")
     path = CALL_PATHS["openai"]
@@ -212,7 +212,7 @@ async def test_a_finished_stream_leaves_its_connection_for_the_next_request(
 
 
 async def test_closing_a_stream_early_raises_nothing_and_frees_the_client(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     chat = adapter(client, "anthropic")
 
@@ -229,7 +229,7 @@ async def test_closing_a_stream_early_raises_nothing_and_frees_the_client(
 
 
 async def test_openai_sends_bearer_key_and_chat_completion_body(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     request = request_to(fake, "openai", temperature=0.2, max_tokens=50)
 
@@ -248,7 +248,7 @@ async def test_openai_sends_bearer_key_and_chat_completion_body(
 
 
 async def test_openai_blocking_call_asks_for_no_stream_and_omits_unset_options(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     await adapter(client, "openai").complete(request_to(fake, "openai"))
 
@@ -258,7 +258,7 @@ async def test_openai_blocking_call_asks_for_no_stream_and_omits_unset_options(
 
 
 async def test_custom_provider_without_key_sends_no_authorization(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     await adapter(client, "custom").complete(request_to(fake, "custom", api_key=""))
 
@@ -266,7 +266,7 @@ async def test_custom_provider_without_key_sends_no_authorization(
 
 
 async def test_anthropic_sends_key_version_and_system_at_top_level(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     request = request_to(fake, "anthropic", temperature=0.5)
 
@@ -287,7 +287,7 @@ async def test_anthropic_sends_key_version_and_system_at_top_level(
 
 
 async def test_anthropic_uses_the_agents_max_tokens_when_set(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     await adapter(client, "anthropic").complete(request_to(fake, "anthropic", max_tokens=77))
 
@@ -297,7 +297,7 @@ async def test_anthropic_uses_the_agents_max_tokens_when_set(
 
 
 async def test_fastgpt_sends_session_as_chat_id_with_detail_and_the_new_question(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     request = request_to(fake, "fastgpt", session_id="our-session-42")
 
@@ -312,7 +312,7 @@ async def test_fastgpt_sends_session_as_chat_id_with_detail_and_the_new_question
 
 
 async def test_dify_sends_query_user_and_kept_conversation_and_returns_it(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     request = request_to(fake, "dify", provider_conversation_id="conv-7", user_id="user-9")
 
@@ -331,7 +331,7 @@ async def test_dify_sends_query_user_and_kept_conversation_and_returns_it(
 
 
 async def test_dify_new_conversation_sends_empty_id_and_returns_difys(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     completion = await adapter(client, "dify").complete(request_to(fake, "dify"))
 
@@ -345,7 +345,7 @@ async def test_dify_new_conversation_sends_empty_id_and_returns_difys(
 
 
 async def test_429_is_retried_after_the_retry_after_delay(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     request = request_to(fake, "openai", scenario="fault-429;times=1;tag=wait")
     before = fake.request_count(CALL_PATHS["openai"])
@@ -361,7 +361,7 @@ async def test_429_is_retried_after_the_retry_after_delay(
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 @pytest.mark.parametrize("fault", ["fault-429", "fault-503", "fault-500", "fault-529"])
 async def test_transient_failures_are_retried_until_success(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str, fault: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str, fault: str
 ) -> None:
     scenario = f"{fault};times=2;retry_after=0;tag=success-{provider}"
     before = fake.request_count(CALL_PATHS[provider])
@@ -375,7 +375,7 @@ async def test_transient_failures_are_retried_until_success(
 
 
 async def test_retry_after_is_capped(
-    fake: FakeProviderThread, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    fake: FakeProviderThread, client: httpx2.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http, "RETRY_AFTER_CAP", 0.1)
     request = request_to(fake, "anthropic", scenario="fault-429;times=1;retry_after=3600;tag=cap")
@@ -388,7 +388,7 @@ async def test_retry_after_is_capped(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_persistent_429_gives_up_as_unavailable_after_the_retries(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="fault-429;retry_after=0")
     before = fake.request_count(CALL_PATHS[provider])
@@ -404,7 +404,7 @@ async def test_persistent_429_gives_up_as_unavailable_after_the_retries(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_500_is_unavailable_for_stream_and_blocking_calls(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     chat = adapter(client, provider)
     request = request_to(fake, provider, scenario="fault-500")
@@ -419,7 +419,7 @@ async def test_500_is_unavailable_for_stream_and_blocking_calls(
 
 @pytest.mark.parametrize("status", [400, 401, 404])
 async def test_client_errors_are_rejections_and_not_retried(
-    fake: FakeProviderThread, client: httpx.AsyncClient, status: int
+    fake: FakeProviderThread, client: httpx2.AsyncClient, status: int
 ) -> None:
     before = fake.request_count(CALL_PATHS["openai"])
 
@@ -435,7 +435,7 @@ async def test_client_errors_are_rejections_and_not_retried(
 
 
 async def test_unreachable_provider_is_unavailable_after_retries(
-    client: httpx.AsyncClient, fake: FakeProviderThread
+    client: httpx2.AsyncClient, fake: FakeProviderThread
 ) -> None:
     with socket.socket() as sock:  # a port nobody listens on once this socket is closed
         sock.bind(("127.0.0.1", 0))
@@ -450,7 +450,7 @@ async def test_unreachable_provider_is_unavailable_after_retries(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_slow_first_byte_is_unavailable_without_retrying(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     impatient = ProviderTimeouts(first_byte=0.2, retries=2, backoff=0.01)
     chat = adapter(client, provider, impatient)
@@ -472,7 +472,7 @@ async def test_slow_first_byte_is_unavailable_without_retrying(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_cut_stream_fails_after_yielding_what_arrived(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="fault-cut;cut_after=3")
     before = fake.request_count(CALL_PATHS[provider])
@@ -486,7 +486,7 @@ async def test_cut_stream_fails_after_yielding_what_arrived(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_cut_blocking_answer_is_a_bad_response(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="fault-cut")
 
@@ -495,7 +495,7 @@ async def test_cut_blocking_answer_is_a_bad_response(
 
 
 async def test_stalled_stream_fails_after_the_read_timeout(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     chat = adapter(client, "dify", ProviderTimeouts(read=0.2))
     request = request_to(fake, "dify", scenario="fault-stall;delay=1;cut_after=2")
@@ -508,7 +508,7 @@ async def test_stalled_stream_fails_after_the_read_timeout(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_error_event_fails_the_stream_with_the_providers_words(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="fault-error-event;cut_after=3")
 
@@ -524,7 +524,7 @@ async def test_error_event_fails_the_stream_with_the_providers_words(
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 @pytest.mark.parametrize("fault", ["fault-malformed", "fault-wrong-shape"])
 async def test_malformed_answers_are_bad_responses(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str, fault: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str, fault: str
 ) -> None:
     chat = adapter(client, provider)
     request = request_to(fake, provider, scenario=fault)
@@ -537,7 +537,7 @@ async def test_malformed_answers_are_bad_responses(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_error_object_instead_of_blocking_answer_is_a_bad_response(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     request = request_to(fake, provider, scenario="fault-error-event")
 
@@ -550,7 +550,7 @@ async def test_error_object_instead_of_blocking_answer_is_a_bad_response(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_probe_returns_latency_of_a_reachable_provider(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     latency = await adapter(client, provider).probe(request_to(fake, provider))
 
@@ -558,7 +558,7 @@ async def test_probe_returns_latency_of_a_reachable_provider(
 
 
 async def test_probe_counts_a_rejected_key_as_reachable(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     latency = await adapter(client, "anthropic").probe(
         request_to(fake, "anthropic", scenario="fault-401")
@@ -568,7 +568,7 @@ async def test_probe_counts_a_rejected_key_as_reachable(
 
 
 async def test_probe_of_a_failing_provider_is_unavailable(
-    fake: FakeProviderThread, client: httpx.AsyncClient
+    fake: FakeProviderThread, client: httpx2.AsyncClient
 ) -> None:
     with pytest.raises(ProviderUnavailable):
         await adapter(client, "dify").probe(request_to(fake, "dify", scenario="fault-503"))
@@ -584,7 +584,7 @@ async def test_the_shared_production_client_streams_from_the_fake(
     assert "".join(chunk.text for chunk in chunks) == REPLY_TEXT
 
 
-async def test_build_providers_offers_every_provider(client: httpx.AsyncClient) -> None:
+async def test_build_providers_offers_every_provider(client: httpx2.AsyncClient) -> None:
     providers: Mapping[str, ChatProvider] = build_providers(client, FAST)
 
     assert set(providers) == {"openai", "anthropic", "fastgpt", "dify", "custom", "demo"}
@@ -594,7 +594,7 @@ async def test_build_providers_offers_every_provider(client: httpx.AsyncClient) 
 
 
 @pytest.mark.slow
-async def test_fake_provider_runs_as_a_subprocess(client: httpx.AsyncClient) -> None:
+async def test_fake_provider_runs_as_a_subprocess(client: httpx2.AsyncClient) -> None:
     with FakeProviderProcess() as fake:
         request = request_to(fake, "anthropic")
         chunks = await read_all(adapter(client, "anthropic"), request)
@@ -611,7 +611,7 @@ async def test_fake_provider_runs_as_a_subprocess(client: httpx.AsyncClient) -> 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 @pytest.mark.parametrize("cut_after", [1, 5, 17])
 async def test_a_continuation_streams_the_rest_of_the_reply(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str, cut_after: int
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str, cut_after: int
 ) -> None:
     chat = build_providers(client, FAST)[provider]
     broken = request_to(fake, provider, scenario=f"fault-cut;cut_after={cut_after}")
@@ -631,7 +631,7 @@ async def test_a_continuation_streams_the_rest_of_the_reply(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_a_continuation_may_repeat_the_stored_tail_which_the_seam_drops(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     chat = build_providers(client, FAST)[provider]
     stored = "".join(reply_pieces(32)[:9])
@@ -645,7 +645,7 @@ async def test_a_continuation_may_repeat_the_stored_tail_which_the_seam_drops(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_a_blocking_continuation_answers_the_rest(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     stored = REPLY_TEXT[:40]
     again = request_to(fake, provider, continues=stored)
@@ -657,7 +657,7 @@ async def test_a_blocking_continuation_answers_the_rest(
 
 @pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_each_api_is_asked_to_continue_in_its_own_way(
-    fake: FakeProviderThread, client: httpx.AsyncClient, provider: str
+    fake: FakeProviderThread, client: httpx2.AsyncClient, provider: str
 ) -> None:
     stored = "Hello from the fake "
     await read_all(

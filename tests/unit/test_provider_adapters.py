@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import httpx2
 import pytest
 
 from application.provider import (
@@ -54,9 +54,11 @@ async def test_demo_streams_a_labelled_echo_without_network() -> None:
 
 
 @asynccontextmanager
-async def scripted_provider(provider: str, response: httpx.Response) -> AsyncIterator[ChatProvider]:
-    transport = httpx.MockTransport(lambda request: response)
-    async with httpx.AsyncClient(transport=transport) as scripted:
+async def scripted_provider(
+    provider: str, response: httpx2.Response
+) -> AsyncIterator[ChatProvider]:
+    transport = httpx2.MockTransport(lambda request: response)
+    async with httpx2.AsyncClient(transport=transport) as scripted:
         yield build_providers(scripted, FAST)[provider]
 
 
@@ -74,7 +76,7 @@ def scripted_request(provider: str) -> ProviderRequest:
 
 async def test_stream_closed_cleanly_without_end_marker_is_a_failed_stream() -> None:
     body = b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n'
-    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    response = httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
     async with scripted_provider("openai", response) as chat:
         text, _ = await read_until_failure(chat, scripted_request("openai"), ProviderStreamFailed)
 
@@ -82,14 +84,14 @@ async def test_stream_closed_cleanly_without_end_marker_is_a_failed_stream() -> 
 
 
 async def test_json_answer_to_a_stream_request_is_a_bad_response() -> None:
-    response = httpx.Response(200, json={"error": {"message": "streaming is off", "type": "x"}})
+    response = httpx2.Response(200, json={"error": {"message": "streaming is off", "type": "x"}})
     async with scripted_provider("anthropic", response) as chat:
         with pytest.raises(ProviderBadResponse, match="streaming is off"):
             await read_all(chat, scripted_request("anthropic"))
 
 
 async def test_answer_without_choices_is_a_bad_response() -> None:
-    async with scripted_provider("openai", httpx.Response(200, json={"choices": []})) as chat:
+    async with scripted_provider("openai", httpx2.Response(200, json={"choices": []})) as chat:
         with pytest.raises(ProviderBadResponse, match="no choices"):
             await chat.complete(scripted_request("openai"))
 
