@@ -1,7 +1,8 @@
 """Paced streams: a provider's real rhythm (64 deltas, 20 ms apart), ramped from 32 to 512
 concurrent streams, straight to the fake provider and through LLMChat in one run.
 
-Run: .venv/bin/python -m bench.paced [--levels 32,64,128,192,256,384,512]
+Run: .venv/bin/python -m bench.paced [--levels 32,64,128,192,256,384,512] [--root TREE]
+(`--root`: serve another checkout of this repository, to measure it before a change.)
 
 A stream *stalls* when two of its pieces arrive more than 200 ms apart (the method of the
 public gateway comparisons). Every stream of a level starts at once; both paths run each
@@ -17,9 +18,10 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import Stack, median, percentile, stack
+from bench.harness import ROOT, Stack, median, percentile, stack
 from bench.report import record
 
 MODEL = "gpt;chunks=64;interval=0.02"
@@ -154,13 +156,13 @@ def row(concurrency: int, path: str, measured: Level) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-async def main(levels: list[int]) -> None:
+async def main(levels: list[int], root: Path, title: str) -> None:
     columns = ["streams", "path", "ended", "not 200", "stalled", "largest gap p50 ms"]
     columns += ["largest gap p99 ms", "TTFC p50 ms", "TTFC p99 ms", "statuses"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     best = {"direct": 0, "llmchat": 0}
     stalled_at: dict[str, int | None] = {"direct": None, "llmchat": None}
-    with stack(model=MODEL, worker=True) as stack_:
+    with stack(model=MODEL, worker=True, root=root) as stack_:
         targets = {path: target_of(path, stack_) for path in ("direct", "llmchat")}
         for target in targets.values():  # warm both paths
             await level(target, 4)
@@ -182,11 +184,15 @@ async def main(levels: list[int]) -> None:
     )
     table = "\n".join(lines)
     print(table)
-    record("Paced streams", "python -m bench.paced", table)
+    command = "python -m bench.paced" + ("" if root == ROOT else f" --root {root}")
+    record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="32,64,128,192,256,384,512")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--title", default="Paced streams")
     arguments = parser.parse_args()
-    asyncio.run(main([int(n) for n in arguments.levels.split(",")]))
+    levels = [int(n) for n in arguments.levels.split(",")]
+    asyncio.run(main(levels, arguments.root.resolve(), arguments.title))

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_SECONDS = 5.0
 # A request must not wait long on a sick Redis: half a second, then local counts.
 REDIS_TIMEOUT_SECONDS = 0.5
+# Connections per process and loop; a request waits for one at most REDIS_TIMEOUT_SECONDS.
+MAX_CONNECTIONS = 32
 
 
 class RedisScripts:
@@ -38,11 +40,17 @@ class RedisScripts:
     def script(self, name: str) -> Any:
         loop = asyncio.get_running_loop()
         if loop not in self.clients:
-            client = redis.asyncio.Redis.from_url(
+            # A bounded pool: a burst of requests takes turns on a few connections instead
+            # of opening one each (redis-py reads its package metadata from disk for every
+            # new connection; a burst of 128 chats stalled the event loop on it).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=REDIS_TIMEOUT_SECONDS,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
+            client = redis.asyncio.Redis.from_pool(pool)
             registered = {n: client.register_script(s) for n, s in self.sources.items()}
             self.clients[loop] = (client, registered)
         return self.clients[loop][1][name]
