@@ -114,3 +114,26 @@ def test_a_stream_moves_between_instances_and_stats_count_every_chat_once(deploy
         stats = a.get("/api/admin/stats", headers=admin).json()["data"]
     assert stats["chats"]["total"] == 7
     assert stats["users"]["total"] == 2
+
+
+def test_a_sign_out_on_one_instance_ends_the_token_on_the_other_at_once(deployment):
+    # Each instance answers the revocation check from memory (infrastructure/notices.py):
+    # the other instance's list must hear of the sign-out within moments, not at its next
+    # start. The first use on B proves its list was loaded; the poll bounds the wait.
+    servers, _ = deployment
+    first, second = (httpx.Client(base_url=s.base_url, timeout=30) for s in servers)
+    email = f"out-{uuid.uuid4().hex[:8]}@example.com"
+    account = {"email": email, "password": "out-user-pass", "name": "O"}
+    first.post("/api/auth/register", json=account)
+    headers = bearer(first, email, "out-user-pass")
+    assert second.get("/api/chat/sessions", headers=headers).status_code == 200
+    assert first.post("/api/auth/logout", headers=headers).status_code == 200
+    deadline = time.monotonic() + 2.0
+    status = 200
+    while time.monotonic() < deadline:
+        status = second.get("/api/chat/sessions", headers=headers).status_code
+        if status == 401:
+            break
+        time.sleep(0.01)
+    assert status == 401
+    assert first.get("/api/chat/sessions", headers=headers).status_code == 401
