@@ -312,7 +312,7 @@ def build_container(
     accounts = Accounts(
         store=store,
         hasher=hasher or Argon2Hasher(),
-        tokens=tokens or JwtTokens(settings.jwt_secret or load_or_create_secret(data_dir)),
+        tokens=tokens or JwtTokens(settings.jwt_secret or partial(load_or_create_secret, data_dir)),
         revocations=PostgresRevocations(datastore, noted=revocations.note),
         attempts=attempts or attempt_counter(client, settings),
         clock=clock,

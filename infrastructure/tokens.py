@@ -1,8 +1,10 @@
 """Signed JWTs for access and refresh; HS256 only, so `alg: none` or a re-signed token fails."""
 
+import functools
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,14 @@ class JwtTokens:
     access_ttl = ACCESS_TTL
     refresh_ttl = REFRESH_TTL
 
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
+    def __init__(self, secret: str | Callable[[], str]) -> None:
+        self.given = secret
+
+    @functools.cached_property
+    def secret(self) -> str:
+        """Read (or made and kept) on first use: wiring writes nothing, and a read-only
+        command never signs or checks a token."""
+        return self.given if isinstance(self.given, str) else self.given()
 
     def issue(
         self, claims: dict[str, Any], ttl: int, jti: str | None, issued_at: int | None

@@ -81,3 +81,13 @@ def test_a_read_only_command_on_a_fresh_database_creates_no_table_and_says_so(
     with psycopg.connect(url) as conn:
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
         assert tables.fetchone() == (0,)
+
+
+def test_a_read_only_command_makes_no_secret_file(started_database, tmp_path):
+    # Wiring writes nothing: the JWT secret is made on first use, which these never reach.
+    data_dir = tmp_path / "fresh-data"
+    env = {**env_for(started_database, data_dir), "LLMCHAT_JWT_SECRET": None}
+    for command, code in READ_ONLY:
+        result = run_cli(command, env)
+        assert result.returncode == code, (command, result.stderr)
+    assert not (data_dir / "jwt_secret").exists()
