@@ -52,6 +52,8 @@ class NoticeListener:
         self.task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
         """Set while every view is loaded and current (tests wait on it)."""
+        self.away = False
+        """Whether the last try to listen failed (and the log said so)."""
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.run())
@@ -68,7 +70,9 @@ class NoticeListener:
             try:
                 await self.listen()
             except (psycopg.Error, OSError) as error:
-                log.warning("notices: connection lost (%s); asking the database meanwhile", error)
+                if not self.away:  # said once per outage, not at every try
+                    log.warning("notices: not listening (%s); asking the database meanwhile", error)
+                self.away = True
             finally:
                 self.lost()
             await asyncio.sleep(RECONNECT_SECONDS)
@@ -87,6 +91,9 @@ class NoticeListener:
                 await view.load(conn)
                 view.current = True
             self.listening.set()
+            if self.away:
+                log.warning("notices: listening again; the views are loaded and current")
+                self.away = False
             while True:
                 async for notice in conn.notifies(timeout=PROBE_SECONDS):
                     noticed = self.views.get(notice.channel)
