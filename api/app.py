@@ -29,6 +29,7 @@ from api.request_context import RequestContext, context_of
 from api.request_origin import note_request_origin
 from api.security_headers import cors_config
 from api.usage import UsageController
+from api.users import UsersController
 from infrastructure.metrics import forget_this_process
 
 Hook = Callable[[Request[Any, Any, Any]], Awaitable[None]]
@@ -98,6 +99,7 @@ def create_app(container: Container) -> Litestar:
             read_metrics,
             UploadController,
             UsageController,
+            UsersController,
         ],
         dependencies={
             **services(container),

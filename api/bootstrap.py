@@ -313,7 +313,9 @@ def build_container(
         store=store,
         hasher=hasher or Argon2Hasher(),
         tokens=tokens or JwtTokens(settings.jwt_secret or partial(load_or_create_secret, data_dir)),
-        revocations=PostgresRevocations(datastore, noted=revocations.note),
+        revocations=PostgresRevocations(
+            datastore, noted=revocations.note, noted_cutoff=revocations.note_cutoff
+        ),
         attempts=attempts or attempt_counter(client, settings),
         clock=clock,
         refresh_grace=settings.refresh_grace_seconds,

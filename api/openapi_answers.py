@@ -247,6 +247,17 @@ BUDGET = shape(
     }
 )
 BUDGET_PATH = "/api/admin/budgets/{budget_scope}/{id}"
+# api/users.py
+ADMINISTERED_USER = shape(
+    {
+        "id": STRING,
+        "email": STRING,
+        "name": STRING,
+        "role": {"enum": ["user", "enterprise", "admin"]},
+        "status": {"enum": ["active", "deactivated"]},
+        "createdAt": TIME,
+    }
+)
 
 # Each route's `data` in its 200 answer.
 DATA: dict[tuple[str, str], Schema] = {
@@ -295,6 +306,7 @@ DATA: dict[tuple[str, str], Schema] = {
     ("put", BUDGET_PATH): BUDGET,
     ("get", BUDGET_PATH): BUDGET,
     ("delete", BUDGET_PATH): NOTHING,
+    ("patch", "/api/admin/users/{user_id}"): ADMINISTERED_USER,
 }
 # Other successes than 200, and their `data`.
 OTHER_DATA: dict[tuple[str, str], dict[int, tuple[str, Schema]]] = {

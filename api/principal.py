@@ -2,13 +2,16 @@
 
 from typing import Any
 
+from anyio import to_thread
 from litestar import Request
 from litestar.types import Scope
 
 from api.callers import Callers
-from api.dependencies import CallerDep, CallersDep
+from api.dependencies import AccountsDep, CallerDep, CallersDep
 from api.rate_limit import EARLY_REVOCATION
 from api.request_context import context_of
+from application.accounts import stored_role
+from application.api_keys import ApiKeyClaims
 from application.errors import Forbidden
 from application.ports import AccessClaims
 
@@ -25,7 +28,12 @@ async def authenticated(scope: Scope, callers: Callers, token: str | None = None
     return await callers.authenticate(context_of(scope), token, early)
 
 
-async def provide_admin(principal: CallerDep) -> AccessClaims:
-    if principal.role != "admin":
+async def provide_admin(principal: CallerDep, accounts: AccountsDep) -> AccessClaims:
+    """An API key's role is read with the key; a token's is asked of the store, so a
+    demoted administrator is refused with the next request on every instance."""
+    role: str | None = principal.role
+    if role == "admin" and not isinstance(principal, ApiKeyClaims):
+        role = await to_thread.run_sync(stored_role, accounts.store, principal.user_id)
+    if role != "admin":
         raise Forbidden("Administrator role required")
     return principal

@@ -25,7 +25,7 @@ from api.envelope import send_error
 from api.request_context import RequestContext, context_of, request_id_of
 from api.scope import path_of
 from application.api_keys import ApiKeyClaims
-from application.authenticate import RevocationCheck
+from application.authenticate import RevocationCheck, revocation_question
 from application.errors import Unauthorized
 from application.ports import AccessClaims
 from application.security_log import SecurityLog
@@ -70,16 +70,16 @@ class EarlyRevocationCheck:
     instead of after it takes a round trip off every authenticated request.
     """
 
-    def __init__(self, ids: list[str], revocations: RevocationCheck) -> None:
-        self.ids, self.revocations = ids, revocations
-        self.answer = asyncio.ensure_future(revocations.any_revoked(ids))
+    def __init__(self, question: tuple[list[str], str, int], revocations: RevocationCheck) -> None:
+        self.question, self.revocations = question, revocations
+        self.answer = asyncio.ensure_future(revocations.any_revoked(*question))
         # A refused request never asks for it: its failure must not be reported as lost.
         self.answer.add_done_callback(lambda done: done.cancelled() or done.exception())
 
-    async def any_revoked(self, ids: Sequence[str]) -> bool:
-        if list(ids) == self.ids:
+    async def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
+        if (list(ids), user_id, issued_at) == self.question:
             return await self.answer
-        return await self.revocations.any_revoked(ids)
+        return await self.revocations.any_revoked(ids, user_id, issued_at)
 
 
 def limit_for(role: str, settings: Settings) -> int:
@@ -143,8 +143,8 @@ async def count(scope: Scope, send: Send, limits: RateLimits) -> list[tuple[byte
     state: dict[str, Any] = scope.setdefault("state", {})
     caller = await identify(context_of(scope), limits)
     if caller.access is not None:
-        ids = [caller.access.jti, caller.access.family_id]
-        state[EARLY_REVOCATION] = EarlyRevocationCheck(ids, limits.callers.revocations)
+        question = revocation_question(caller.access)
+        state[EARLY_REVOCATION] = EarlyRevocationCheck(question, limits.callers.revocations)
     decision = await spend(scope, limits, caller)
     headers = limit_headers(decision)
     if decision.allowed:

@@ -40,6 +40,12 @@ def load_user(store: EventStore, user_id: str) -> User | None:
     return Repository(store).get(User, user_id)
 
 
+def stored_role(store: EventStore, user_id: str) -> str | None:
+    """The role the user has now (a token's may be older); None for no active account."""
+    user = load_user(store, user_id)
+    return None if user is None or user.deactivated else user.role
+
+
 def claimed_by(store: EventStore, claim_id: str) -> str | None:
     claim = store.read(claim_id)
     if not claim or not isinstance(claim[0].event, EmailClaimed):

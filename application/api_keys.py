@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from application.ports import AccessClaims, EventStore
 from application.repository import Repository
-from domain.api_key import ApiKey
+from domain.api_key import CATALOGUE_ID, ApiKey, ApiKeyCatalogued
 
 # The family a key's principal belongs to: a stream that never exists, so signing out
 # with a key is harmless (it neither touches the key nor another user's sign-in).
@@ -20,7 +20,7 @@ USE_AUDIT_INTERVAL = 60.0
 class ApiKeyClaims(AccessClaims):
     """A key's principal: the key is its own service account, so user_id is the key's id."""
 
-    scopes: tuple[str, ...]
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -56,4 +56,11 @@ def load_key(store: EventStore, key_id: str) -> ApiKey | None:
 
 def claims_of(key: ApiKey) -> ApiKeyClaims:
     family = str(uuid.uuid5(KEY_FAMILY_NAMESPACE, key.id))
-    return ApiKeyClaims(key.id, key.role, key.id, family, 0, key.scopes)
+    return ApiKeyClaims(key.id, key.role, key.id, family, 0, scopes=key.scopes)
+
+
+def catalogued(store: EventStore) -> list[str]:
+    """Every key's id, oldest first (the catalogue stream lists them all)."""
+    return [
+        r.event.key_id for r in store.read(CATALOGUE_ID) if isinstance(r.event, ApiKeyCatalogued)
+    ]

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from application.api_keys import ApiKeys, load_key
-from domain.api_key import CATALOGUE_ID, ApiKey, ApiKeyCatalogued
+from application.api_keys import ApiKeys, catalogued, load_key
+from domain.api_key import ApiKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,11 +13,7 @@ class ApiKeyPage:
 
 
 def list_api_keys(keys: ApiKeys, page: int, limit: int) -> ApiKeyPage:
-    listed = [
-        r.event.key_id
-        for r in keys.store.read(CATALOGUE_ID)
-        if isinstance(r.event, ApiKeyCatalogued)
-    ]
+    listed = catalogued(keys.store)
     newest_first = listed[::-1][(page - 1) * limit : page * limit]
     found = [load_key(keys.store, key_id) for key_id in newest_first]
     return ApiKeyPage([key for key in found if key is not None], len(listed))

@@ -55,6 +55,7 @@ class AccessClaims:
     jti: str
     family_id: str
     expires_at: int
+    issued_at: int = 0  # unix seconds (JWT `iat`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class RefreshClaims:
     jti: str
     family_id: str
     expires_at: int
+    issued_at: int = 0  # unix seconds (JWT `iat`)
 
 
 class TokenService(Protocol):
@@ -96,11 +98,20 @@ class TokenService(Protocol):
 
 
 class RevocationList(Protocol):
-    """Token ids and families that must be refused, shared by every API instance."""
+    """Token ids and families that must be refused, and users whose tokens issued before a
+    moment must be, shared by every API instance."""
 
     def revoke(self, ids: Sequence[str], until: int) -> None: ...
 
-    def any_revoked(self, ids: Sequence[str]) -> bool: ...
+    def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
+        """Whether any of `ids` is revoked, or (given `user_id`) a token of that user issued
+        at `issued_at` (unix seconds) falls before the user's sign-ins were ended."""
+        ...
+
+    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+        """Refuse every token of the user issued before `before` (unix seconds); None:
+        every token, whenever issued, until this is called again."""
+        ...
 
 
 class AttemptCounter(Protocol):

@@ -26,11 +26,14 @@ class RefreshTokens:
 
 def refresh_tokens(accounts: Accounts, command: RefreshTokens) -> TokenPair:
     claims = accounts.tokens.read_refresh(command.refresh_token)
-    if accounts.revocations.any_revoked([claims.jti, claims.family_id]):
+    revocations = accounts.revocations
+    if revocations.any_revoked([claims.jti, claims.family_id], claims.user_id, claims.issued_at):
         raise Unauthorized("Refresh token revoked")
     user = load_user(accounts.store, claims.user_id)
     if user is None:
         raise Unauthorized("Unknown account")
+    if user.deactivated:
+        raise Unauthorized("Account deactivated")
     return rotate(accounts, command, claims, user, int(accounts.clock.now().timestamp()))
 
 

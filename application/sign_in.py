@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from application.accounts import Accounts, find_user_by_email, new_id, record
-from application.errors import RateLimited, Unauthorized
+from application.errors import Forbidden, RateLimited, Unauthorized
 from domain.security import SignInFailed, SignInThrottled
 from domain.token_family import SignedIn, TokenFamily
 from domain.user import User, normalise_email
@@ -111,6 +111,10 @@ def sign_in(accounts: Accounts, command: SignIn) -> TokenPair:
             accounts.attempts.release(key)
         raise
     succeed(accounts, command)
+    if user.deactivated:
+        # Told only once the password is right: a guesser learns nothing from it.
+        record(accounts.store, SignInFailed(**attempt(command, user), reason="deactivated"))
+        raise Forbidden("Account deactivated", "this account has been deactivated")
     return open_family(accounts, user, command.ip, command.user_agent)
 
 

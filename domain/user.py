@@ -9,6 +9,8 @@ from domain.aggregate import Aggregate, Stream
 from domain.events import stored_as
 
 ROLES = ("user", "enterprise", "admin")
+ACTIVE, DEACTIVATED = "active", "deactivated"
+STATUSES = (ACTIVE, DEACTIVATED)
 BOOTSTRAP = "bootstrap"
 SELF = "self"
 OPERATOR = "operator"
@@ -77,8 +79,27 @@ class UserRegistered:
 class UserRoleChanged:
     user_id: str
     role: str
-    # OPERATOR when an operator appointed the administrator by hand (`llmchat admin promote`).
+    # OPERATOR when an operator appointed the administrator by hand (`llmchat admin promote`),
+    # the administrator's user id when one changed it (PATCH /api/admin/users/{userId}).
     by: str = ""
+
+
+@stored_as("UserDeactivated")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDeactivated:
+    """Every sign-in and API key of the user ended; no sign-in until reactivated."""
+
+    user_id: str
+    by: str
+
+
+@stored_as("UserReactivated")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserReactivated:
+    """The user may sign in again; the sign-ins the deactivation ended stay ended."""
+
+    user_id: str
+    by: str
 
 
 @stored_as("EmailClaimed")
@@ -88,7 +109,7 @@ class EmailClaimed:
     user_id: str
 
 
-UserEvent = UserRegistered | UserRoleChanged
+UserEvent = UserRegistered | UserRoleChanged | UserDeactivated | UserReactivated
 
 
 @dataclass(slots=True, kw_only=True)
@@ -103,6 +124,11 @@ class User(Aggregate):
     # The operator vouches for this account as administrator: the bootstrap made it (with
     # the operator's password), or the operator appointed it by hand.
     operator_appointed: bool = False
+    status: str = ACTIVE
+    # When the latest deactivation, and the latest change of role away from admin, ended
+    # the user's sign-ins (their events' times), if ever: tokens issued before stay refused.
+    deactivated_at: str | None = None
+    demoted_at: str | None = None
 
     @classmethod
     def register(
@@ -140,9 +166,20 @@ class User(Aggregate):
 
     def apply(self, event: object, timestamp: str) -> None:
         if isinstance(event, UserRoleChanged):
+            if self.role == "admin" and event.role != "admin":
+                self.demoted_at = timestamp
             self.role = event.role
             if event.by == OPERATOR and event.role == "admin":
                 self.operator_appointed = True
+        elif isinstance(event, UserDeactivated):
+            self.status = DEACTIVATED
+            self.deactivated_at = timestamp
+        elif isinstance(event, UserReactivated):
+            self.status = ACTIVE
+
+    @property
+    def deactivated(self) -> bool:
+        return self.status == DEACTIVATED
 
     def claim_email(self) -> Stream:
         """The claim on the account's address, as the first event of the claim's stream:
@@ -151,12 +188,22 @@ class User(Aggregate):
         claim.trigger(EmailClaimed(email=self.email, user_id=self.id))
         return claim
 
-    def change_role(self, role: str) -> UserRoleChanged | None:
+    def change_role(self, role: str, by: str = "") -> UserRoleChanged | None:
         if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}")
+            raise ValueError(f"role: must be one of {', '.join(ROLES)}")
         if role == self.role:
             return None
-        return self.trigger(UserRoleChanged(user_id=self.id, role=role))
+        return self.trigger(UserRoleChanged(user_id=self.id, role=role, by=by))
+
+    def change_status(self, status: str, by: str) -> UserDeactivated | UserReactivated | None:
+        """Deactivate or reactivate (None: it already is so)."""
+        if status not in STATUSES:
+            raise ValueError(f"status: must be one of {', '.join(STATUSES)}")
+        if status == self.status:
+            return None
+        if status == DEACTIVATED:
+            return self.trigger(UserDeactivated(user_id=self.id, by=by))
+        return self.trigger(UserReactivated(user_id=self.id, by=by))
 
     def appoint_admin(self) -> UserRoleChanged | None:
         """The operator's explicit choice of this account as administrator (None: made)."""

@@ -117,6 +117,27 @@ OWN_TABLES = (
             FOR EACH ROW EXECUTE FUNCTION llmchat_revocation_noticed();
     END IF;
     END $$""",
+    # Per user, tokens issued before this moment are refused (infrastructure/revocations.py).
+    """CREATE TABLE IF NOT EXISTS llmchat_sign_in_cutoffs (
+        user_id text PRIMARY KEY,
+        issued_before timestamptz NOT NULL
+    )""",
+    # Its changes reach the same listeners, as `cutoff:<user id> <epoch>`.
+    """CREATE OR REPLACE FUNCTION llmchat_cutoff_noticed() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify(
+            'llmchat_revocations',
+            'cutoff:' || NEW.user_id || ' ' || extract(epoch FROM NEW.issued_before)
+        );
+        RETURN NULL;
+    END $$""",
+    """DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'llmchat_cutoff_noticed') THEN
+        CREATE TRIGGER llmchat_cutoff_noticed AFTER INSERT OR UPDATE ON llmchat_sign_in_cutoffs
+            FOR EACH ROW EXECUTE FUNCTION llmchat_cutoff_noticed();
+    END IF;
+    END $$""",
     # One statement, one round trip: the same lock and notification as the library's
     # recorder, so positions still commit in order for the projections tailing the log.
     f"""CREATE OR REPLACE FUNCTION llmchat_append(

@@ -1,4 +1,13 @@
-"""The revocation list: in PostgreSQL, so a logout takes effect on every instance at once."""
+"""The revocation list: in PostgreSQL, so a logout or a deactivation takes effect on every
+instance at once.
+
+Two tables answer one question in one round trip: token and sign-in ids revoked until they
+expire (`llmchat_revocations`), and per user the moment before which every token of theirs
+is refused (`llmchat_sign_in_cutoffs`: 'infinity' while the user is deactivated, the
+deactivation's time once reactivated). A deactivation cannot list the user's sign-ins
+(nothing indexes them by user), so it refuses their tokens by issue time instead. Each
+process keeps both in memory (NoticedRevocations), told of changes on one channel.
+"""
 
 import threading
 import time
@@ -10,7 +19,18 @@ from eventsourcing.postgres import PostgresDatastore
 
 from infrastructure.pools import async_pool
 
-REVOKED = "SELECT 1 FROM llmchat_revocations WHERE id = ANY(%s) AND until > now() LIMIT 1"
+REVOKED = (
+    "SELECT 1 FROM llmchat_revocations WHERE id = ANY(%s) AND until > now()"
+    " UNION ALL SELECT 1 FROM llmchat_sign_in_cutoffs"
+    " WHERE user_id = %s AND issued_before > to_timestamp(%s) LIMIT 1"
+)
+# How llmchat_sign_in_cutoffs' trigger names a user in the revocations' channel.
+CUTOFF = "cutoff:"
+END_SIGN_INS = (
+    "INSERT INTO llmchat_sign_in_cutoffs (user_id, issued_before)"
+    " VALUES (%s, COALESCE(to_timestamp(%s), 'infinity'))"
+    " ON CONFLICT (user_id) DO UPDATE SET issued_before = EXCLUDED.issued_before"
+)
 
 
 class PostgresRevocations:
@@ -18,10 +38,13 @@ class PostgresRevocations:
         self,
         datastore: PostgresDatastore,
         noted: Callable[[Sequence[str], float], None] | None = None,
+        noted_cutoff: Callable[[str, float], None] | None = None,
     ) -> None:
         self.datastore = datastore
         self.noted = noted
         """This process's own list, told of a revocation before its answer goes out."""
+        self.noted_cutoff = noted_cutoff
+        """And of a user's sign-ins ended."""
 
     def revoke(self, ids: Sequence[str], until: int) -> None:
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
@@ -34,10 +57,16 @@ class PostgresRevocations:
         if self.noted is not None:
             self.noted(ids, until)
 
-    def any_revoked(self, ids: Sequence[str]) -> bool:
+    def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
         with self.datastore.get_connection() as conn:
-            row = conn.execute(REVOKED, (list(ids),)).fetchone()
+            row = conn.execute(REVOKED, (list(ids), user_id, issued_at)).fetchone()
         return row is not None
+
+    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute(END_SIGN_INS, (user_id, before))
+        if self.noted_cutoff is not None:
+            self.noted_cutoff(user_id, float("inf") if before is None else before)
 
 
 class AsyncPostgresRevocations:
@@ -53,9 +82,9 @@ class AsyncPostgresRevocations:
     async def stop(self) -> None:
         await self.pool.close()
 
-    async def any_revoked(self, ids: Sequence[str]) -> bool:
+    async def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(REVOKED, (list(ids),), prepare=True)
+            cursor = await conn.execute(REVOKED, (list(ids), user_id, issued_at), prepare=True)
             return await cursor.fetchone() is not None
 
 
@@ -71,6 +100,7 @@ class NoticedRevocations:
         self.database = database
         self.current = False
         self.until: dict[str, float] = {}
+        self.cutoffs: dict[str, float] = {}
         self.prune_above = prune_above
         self.lock = threading.Lock()
 
@@ -80,12 +110,23 @@ class NoticedRevocations:
             " WHERE until > now()"
         )
         loaded = {str(row[0]): float(row[1]) for row in await cursor.fetchall()}
+        cursor = await conn.execute(
+            "SELECT user_id, extract(epoch FROM issued_before)::float8 FROM llmchat_sign_in_cutoffs"
+        )
+        cutoffs = {str(row[0]): float(row[1]) for row in await cursor.fetchall()}
         with self.lock:
-            self.until = loaded
+            self.until, self.cutoffs = loaded, cutoffs
 
     def noticed(self, payload: str) -> None:
         revoked, _, until = payload.rpartition(" ")
-        self.note([revoked], float(until))
+        if revoked.startswith(CUTOFF):
+            self.note_cutoff(revoked.removeprefix(CUTOFF), float(until))
+        else:
+            self.note([revoked], float(until))
+
+    def note_cutoff(self, user_id: str, before: float) -> None:
+        with self.lock:
+            self.cutoffs[user_id] = before
 
     def note(self, ids: Sequence[str], until: float) -> None:
         with self.lock:
@@ -96,9 +137,11 @@ class NoticedRevocations:
                 self.until = {i: t for i, t in self.until.items() if t > now}
                 self.prune_above = max(self.prune_above, 2 * len(self.until))
 
-    async def any_revoked(self, ids: Sequence[str]) -> bool:
+    async def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
         if not self.current:
-            return await self.database.any_revoked(ids)
+            return await self.database.any_revoked(ids, user_id, issued_at)
+        if user_id and self.cutoffs.get(user_id, float("-inf")) > issued_at:
+            return True
         now = time.time()
         until = self.until
         return any(until.get(i, 0.0) > now for i in ids)
@@ -107,6 +150,7 @@ class NoticedRevocations:
 class InMemoryRevocations:
     def __init__(self) -> None:
         self.until: dict[str, int] = {}
+        self.cutoffs: dict[str, float] = {}
         self.lock = threading.Lock()
 
     def revoke(self, ids: Sequence[str], until: int) -> None:
@@ -114,6 +158,12 @@ class InMemoryRevocations:
             for i in ids:
                 self.until[i] = max(self.until.get(i, 0), until)
 
-    def any_revoked(self, ids: Sequence[str]) -> bool:
+    def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
         now = time.time()
+        if self.cutoffs.get(user_id, float("-inf")) > issued_at:
+            return True
         return any(self.until.get(i, 0) > now for i in ids)
+
+    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+        with self.lock:
+            self.cutoffs[user_id] = float("inf") if before is None else before

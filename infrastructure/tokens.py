@@ -82,12 +82,17 @@ class JwtTokens:
             str(claims["jti"]),
             str(claims["fam"]),
             int(claims["exp"]),
+            int(claims["iat"]),
         )
 
     def read_refresh(self, token: str) -> RefreshClaims:
         claims = self.decode(token, "refresh")
         return RefreshClaims(
-            str(claims["sub"]), str(claims["jti"]), str(claims["fam"]), int(claims["exp"])
+            str(claims["sub"]),
+            str(claims["jti"]),
+            str(claims["fam"]),
+            int(claims["exp"]),
+            int(claims["iat"]),
         )
 
 

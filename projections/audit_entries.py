@@ -27,7 +27,13 @@ from domain.rate_limit import RateLimited
 from domain.reply_stream import ReplyAttemptFailed, ReplyClaimed
 from domain.security import AccessDenied, CommandRefused, SignInFailed, SignInThrottled
 from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, TokenRefreshed
-from domain.user import UserRegistered, UserRoleChanged
+from domain.user import (
+    OPERATOR,
+    UserDeactivated,
+    UserReactivated,
+    UserRegistered,
+    UserRoleChanged,
+)
 
 # Fixed: an entry's id is derived from its event's stream and version, so a rebuild gives
 # every entry the id it had.
@@ -75,6 +81,8 @@ AUDITED = frozenset(
         "SignedOut",
         "TokenRefreshed",
         "UserMessagePosted",
+        "UserDeactivated",
+        "UserReactivated",
         "UserRegistered",
         "UserRoleChanged",
     }
@@ -135,8 +143,15 @@ def account_fact(event: object) -> Fact | None:
     match event:
         case UserRegistered(user_id=user_id, role=role):
             return Fact("auth.register", f"users/{user_id}", user_id=user_id, details=role)
-        case UserRoleChanged(user_id=user_id, role=role):
-            return Fact("user.role_change", f"users/{user_id}", details=role)
+        case UserRoleChanged(user_id=user_id, role=role, by=by):
+            # An administrator's id when one changed it; else who the request metadata says.
+            who = by if by and by != OPERATOR else None
+            return Fact("user.role_change", f"users/{user_id}", user_id=who, details=role)
+        case UserDeactivated(user_id=user_id, by=by):
+            details = "every sign-in and API key of the user ended"
+            return Fact("user.deactivate", f"users/{user_id}", user_id=by, details=details)
+        case UserReactivated(user_id=user_id, by=by):
+            return Fact("user.reactivate", f"users/{user_id}", user_id=by)
         case SignedIn(family_id=family, user_id=user_id, ip=ip, user_agent=agent):
             return Fact("auth.login", f"sign-ins/{family}", SUCCESS, user_id, None, ip, agent)
         case SignInFailed(email=email, user_id=user_id, reason=reason, ip=ip, user_agent=agent):

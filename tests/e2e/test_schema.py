@@ -23,7 +23,7 @@ from schemathesis.core.result import Err
 from api.openapi_answers import BODIES, DATA, OTHER_DATA
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.admin_fixtures import eventually
-from tests.support.builders import PASSWORD, login, unique_email
+from tests.support.builders import PASSWORD, login, register, unique_email
 from tests.support.server import ServerProcess
 from tests.support.sse import events
 from tests.unit.test_cad import rich_drawing, to_bytes
@@ -363,6 +363,9 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     api.call("PUT", budget, headers=admin, path=role, json=limits)
     api.call("GET", budget, headers=admin, path=role)
     api.call("DELETE", budget, headers=admin, path=role)
+    administered = {"user_id": register(http)["id"]}
+    change = {"role": "enterprise", "status": "deactivated"}
+    api.call("PATCH", "/api/admin/users/{user_id}", headers=admin, path=administered, json=change)
     api.call("POST", "/api/auth/logout", headers=user)
 
     missing = sorted(json_successes(api.document) - api.seen)

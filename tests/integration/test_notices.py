@@ -132,3 +132,22 @@ def test_the_local_list_forgets_what_has_expired():
     revocations.note(["a", "b", "c"], now - 1)
     revocations.note(["d"], now + 60)
     assert set(revocations.until) == {"d"}
+
+
+async def test_a_users_ended_sign_ins_reach_the_local_list_and_the_database(views, datastore):
+    _, revocations, _ = views
+    user, issued = str(uuid.uuid4()), int(time.time())
+    assert not await revocations.any_revoked(["jti"], user, issued)
+    # Deactivated elsewhere: every token of the user, whenever issued.
+    PostgresRevocations(datastore).end_sign_ins(user, None)
+    await until(lambda: revocations.cutoffs.get(user) == float("inf"))
+    assert await revocations.any_revoked(["jti"], user, issued + 3600)
+    assert await revocations.database.any_revoked(["jti"], user, issued + 3600)
+    # Reactivated: only what was issued before the ending.
+    PostgresRevocations(datastore).end_sign_ins(user, issued)
+    await until(lambda: revocations.cutoffs.get(user) == issued)
+    assert await revocations.any_revoked(["jti"], user, issued - 1)
+    assert not await revocations.any_revoked(["jti"], user, issued)
+    assert await revocations.database.any_revoked(["jti"], user, issued - 1)
+    assert not await revocations.database.any_revoked(["jti"], user, issued)
+    assert not await revocations.any_revoked(["jti"], str(uuid.uuid4()), 0)

@@ -57,8 +57,8 @@ class AwaitedRevocations:
     def __init__(self, revocations: InMemoryRevocations) -> None:
         self.revocations = revocations
 
-    async def any_revoked(self, ids: Sequence[str]) -> bool:
-        return self.revocations.any_revoked(ids)
+    async def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
+        return self.revocations.any_revoked(ids, user_id, issued_at)
 
 
 def known_users(accounts: Accounts) -> KnownUsers:

@@ -1,0 +1,61 @@
+"""/api/admin/users: administrators change a user's role and status.
+
+A body names `role`, `status` or both, each one of its values and nothing else: anything
+else is 400 VALIDATION_ERROR before an event is decided.
+"""
+
+from typing import Any, Literal
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, patch
+from litestar.params import JSONBody
+
+from api.dependencies import AccountsDep, CallerDep, WrittenId
+from api.envelope import success
+from application.change_user import ChangeUser, change_user
+from application.errors import ValidationFailed
+from domain.user import User
+
+Role = Literal["user", "enterprise", "admin"]
+Status = Literal["active", "deactivated"]
+
+
+class UserChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    status: Status | msgspec.UnsetType = msgspec.UNSET
+
+
+def given(value: str | msgspec.UnsetType) -> str | None:
+    return None if isinstance(value, msgspec.UnsetType) else value
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "status": user.status,
+        "createdAt": user.created_at,
+    }
+
+
+class UsersController(Controller):
+    path = "/api/admin/users"
+
+    @patch("/{user_id:str}", status_code=200)
+    async def change(
+        self,
+        user_id: WrittenId,
+        data: JSONBody[UserChangeBody],
+        accounts: AccountsDep,
+        admin: CallerDep,
+    ) -> dict[str, Any]:
+        """Change a user's role or status; deactivation ends their sign-ins and API keys."""
+        role, status = given(data.role), given(data.status)
+        if role is None and status is None:
+            raise ValidationFailed("Invalid user change", "name a role or a status to change")
+        command = ChangeUser(user_id, role, status, admin.user_id)
+        user = await to_thread.run_sync(change_user, accounts, command)
+        return success(user_view(user), "User changed")

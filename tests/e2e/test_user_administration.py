@@ -1,0 +1,209 @@
+"""PATCH /api/admin/users/{userId} over two API instances (and a worker) on one database: a
+change made through one holds on the other at once."""
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.builders import PASSWORD, login, register, unique_email
+from tests.support.server import ServerProcess
+
+ADMIN = {"email": "users-admin@example.com", "password": "users-admin-pass"}
+USERS = "/api/admin/users"
+
+
+@pytest.fixture(scope="module")
+def instances(chat_env, make_database) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    env = {
+        **chat_env,
+        "LLMCHAT_DATABASE_URL": make_database("users"),
+        "LLMCHAT_ADMIN_EMAIL": ADMIN["email"],
+        "LLMCHAT_ADMIN_PASSWORD": ADMIN["password"],
+    }
+    first, second = ServerProcess(env, args=()), ServerProcess(env)
+    first.start()
+    second.start()
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(instances) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    first, second = instances
+    with (
+        httpx.Client(base_url=first.base_url, timeout=30) as a,
+        httpx.Client(base_url=second.base_url, timeout=30) as b,
+    ):
+        yield a, b
+
+
+@pytest.fixture(scope="module")
+def admin(clients) -> dict[str, str]:
+    token = login(clients[0], ADMIN["email"], ADMIN["password"])["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def someone(http: httpx.Client) -> tuple[dict[str, Any], str]:
+    email = unique_email("administered")
+    return register(http, email), email
+
+
+def patch(http: httpx.Client, headers: dict[str, str], user_id: str, body: Any) -> httpx.Response:
+    return http.patch(f"{USERS}/{user_id}", headers=headers, json=body)
+
+
+def test_a_user_or_an_anonymous_caller_cannot_change_users(clients):
+    a, _ = clients
+    user, email = someone(a)
+    token = login(a, email)["token"]
+    refused = patch(a, bearer(token), user["id"], {"role": "admin"})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "FORBIDDEN"
+    assert patch(a, {}, user["id"], {"role": "admin"}).status_code == 401
+    assert login(a, email)["user"]["role"] == "user"
+
+
+def test_unknown_users_fields_and_values_are_refused_with_the_envelope(clients, admin):
+    a, _ = clients
+    user, _ = someone(a)
+    missing = patch(a, admin, "22222222-2222-4222-8222-222222222222", {"role": "user"})
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+    for body in (
+        {"role": "root"},
+        {"status": "paused"},
+        {"role": "user", "colour": "red"},
+        {"role": None},
+        {},
+        [],
+        {"status": 1},
+    ):
+        answer = patch(a, admin, user["id"], body)
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["code"] != "SUCCESS"
+        assert answer.json()["code"] == "VALIDATION_ERROR"
+    assert patch(a, admin, "not-a-uuid", {"role": "user"}).status_code == 400
+
+
+ROLES, STATUSES = ("user", "enterprise", "admin"), ("active", "deactivated")
+VALUES = st.one_of(
+    st.sampled_from(ROLES + STATUSES),
+    st.text(max_size=12),
+    st.none(),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.sampled_from(ROLES), max_size=2),
+)
+BODIES = st.dictionaries(
+    st.sampled_from(["role", "status", "email", "name", "Role", ""]) | st.text(max_size=8),
+    VALUES,
+    max_size=3,
+)
+
+
+def valid(body: dict[str, Any]) -> bool:
+    if not body or set(body) - {"role", "status"}:
+        return False
+    return body.get("role", "user") in ROLES and body.get("status", "active") in STATUSES
+
+
+@pytest.fixture(scope="module")
+def fuzzed(clients) -> dict[str, Any]:
+    return someone(clients[0])[0]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(body=BODIES)
+def test_any_body_is_applied_exactly_when_it_is_valid(clients, admin, fuzzed, body):
+    a, b = clients
+    before = patch(b, admin, fuzzed["id"], {"status": "active"}).json()["data"]
+    answer = patch(a, admin, fuzzed["id"], body)
+    if valid(body):
+        assert answer.status_code == 200, (body, answer.text)
+        expected = {**before, **body}
+        assert answer.json()["data"] == expected
+    else:
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["code"] == "VALIDATION_ERROR"
+        after = patch(b, admin, fuzzed["id"], {"status": before["status"]}).json()["data"]
+        assert after == before
+
+
+def test_concurrent_changes_through_both_instances_all_land_and_agree(clients, admin):
+    a, b = clients
+    user, email = someone(a)
+    changes = [{"role": ROLES[i % 3]} for i in range(12)]
+
+    def send(i: int) -> httpx.Response:
+        return patch((a, b)[i % 2], admin, user["id"], changes[i])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(send, range(len(changes))))
+    assert [r.status_code for r in answers] == [200] * len(changes), [r.text for r in answers]
+    for answer, sent in zip(answers, changes, strict=True):
+        assert answer.json()["data"]["role"] == sent["role"]
+    final = patch(b, admin, user["id"], {"status": "active"}).json()["data"]["role"]
+    assert login(a, email)["user"]["role"] == final
+
+
+def test_deactivation_on_one_instance_ends_sign_ins_and_keys_on_the_other_at_once(clients, admin):
+    a, b = clients
+    user, email = someone(a)
+    assert patch(a, admin, user["id"], {"role": "admin"}).status_code == 200
+    time.sleep(1.1)  # tokens carry whole seconds: they come in a second of their own
+    pair = login(a, email)
+    created = a.post("/api/admin/api-keys", headers=bearer(pair["token"]), json={"name": "svc"})
+    key = created.json()["data"]["key"]
+    assert a.get("/api/agents", headers=bearer(key)).status_code == 200
+    time.sleep(1.1)
+
+    deactivated = patch(b, admin, user["id"], {"status": "deactivated"})
+    assert deactivated.json()["data"]["status"] == "deactivated"
+
+    assert a.get("/api/agents", headers=bearer(pair["token"])).status_code == 401
+    assert a.get("/api/agents", headers=bearer(key)).status_code == 401
+    refreshed = a.post("/api/auth/refresh", json={"refreshToken": pair["refreshToken"]})
+    assert refreshed.status_code == 401
+    refused = a.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert refused.status_code == 403
+    assert "deactivated" in refused.json()["message"].lower()
+
+    assert patch(b, admin, user["id"], {"status": "active"}).status_code == 200
+    again = login(a, email)
+    assert a.get("/api/admin/stats", headers=bearer(again["token"])).status_code == 200
+    # What the deactivation ended stays ended.
+    assert a.get("/api/agents", headers=bearer(pair["token"])).status_code == 401
+    assert a.get("/api/agents", headers=bearer(key)).status_code == 401
+    stale = a.post("/api/auth/refresh", json={"refreshToken": pair["refreshToken"]})
+    assert stale.status_code == 401
+
+
+def test_a_demoted_admin_loses_the_admin_routes_on_every_instance(clients, admin):
+    a, b = clients
+    user, email = someone(a)
+    patch(a, admin, user["id"], {"role": "admin"})
+    token = login(b, email)["token"]
+    assert b.get("/api/admin/stats", headers=bearer(token)).status_code == 200
+    assert patch(a, admin, user["id"], {"role": "enterprise"}).status_code == 200
+    # Within the same second the token lives on, and meets the stored role at the gate.
+    assert b.get("/api/admin/stats", headers=bearer(token)).status_code in (401, 403)
+    fresh = login(b, email)
+    assert fresh["user"]["role"] == "enterprise"
+    assert b.get("/api/admin/stats", headers=bearer(fresh["token"])).status_code == 403
