@@ -61,6 +61,7 @@ def services(container: Container) -> dict[str, Provide]:
         "store": container.store,
         "stats_views": container.stats_views,
         "audit_views": container.audit_views,
+        "user_views": container.user_views,
         "system": container.system_info,
         "clock": container.accounts.clock,
         "usage_views": container.usage_views,

@@ -92,6 +92,8 @@ from projections.stats import StatsProjection
 from projections.stats_views import StatsViews
 from projections.usage import UsageProjection
 from projections.usage_views import UsageViews
+from projections.user_views import UserViews
+from projections.users import UsersProjection
 
 log = logging.getLogger("llmchat")
 
@@ -119,6 +121,7 @@ def projections(prices: PriceList | None = None) -> list[Projection]:
         StatsProjection(),
         AuditProjection(),
         UsageProjection(prices),
+        UsersProjection(),
     ]
 
 
@@ -165,6 +168,7 @@ class Container:
     stats_views: StatsViews
     usage_views: UsageViews
     audit_views: AuditViews
+    user_views: UserViews
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -395,6 +399,7 @@ def build_container(
         stats_views=StatsViews(datastore),
         usage_views=UsageViews(datastore),
         audit_views=AuditViews(datastore),
+        user_views=UserViews(datastore),
         embedded=database.embedded,
     )
 

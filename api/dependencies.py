@@ -32,6 +32,7 @@ from projections.audit_views import AuditViews
 from projections.conversation_views import ConversationViews
 from projections.stats_views import StatsViews
 from projections.usage_views import UsageViews
+from projections.user_views import UserViews
 
 CallerDep = NamedDependency[SkipValidation[AccessClaims]]
 RequestContextDep = NamedDependency[SkipValidation[RequestContext]]
@@ -41,6 +42,7 @@ CallersDep = NamedDependency[SkipValidation[Callers]]
 AgentsDep = NamedDependency[SkipValidation[AgentCatalogue]]
 StatsViewsDep = NamedDependency[SkipValidation[StatsViews]]
 AuditViewsDep = NamedDependency[SkipValidation[AuditViews]]
+UserViewsDep = NamedDependency[SkipValidation[UserViews]]
 SystemDep = NamedDependency[SkipValidation[SystemInfo]]
 ClockDep = NamedDependency[SkipValidation[Clock]]
 AgentHealthDep = NamedDependency[SkipValidation[AgentHealth]]

@@ -306,6 +306,7 @@ DATA: dict[tuple[str, str], Schema] = {
     ("put", BUDGET_PATH): BUDGET,
     ("get", BUDGET_PATH): BUDGET,
     ("delete", BUDGET_PATH): NOTHING,
+    ("get", "/api/admin/users"): page_of(ADMINISTERED_USER),
     ("patch", "/api/admin/users/{user_id}"): ADMINISTERED_USER,
 }
 # Other successes than 200, and their `data`.

@@ -1,20 +1,23 @@
-"""/api/admin/users: administrators change a user's role and status.
+"""/api/admin/users: administrators list users and change a user's role and status.
 
-A body names `role`, `status` or both, each one of its values and nothing else: anything
-else is 400 VALIDATION_ERROR before an event is decided.
+The list reads the users read model (projections/users.py), so it trails the log by the
+projection's lag; a change is decided on the user's own stream. A change's body names
+`role`, `status` or both, each one of its values and nothing else: anything else is 400
+VALIDATION_ERROR before an event is decided.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, patch
-from litestar.params import JSONBody
+from litestar import Controller, get, patch
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from api.dependencies import AccountsDep, CallerDep, WrittenId
-from api.envelope import success
+from api.dependencies import AccountsDep, CallerDep, UserViewsDep, WrittenId
+from api.envelope import paginated, success
 from application.change_user import ChangeUser, change_user
 from application.errors import ValidationFailed
+from application.user_list import user_query
 from domain.user import User
 
 Role = Literal["user", "enterprise", "admin"]
@@ -44,12 +47,29 @@ def user_view(user: User) -> dict[str, Any]:
 class UsersController(Controller):
     path = "/api/admin/users"
 
+    @get("/")
+    async def list(
+        self,
+        user_views: UserViewsDep,
+        admin: CallerDep,
+        page: FromQuery[int] = 1,
+        limit: FromQuery[int] = 20,
+        role: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        email: Annotated[str | None, QueryParameter(max_length=320)] = None,
+    ) -> dict[str, Any]:
+        """Users, newest first; `email` matches any part of the address."""
+        query = user_query(page, limit, role, status, email)
+        items, total = await to_thread.run_sync(user_views.page, query)
+        return paginated(items, query.page, query.limit, total)
+
     @patch("/{user_id:str}", status_code=200)
     async def change(
         self,
         user_id: WrittenId,
         data: JSONBody[UserChangeBody],
         accounts: AccountsDep,
+        user_views: UserViewsDep,
         admin: CallerDep,
     ) -> dict[str, Any]:
         """Change a user's role or status; deactivation ends their sign-ins and API keys."""
@@ -57,5 +77,5 @@ class UsersController(Controller):
         if role is None and status is None:
             raise ValidationFailed("Invalid user change", "name a role or a status to change")
         command = ChangeUser(user_id, role, status, admin.user_id)
-        user = await to_thread.run_sync(change_user, accounts, command)
+        user = await to_thread.run_sync(change_user, accounts, user_views, command)
         return success(user_view(user), "User changed")

@@ -108,9 +108,10 @@ class RevocationList(Protocol):
         at `issued_at` (unix seconds) falls before the user's sign-ins were ended."""
         ...
 
-    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+    def end_sign_ins(self, user_id: str, before: float | None, version: int) -> None:
         """Refuse every token of the user issued before `before` (unix seconds); None:
-        every token, whenever issued, until this is called again."""
+        every token, whenever issued, until this is called again. `version` is the user's
+        stream version this follows from: an older one than already given changes nothing."""
         ...
 
 

@@ -15,6 +15,10 @@ BOOTSTRAP = "bootstrap"
 SELF = "self"
 OPERATOR = "operator"
 
+# The stream every change that takes an administrator away appends to: two such changes at
+# once collide on it, so the last administrator cannot be taken away by two at once.
+ADMINISTRATORS_ID = "0c4f6a1e-2b7d-4e9a-9f3c-5d8e7a6b1c20"
+
 # A fixed namespace: the claim's stream id is derived from the address, so two
 # registrations of one address collide on the same stream and the store refuses one.
 EMAIL_NAMESPACE = uuid.UUID("5b0f3c1e-9a51-4c0e-8d8e-6f1d2f6c9a10")
@@ -102,6 +106,14 @@ class UserReactivated:
     by: str
 
 
+@stored_as("AdministratorLeft")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdministratorLeft:
+    """An administrator was demoted or deactivated (audited through the user's event)."""
+
+    user_id: str
+
+
 @stored_as("EmailClaimed")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmailClaimed:
@@ -180,6 +192,10 @@ class User(Aggregate):
     @property
     def deactivated(self) -> bool:
         return self.status == DEACTIVATED
+
+    @property
+    def administers(self) -> bool:
+        return self.role == "admin" and not self.deactivated
 
     def claim_email(self) -> Stream:
         """The claim on the account's address, as the first event of the claim's stream:

@@ -117,10 +117,12 @@ OWN_TABLES = (
             FOR EACH ROW EXECUTE FUNCTION llmchat_revocation_noticed();
     END IF;
     END $$""",
-    # Per user, tokens issued before this moment are refused (infrastructure/revocations.py).
+    # Per user, tokens issued before this moment are refused (infrastructure/revocations.py),
+    # and the version of the user's stream that says so (the newest wins).
     """CREATE TABLE IF NOT EXISTS llmchat_sign_in_cutoffs (
         user_id text PRIMARY KEY,
-        issued_before timestamptz NOT NULL
+        issued_before timestamptz NOT NULL,
+        version bigint NOT NULL
     )""",
     # Its changes reach the same listeners, as `cutoff:<user id> <epoch>`.
     """CREATE OR REPLACE FUNCTION llmchat_cutoff_noticed() RETURNS trigger

@@ -27,9 +27,11 @@ REVOKED = (
 # How llmchat_sign_in_cutoffs' trigger names a user in the revocations' channel.
 CUTOFF = "cutoff:"
 END_SIGN_INS = (
-    "INSERT INTO llmchat_sign_in_cutoffs (user_id, issued_before)"
-    " VALUES (%s, COALESCE(to_timestamp(%s), 'infinity'))"
-    " ON CONFLICT (user_id) DO UPDATE SET issued_before = EXCLUDED.issued_before"
+    "INSERT INTO llmchat_sign_in_cutoffs (user_id, issued_before, version)"
+    " VALUES (%s, COALESCE(to_timestamp(%s), 'infinity'), %s)"
+    " ON CONFLICT (user_id) DO UPDATE"
+    " SET issued_before = EXCLUDED.issued_before, version = EXCLUDED.version"
+    " WHERE llmchat_sign_in_cutoffs.version <= EXCLUDED.version"
 )
 
 
@@ -62,10 +64,10 @@ class PostgresRevocations:
             row = conn.execute(REVOKED, (list(ids), user_id, issued_at)).fetchone()
         return row is not None
 
-    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+    def end_sign_ins(self, user_id: str, before: float | None, version: int) -> None:
         with self.datastore.get_connection() as conn:
-            conn.execute(END_SIGN_INS, (user_id, before))
-        if self.noted_cutoff is not None:
+            written = conn.execute(END_SIGN_INS, (user_id, before, version)).rowcount
+        if written and self.noted_cutoff is not None:
             self.noted_cutoff(user_id, float("inf") if before is None else before)
 
 
@@ -150,7 +152,7 @@ class NoticedRevocations:
 class InMemoryRevocations:
     def __init__(self) -> None:
         self.until: dict[str, int] = {}
-        self.cutoffs: dict[str, float] = {}
+        self.cutoffs: dict[str, tuple[int, float]] = {}
         self.lock = threading.Lock()
 
     def revoke(self, ids: Sequence[str], until: int) -> None:
@@ -160,10 +162,11 @@ class InMemoryRevocations:
 
     def any_revoked(self, ids: Sequence[str], user_id: str = "", issued_at: int = 0) -> bool:
         now = time.time()
-        if self.cutoffs.get(user_id, float("-inf")) > issued_at:
+        if self.cutoffs.get(user_id, (0, float("-inf")))[1] > issued_at:
             return True
         return any(self.until.get(i, 0) > now for i in ids)
 
-    def end_sign_ins(self, user_id: str, before: float | None) -> None:
+    def end_sign_ins(self, user_id: str, before: float | None, version: int) -> None:
         with self.lock:
-            self.cutoffs[user_id] = float("inf") if before is None else before
+            if self.cutoffs.get(user_id, (0, 0.0))[0] <= version:
+                self.cutoffs[user_id] = (version, float("inf") if before is None else before)

@@ -91,6 +91,7 @@ AUDITED = frozenset(
 # of the same command (a reply's start goes with its user message).
 NOT_AUDITED = frozenset(
     {
+        "AdministratorLeft",
         "AgentEnrolled",
         "ApiKeyCatalogued",
         "ChunksAppended",

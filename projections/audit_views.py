@@ -8,6 +8,7 @@ from eventsourcing.postgres import PostgresDatastore
 from application.audit_log import AuditQuery
 from projections.audit import COLUMNS, chain_from_rows, entry_from_row
 from projections.audit_chain import GENESIS, Verdict, canonical_view, verify
+from projections.projection import where_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +34,14 @@ def entry_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def conditions(query: AuditQuery) -> tuple[str, list[Any]]:
-    where, params = [], []
-    for clause, value in (
-        ("user_id = %s", query.user_id),
-        ("action = %s", query.action),
-        ("at >= %s", query.start),
-        ("at < %s", query.end),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
-    return (" WHERE " + " AND ".join(where) if where else ""), params
+    return where_all(
+        [
+            ("user_id = %s", query.user_id),
+            ("action = %s", query.action),
+            ("at >= %s", query.start),
+            ("at < %s", query.end),
+        ]
+    )
 
 
 class AuditViews:

@@ -44,3 +44,10 @@ class EventByEvent:
 def row_values(row: Any) -> tuple[Any, ...]:
     """A row's values in column order, whichever row factory the connection uses."""
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def where_all(clauses: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """A WHERE of the clauses whose value is given (not None), and their parameters."""
+    given = [(clause, value) for clause, value in clauses if value is not None]
+    where = " WHERE " + " AND ".join(clause for clause, _ in given) if given else ""
+    return where, [value for _, value in given]

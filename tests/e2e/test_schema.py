@@ -366,6 +366,7 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     administered = {"user_id": register(http)["id"]}
     change = {"role": "enterprise", "status": "deactivated"}
     api.call("PATCH", "/api/admin/users/{user_id}", headers=admin, path=administered, json=change)
+    assert listed("GET", "/api/admin/users", headers=admin, params={"status": "deactivated"})
     api.call("POST", "/api/auth/logout", headers=user)
 
     missing = sorted(json_successes(api.document) - api.seen)

@@ -63,6 +63,58 @@ def patch(http: httpx.Client, headers: dict[str, str], user_id: str, body: Any) 
     return http.patch(f"{USERS}/{user_id}", headers=headers, json=body)
 
 
+def test_the_only_administrator_can_be_neither_demoted_nor_deactivated(clients, admin):
+    # First in this module: no other administrator exists yet.
+    a, b = clients
+    me = login(a, ADMIN["email"], ADMIN["password"])["user"]
+    for body in ({"role": "enterprise"}, {"status": "deactivated"}):
+        refused = patch(b, admin, me["id"], body)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "CONFLICT"
+    assert a.get("/api/admin/stats", headers=admin).status_code == 200
+
+
+def test_the_list_filters_by_role_status_and_part_of_the_address(clients, admin):
+    a, b = clients
+    marker = unique_email("Listed").split("@")[0]
+    ids = [register(a, f"{marker}-{n}@example.com")["id"] for n in range(3)]
+    patch(a, admin, ids[1], {"role": "enterprise"})
+    patch(b, admin, ids[2], {"status": "deactivated"})
+
+    def listed(**params: str) -> list[dict[str, Any]]:
+        answer = a.get(USERS, headers=admin, params={"email": marker.upper(), **params})
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["data"]["items"]
+        return items
+
+    def projected() -> bool:
+        return [u["status"] for u in listed(status="deactivated")] == ["deactivated"]
+
+    deadline = time.monotonic() + 10
+    while not projected():
+        assert time.monotonic() < deadline, "the users read model did not catch up"
+        time.sleep(0.1)
+    everyone = listed()
+    assert [u["id"] for u in everyone] == ids[::-1]  # newest first
+    assert set(everyone[0]) == {"id", "email", "name", "role", "status", "createdAt"}
+    assert [u["id"] for u in listed(role="enterprise")] == [ids[1]]
+    assert [u["id"] for u in listed(status="deactivated")] == [ids[2]]
+    assert [u["id"] for u in listed(role="user", status="active")] == [ids[0]]
+    paged = a.get(USERS, headers=admin, params={"email": marker, "limit": 2, "page": 2})
+    assert paged.json()["data"]["pagination"] == {
+        "page": 2,
+        "limit": 2,
+        "total": 3,
+        "totalPages": 2,
+    }
+    assert [u["id"] for u in paged.json()["data"]["items"]] == [ids[0]]
+    for bad in ({"role": "root"}, {"status": "gone"}, {"limit": "0"}, {"page": "x"}):
+        answer = a.get(USERS, headers=admin, params=bad)
+        assert answer.status_code == 400, (bad, answer.text)
+    token = login(a, f"{marker}-0@example.com")["token"]
+    assert a.get(USERS, headers=bearer(token)).status_code == 403
+
+
 def test_a_user_or_an_anonymous_caller_cannot_change_users(clients):
     a, _ = clients
     user, email = someone(a)

@@ -139,13 +139,15 @@ async def test_a_users_ended_sign_ins_reach_the_local_list_and_the_database(view
     user, issued = str(uuid.uuid4()), int(time.time())
     assert not await revocations.any_revoked(["jti"], user, issued)
     # Deactivated elsewhere: every token of the user, whenever issued.
-    PostgresRevocations(datastore).end_sign_ins(user, None)
+    PostgresRevocations(datastore).end_sign_ins(user, None, 3)
     await until(lambda: revocations.cutoffs.get(user) == float("inf"))
     assert await revocations.any_revoked(["jti"], user, issued + 3600)
     assert await revocations.database.any_revoked(["jti"], user, issued + 3600)
     # Reactivated: only what was issued before the ending.
-    PostgresRevocations(datastore).end_sign_ins(user, issued)
+    PostgresRevocations(datastore).end_sign_ins(user, issued, 4)
     await until(lambda: revocations.cutoffs.get(user) == issued)
+    # A change older than the one already written (written late) changes nothing.
+    PostgresRevocations(datastore).end_sign_ins(user, None, 3)
     assert await revocations.any_revoked(["jti"], user, issued - 1)
     assert not await revocations.any_revoked(["jti"], user, issued)
     assert await revocations.database.any_revoked(["jti"], user, issued - 1)

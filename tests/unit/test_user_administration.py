@@ -1,7 +1,10 @@
 """Administrators change users' roles and statuses: the events, and what a deactivation ends."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 
@@ -10,8 +13,9 @@ from application.api_keys import ApiKeys, load_key
 from application.authenticate_api_key import AuthenticateApiKey, authenticate_api_key
 from application.change_user import ChangeUser, change_user
 from application.create_api_key import CreateApiKey, create_api_key
-from application.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from application.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from application.refresh_tokens import RefreshTokens, refresh_tokens
+from application.repository import Repository
 from domain.api_key import ApiKeyUsed
 from domain.security import SignInFailed
 from domain.user import User, UserDeactivated, UserReactivated, UserRoleChanged
@@ -21,8 +25,21 @@ from tests.unit.test_auth_use_cases import all_events, authenticate, registered,
 ADMIN_ID = "00000000-0000-4000-8000-00000000000a"
 
 
-def change(accounts, user_id, role=None, status=None):
-    return change_user(accounts, ChangeUser(user_id, role, status, ADMIN_ID))
+class ReadModelAdmins:
+    """The users read model's administrators, as a projection that has caught up says."""
+
+    def __init__(self, accounts):
+        self.accounts = accounts
+
+    def active_admins(self):
+        users = {r.stream_id for r in self.accounts.store.read_all(0, 10_000)}
+        found = [load_user(self.accounts.store, u) for u in users]
+        return [u.id for u in found if u is not None and u.administers]
+
+
+def change(accounts, user_id, role=None, status=None, admins=None):
+    command = ChangeUser(user_id, role, status, ADMIN_ID)
+    return change_user(accounts, admins or ReadModelAdmins(accounts), command)
 
 
 def refresh(accounts, pair):
@@ -120,7 +137,8 @@ def test_deactivation_revokes_the_api_keys_the_user_created_in_the_same_append()
 
 def test_a_demoted_admin_signs_in_again_to_get_a_token_of_the_new_role():
     accounts = in_memory_accounts()
-    user = registered(accounts)
+    user, keeper = registered(accounts), registered(accounts, "keeper@example.com")
+    change(accounts, keeper.id, role="admin")
     change(accounts, user.id, role="admin")
     time.sleep(1.05)
     admin = signed_in(accounts)
@@ -133,3 +151,52 @@ def test_a_demoted_admin_signs_in_again_to_get_a_token_of_the_new_role():
     again = signed_in(accounts)
     assert authenticate(accounts, again.token).role == "user"
     assert load_user(accounts.store, user.id).role == "user"  # type: ignore[union-attr]
+
+
+def test_the_only_administrator_can_be_neither_demoted_nor_deactivated():
+    accounts = in_memory_accounts()
+    first, second = registered(accounts), registered(accounts, "second@example.com")
+    change(accounts, first.id, role="admin")
+    for refused in ({"role": "user"}, {"status": "deactivated"}):
+        with pytest.raises(Conflict, match="only administrator"):
+            change(accounts, first.id, **refused)
+    change(accounts, second.id, role="admin")
+    change(accounts, first.id, status="deactivated")
+    with pytest.raises(Conflict):
+        change(accounts, second.id, role="enterprise")
+    # A read model that still shows the deactivated one does not make it count.
+    stale = ReadModelAdmins(accounts)
+    stale.active_admins = lambda: [first.id, second.id]  # type: ignore[method-assign]
+    with pytest.raises(Conflict):
+        change(accounts, second.id, role="enterprise", admins=stale)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one():
+    accounts = in_memory_accounts()
+    first, second = registered(accounts), registered(accounts, "second@example.com")
+    change(accounts, first.id, role="admin")
+    change(accounts, second.id, role="admin")
+    both = ReadModelAdmins(accounts).active_admins()
+    stale = ReadModelAdmins(accounts)
+    stale.active_admins = lambda: both  # type: ignore[method-assign]
+    barrier = threading.Barrier(2)
+    real_head = Repository.head
+
+    heads = iter(range(1_000))
+
+    def head_in_step(self, stream_id):
+        head = real_head(self, stream_id)
+        if next(heads) < 2:  # the first run of each waits for the other's: both decided
+            barrier.wait(timeout=5)
+        return head
+
+    def demote(user_id):
+        try:
+            return change(accounts, user_id, role="user", admins=stale).role
+        except Conflict:
+            return "refused"
+
+    with mock.patch.object(Repository, "head", head_in_step), ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(demote, [first.id, second.id]))
+    assert outcomes == ["refused", "user"]
+    assert len(ReadModelAdmins(accounts).active_admins()) == 1
