@@ -476,6 +476,37 @@ def test_budgets_are_set_read_and_removed_and_a_spent_one_refuses(api_url, admin
             admin.admin.budgets.get("user", user_id)
 
 
+def test_users_are_listed_and_changed_and_a_deactivated_one_is_signed_out(api_url, admin):
+    email = unique_email("sdk-managed")
+    with LLMChatClient(base_url=api_url) as client:
+        user_id = client.auth.register(email, PASSWORD, "Managed").user.id
+        client.login(email, PASSWORD)
+        changed = admin.admin.users.update(user_id, role="enterprise")
+        assert (changed.id, changed.role, changed.status) == (user_id, "enterprise", "active")
+        with pytest.raises(ValidationError):
+            admin.admin.users.update(user_id, role="root")
+        with pytest.raises(ForbiddenError):
+            client.admin.users.list()
+        admin.admin.users.update(user_id, status="deactivated")
+        with pytest.raises(UnauthorizedError):
+            client.agents.list()  # its refresh is refused too
+        deadline = time.monotonic() + 10
+        while not (listed := admin.admin.users.list(email=email, status="deactivated").items):
+            assert time.monotonic() < deadline, "the users read model did not catch up"
+            time.sleep(0.1)
+        assert [(u.id, u.email, u.role) for u in listed] == [(user_id, email, "enterprise")]
+
+
+async def test_the_async_client_changes_users(api_url):
+    async with AsyncLLMChatClient(base_url=api_url) as admin:
+        await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        user_id = (await admin.auth.register(unique_email("sdk-async"), PASSWORD, "A")).user.id
+        assert (await admin.admin.users.update(user_id, status="deactivated")).status == (
+            "deactivated"
+        )
+        assert (await admin.admin.users.list(limit=1)).pagination.limit == 1
+
+
 async def test_the_async_client_manages_budgets(api_url):
     async with AsyncLLMChatClient(base_url=api_url) as admin:
         await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -1,6 +1,6 @@
 /** `ApiCall`: one HTTP exchange as data; the routes build them, the transport sends them. */
 
-export type Method = "GET" | "POST" | "PUT" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface ApiCall {
   method: Method;

@@ -30,7 +30,7 @@ export {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "./errors.js";
-export type { Admin, ApiKeys, Budgets } from "./resources/admin.js";
+export type { Admin, ApiKeys, Budgets, Users } from "./resources/admin.js";
 export type { Agents } from "./resources/agents.js";
 export type { Auth } from "./resources/auth.js";
 export type { Cad } from "./resources/cad.js";

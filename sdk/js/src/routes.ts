@@ -13,6 +13,8 @@ import type {
   NewBudget,
   PageQuery,
   SaveSession,
+  UserChange,
+  UserQuery,
 } from "./types.js";
 
 const EVENT_STREAM = { Accept: "text/event-stream" };
@@ -206,6 +208,18 @@ export const listApiKeys = (query: PageQuery = {}): ApiCall => ({
 export const revokeApiKey = (keyId: string): ApiCall => ({
   method: "DELETE",
   path: `admin/api-keys/${segment(keyId)}`,
+});
+
+export const listUsers = (query: UserQuery = {}): ApiCall => ({
+  method: "GET",
+  path: "admin/users",
+  query: { ...query },
+});
+
+export const changeUser = (userId: string, change: UserChange): ApiCall => ({
+  method: "PATCH",
+  path: `admin/users/${segment(userId)}`,
+  json: change,
 });
 
 const budgetPath = (scope: BudgetScope, id: string): string =>

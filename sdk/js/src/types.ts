@@ -328,6 +328,32 @@ export interface AuditVerification {
   };
 }
 
+export type Role = "user" | "enterprise" | "admin";
+export type UserStatus = "active" | "deactivated";
+
+/** A user as administrators see it. */
+export interface ManagedUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  status: UserStatus;
+  createdAt?: string;
+}
+
+export interface UserQuery extends PageQuery {
+  role?: Role;
+  status?: UserStatus;
+  /** Any part of the address. */
+  email?: string;
+}
+
+/** Either or both; `status: "deactivated"` ends every sign-in and API key of the user. */
+export interface UserChange {
+  role?: Role;
+  status?: UserStatus;
+}
+
 export interface ApiKey {
   id: string;
   name: string;

@@ -414,6 +414,33 @@ test("budgets are set, read and removed, and a spent one refuses", async () => {
   await assert.rejects(administrator.admin.budgets.get("user", user.id), NotFoundError);
 });
 
+test("users are listed and changed, and a deactivated one is signed out", async () => {
+  const email = uniqueEmail();
+  const client = new LLMChatClient({ baseURL: server.apiURL });
+  const { user } = await client.auth.register(email, PASSWORD, "Managed");
+  await client.login(email, PASSWORD);
+  const administrator = await admin();
+  const changed = await administrator.admin.users.update(user.id, { role: "enterprise" });
+  assert.deepEqual([changed.id, changed.role, changed.status], [user.id, "enterprise", "active"]);
+  await assert.rejects(
+    administrator.admin.users.update(user.id, { role: "root" } as never),
+    ValidationError,
+  );
+  await assert.rejects(client.admin.users.list(), ForbiddenError);
+  await administrator.admin.users.update(user.id, { status: "deactivated" });
+  await assert.rejects(client.agents.list(), UnauthorizedError);
+  const deadline = Date.now() + 10_000;
+  let listed = await administrator.admin.users.list({ email, status: "deactivated" });
+  while (listed.items.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    listed = await administrator.admin.users.list({ email, status: "deactivated" });
+  }
+  assert.deepEqual(
+    listed.items.map((u) => [u.id, u.email, u.role]),
+    [[user.id, email, "enterprise"]],
+  );
+});
+
 test("admin stats and audit", async () => {
   const email = uniqueEmail();
   const client = new LLMChatClient({ baseURL: server.apiURL });

@@ -1,4 +1,4 @@
-/** `client.admin`: statistics, the audit trail, API keys and budgets (administrators only). */
+/** `client.admin`: statistics, the audit trail, users, API keys and budgets (administrators only). */
 
 import * as routes from "../routes.js";
 import type { Transport } from "../transport.js";
@@ -11,11 +11,28 @@ import type {
   Budget,
   BudgetScope,
   CreatedApiKey,
+  ManagedUser,
   NewApiKey,
   NewBudget,
   Page,
   PageQuery,
+  UserChange,
+  UserQuery,
 } from "../types.js";
+
+export class Users {
+  constructor(private readonly transport: Transport) {}
+
+  /** Users, newest first; `email` matches any part of the address. */
+  list(query: UserQuery = {}): Promise<Page<ManagedUser>> {
+    return this.transport.data(routes.listUsers(query));
+  }
+
+  /** Change the role, the status ("deactivated" ends every sign-in and API key), or both. */
+  update(userId: string, change: UserChange): Promise<ManagedUser> {
+    return this.transport.data(routes.changeUser(userId, change));
+  }
+}
 
 export class ApiKeys {
   constructor(private readonly transport: Transport) {}
@@ -56,10 +73,12 @@ export class Budgets {
 export class Admin {
   readonly apiKeys: ApiKeys;
   readonly budgets: Budgets;
+  readonly users: Users;
 
   constructor(private readonly transport: Transport) {
     this.apiKeys = new ApiKeys(transport);
     this.budgets = new Budgets(transport);
+    this.users = new Users(transport);
   }
 
   stats(): Promise<AdminStats> {

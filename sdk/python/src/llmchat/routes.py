@@ -34,6 +34,7 @@ from llmchat.models import (
     FileInfo,
     Health,
     HistoryMessage,
+    ManagedUser,
     Page,
     Registered,
     SavedSession,
@@ -282,6 +283,18 @@ def list_api_keys(page: int | None, limit: int | None) -> ApiCall[Page[ApiKey]]:
 
 def revoke_api_key(key_id: str) -> ApiCall[ApiKey]:
     return ApiCall("DELETE", f"admin/api-keys/{segment(key_id)}", envelope(ApiKey))
+
+
+def list_users(
+    page: int | None, limit: int | None, role: str | None, status: str | None, email: str | None
+) -> ApiCall[Page[ManagedUser]]:
+    params = query(page=page, limit=limit, role=role, status=status, email=email)
+    return ApiCall("GET", "admin/users", envelope(Page[ManagedUser]), params=params)
+
+
+def change_user(user_id: str, role: str | None, status: str | None) -> ApiCall[ManagedUser]:
+    body = {name: value for name, value in (("role", role), ("status", status)) if value}
+    return ApiCall("PATCH", f"admin/users/{segment(user_id)}", envelope(ManagedUser), json=body)
 
 
 def budget_path(scope: str, subject_id: str) -> str:

@@ -14,6 +14,7 @@ from llmchat.models.admin import (
     ChatStats,
     CreatedApiKey,
     EventChainCheck,
+    ManagedUser,
     SystemStats,
     UserStats,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "FileInfo",
     "Health",
     "HistoryMessage",
+    "ManagedUser",
     "Model",
     "Page",
     "Pagination",

@@ -101,6 +101,18 @@ class AuditVerification(Model):
     event_chain: EventChainCheck = msgspec.field(default_factory=EventChainCheck)
 
 
+class ManagedUser(Model):
+    """A user as administrators see it: `role` "user", "enterprise" or "admin", `status`
+    "active" or "deactivated"."""
+
+    id: str
+    email: str
+    name: str
+    role: str
+    status: str
+    created_at: str | None = None
+
+
 class ApiKey(Model):
     id: str
     name: str

@@ -1,4 +1,5 @@
-"""`client.admin`: statistics, the audit trail, API keys and budgets (administrators only)."""
+"""`client.admin`: statistics, the audit trail, users, API keys and budgets (administrators
+only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from llmchat.models import (
     AuditVerification,
     Budget,
     CreatedApiKey,
+    ManagedUser,
     Page,
 )
 from llmchat.sync_transport import SyncTransport
@@ -31,6 +33,30 @@ class ApiKeys:
 
     def revoke(self, key_id: str) -> ApiKey:
         return self._transport.call(routes.revoke_api_key(key_id))
+
+
+class Users:
+    def __init__(self, transport: SyncTransport) -> None:
+        self._transport = transport
+
+    def list(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        role: str | None = None,
+        status: str | None = None,
+        email: str | None = None,
+    ) -> Page[ManagedUser]:
+        """Users, newest first; `email` matches any part of the address."""
+        return self._transport.call(routes.list_users(page, limit, role, status, email))
+
+    def update(
+        self, user_id: str, *, role: str | None = None, status: str | None = None
+    ) -> ManagedUser:
+        """Change the role, the status ("deactivated" ends every sign-in and API key of
+        the user), or both."""
+        return self._transport.call(routes.change_user(user_id, role, status))
 
 
 class Budgets:
@@ -64,6 +90,7 @@ class Admin:
         self._transport = transport
         self.api_keys = ApiKeys(transport)
         self.budgets = Budgets(transport)
+        self.users = Users(transport)
 
     def stats(self) -> AdminStats:
         return self._transport.call(routes.admin_stats())
@@ -103,6 +130,30 @@ class AsyncApiKeys:
         return await self._transport.call(routes.revoke_api_key(key_id))
 
 
+class AsyncUsers:
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def list(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        role: str | None = None,
+        status: str | None = None,
+        email: str | None = None,
+    ) -> Page[ManagedUser]:
+        """Users, newest first; `email` matches any part of the address."""
+        return await self._transport.call(routes.list_users(page, limit, role, status, email))
+
+    async def update(
+        self, user_id: str, *, role: str | None = None, status: str | None = None
+    ) -> ManagedUser:
+        """Change the role, the status ("deactivated" ends every sign-in and API key of
+        the user), or both."""
+        return await self._transport.call(routes.change_user(user_id, role, status))
+
+
 class AsyncBudgets:
     """Budgets of a `scope` ("user", "apiKey" or "role") and id (a user id, key id or role)."""
 
@@ -135,6 +186,7 @@ class AsyncAdmin:
         self._transport = transport
         self.api_keys = AsyncApiKeys(transport)
         self.budgets = AsyncBudgets(transport)
+        self.users = AsyncUsers(transport)
 
     async def stats(self) -> AdminStats:
         return await self._transport.call(routes.admin_stats())
