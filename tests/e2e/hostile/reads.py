@@ -141,6 +141,14 @@ READ_ROUTES: dict[str, tuple[Builder, int]] = {
         read(lambda d, w: "/api/admin/api-keys", ("page", "limit"), token=admin),
         10,
     ),
+    "GET /api/admin/users": (
+        read(
+            lambda d, w: "/api/admin/users",
+            ("page", "limit", "role", "status", "email"),
+            token=admin,
+        ),
+        10,
+    ),
     "GET /v1/models": (read(lambda d, w: "/v1/models"), 5),
     "GET /v1/models/{model}": (
         read(lambda d, w: "/v1/models/" + segment(d(hs.any_id(in_url=True, real="openai")))),

@@ -408,6 +408,21 @@ def api_key_revoke(draw: Draw, world: World) -> Request:
     return Request("DELETE", path, b"", hostile_headers(draw, world, auth))
 
 
+def user_change(draw: Draw, world: World) -> Request:
+    kind = draw(st.sampled_from(("real", "real", "any")))
+    user_id = draw(hs.real_id(world.fresh_user()) if kind == "real" else hs.any_id(in_url=True))
+    roles = st.sampled_from(("user", "enterprise", "admin"))
+    statuses = st.sampled_from(("active", "deactivated"))
+    typed = hs.objects(
+        {
+            "role": hs.Field(roles, hs.hostile_text(), required=False),
+            "status": hs.Field(statuses, hs.hostile_text(), required=False),
+        }
+    )
+    path = "/api/admin/users/" + segment(user_id)
+    return json_request(draw, world, "PATCH", path, typed, world.admin)
+
+
 def agent_update(draw: Draw, world: World) -> Request:
     others = st.one_of(hs.id_forms(EDITABLE_AGENT), hs.url_text())
     agent = draw(hs.either(hs.Field(st.just(EDITABLE_AGENT), others)))
@@ -451,6 +466,7 @@ WRITE_ROUTES: dict[str, tuple[Builder, int]] = {
     "POST /api/cad/parse": (cad_parse, 30),
     "POST /api/admin/api-keys": (api_key_create, 25),
     "DELETE /api/admin/api-keys/{keyId}": (api_key_revoke, 25),
+    "PATCH /api/admin/users/{userId}": (user_change, 25),
     "PUT /api/agents/{agentId}": (agent_update, 30),
     "POST /api/agents/reload": (agents_reload, 10),
 }

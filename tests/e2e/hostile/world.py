@@ -116,6 +116,11 @@ class World:
         answer = self.attempt(file_upload("/api/upload", name, content, self.attacker))
         return str(answer.json()["data"]["id"]) if answer.status_code == 200 else None
 
+    def fresh_user(self) -> str:
+        """An account of its own, for changes that would end another case's sign-in."""
+        user_id: str = register(self.client, self.unique_email("administered"))["id"]
+        return user_id
+
     def fresh_api_key(self) -> str:
         answer = self.client.post("/api/admin/api-keys", json={"name": "k"}, headers=self.admin)
         assert answer.status_code == 200, answer.text
