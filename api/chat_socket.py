@@ -31,6 +31,8 @@ from api.principal import authenticated
 from api.rate_limit import REFUSED, Caller, RateLimits, budget_of, refusal_details, spend
 from api.request_body import decoded_json, parsed_json, refuse_unstorable
 from api.socket_messages import complete_message, error_message, frame_message
+from application.api_keys import ApiKeyClaims
+from application.authenticate import still_good
 from application.cancel_reply import cancel_reply
 from application.chat import Chat
 from application.errors import ApplicationError, RateLimited, Unauthorized, ValidationFailed
@@ -123,6 +125,9 @@ class ChatSocket:
         try:
             while True:
                 raw = await self.socket.receive_data("text")
+                if not await self.still_signed_in(claims, raw):
+                    await self.socket.close(code=UNAUTHENTICATED)
+                    return
                 # Counted here, one at a time: a refused message costs no task.
                 if await self.within(budget, raw):
                     self.start(self.handle(raw, claims))
@@ -131,6 +136,22 @@ class ChatSocket:
         finally:
             for task in self.tasks:
                 task.cancel()  # stops sending; the replies themselves run on
+
+    async def still_signed_in(self, claims: AccessClaims, raw: str | bytes) -> bool:
+        """A sign-in ended since the socket opened (signed out, its user deactivated) ends
+        the socket at its next message. Asked of this process's revocation list, in memory;
+        an API key is read when the socket opens only (a read per message would cost one
+        of the store's)."""
+        if isinstance(claims, ApiKeyClaims):
+            return True
+        callers = self.services.callers
+        try:
+            await still_good(claims, callers.revocations, callers.known_users)
+        except Unauthorized as refused:
+            with contextlib.suppress(Exception):
+                await self.send(failure_message(refused), request_id_of(raw))
+            return False
+        return True
 
     async def within(self, budget: Caller, raw: str | bytes) -> bool:
         decision = await spend(self.socket.scope, self.services.rate_limits, budget)

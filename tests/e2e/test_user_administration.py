@@ -1,6 +1,7 @@
 """PATCH /api/admin/users/{userId} over two API instances (and a worker) on one database: a
 change made through one holds on the other at once."""
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_ws import WebSocketDisconnect, connect_ws
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -259,3 +261,29 @@ def test_a_demoted_admin_loses_the_admin_routes_on_every_instance(clients, admin
     fresh = login(b, email)
     assert fresh["user"]["role"] == "enterprise"
     assert b.get("/api/admin/stats", headers=bearer(fresh["token"])).status_code == 403
+
+
+def test_an_open_websocket_of_a_deactivated_user_ends_at_its_next_message(
+    instances, clients, admin
+):
+    first, _ = instances
+    a, b = clients
+    user, email = someone(a)
+    token = login(a, email)["token"]
+    url = first.base_url.replace("http", "ws") + "/api/ws?token=" + token
+    chat = {"type": "chat", "agentId": "openai", "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client() as http, connect_ws(url, http) as ws:
+        ws.send_text(json.dumps({**chat, "requestId": "before"}))
+        while json.loads(ws.receive_text())["type"] not in ("end", "error"):
+            pass
+        assert patch(b, admin, user["id"], {"status": "deactivated"}).status_code == 200
+        time.sleep(0.2)  # the other instance hears of it on its notice, within moments
+        ws.send_text(json.dumps({**chat, "requestId": "after"}))
+        refused = json.loads(ws.receive_text())
+        assert (refused["type"], refused["code"], refused["requestId"]) == (
+            "error",
+            "UNAUTHORIZED",
+            "after",
+        )
+        with pytest.raises(WebSocketDisconnect):
+            ws.receive_text()
