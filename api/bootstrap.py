@@ -49,6 +49,7 @@ from infrastructure.budget_index import NoticedBudgets
 from infrastructure.cad.children import ChildLimits
 from infrastructure.cad.reader import DxfReader
 from infrastructure.clock import SystemClock
+from infrastructure.data_keys import PostgresDataKeys
 from infrastructure.drawing_results import PostgresDrawingResults
 from infrastructure.embedded_postgres import EmbeddedPostgres
 from infrastructure.encryption import event_cipher
@@ -139,6 +140,7 @@ class Container:
     recorder: EventRecorder
     schema: list[str]  # the read models' and positions' tables, created by the start step
     store: RecorderEventStore
+    keys: PostgresDataKeys
     accounts: Accounts
     redis: redis.Redis | None
     agents: AgentCatalogue
@@ -308,7 +310,8 @@ def build_container(
     clock = clock or SystemClock()
     read_models = projections(prices)
     recorder = event_recorder(datastore)
-    store = RecorderEventStore(recorder, clock, event_cipher(settings))
+    keys = PostgresDataKeys(datastore, settings.encryption_key)
+    store = RecorderEventStore(recorder, clock, event_cipher(settings, keys), keys)
     client = connect_redis(settings)
     revocation_check = AsyncPostgresRevocations(url)
     revocations = NoticedRevocations(revocation_check)
@@ -371,6 +374,7 @@ def build_container(
         recorder=recorder,
         schema=[*POSITIONS, *SEALS, *(statement for p in read_models for statement in p.schema)],
         store=store,
+        keys=keys,
         accounts=accounts,
         redis=client,
         agents=agents,

@@ -45,8 +45,10 @@ def reach_database(settings: Settings, create: bool) -> Database:
 
 
 def create_tables(container: Container) -> None:
-    """The event table, our own tables and the read models', created if missing."""
+    """The event table, our own tables and the read models', created if missing; the
+    payload key's row, when a master key is set."""
     postgres.create_tables(container.datastore, container.recorder, container.schema)
+    container.keys.make_log_key()
 
 
 def start(container: Container) -> Container:

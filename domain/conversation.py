@@ -1,15 +1,12 @@
 """A conversation (chat session): its messages, and the one reply that may be in progress."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar
 
 from domain.aggregate import Aggregate
 from domain.events import stored_as
-from domain.reply_stream import ChunksAppended, ReplyAttemptFailed
 from domain.timestamps import parse_stored
-
-E = TypeVar("E")
 
 MAX_MESSAGES = 1000
 MAX_CONTENT = 10_000
@@ -120,29 +117,6 @@ class ConversationExpired:
 
     session_id: str
     idle_since: str
-
-
-def redacted(event: E) -> E:
-    """The event without the words people wrote or read; what, when and who stay.
-
-    Expiry rewrites a conversation's stored events with this, so their text cannot be
-    read back from the log while the facts (and so the audit trail) remain.
-    """
-    match event:
-        case ConversationStarted() | ConversationTitled():
-            return cast(E, replace(event, title=""))
-        case UserMessagePosted():
-            return cast(E, replace(event, content=""))
-        case ReplyFinished():
-            return cast(E, replace(event, content="", error_message=None))
-        case MessagesImported(messages=messages):
-            erased = [replace(m, content="") for m in messages]
-            return cast(E, replace(event, messages=erased))
-        case ChunksAppended():
-            return cast(E, replace(event, text=""))
-        case ReplyAttemptFailed():
-            return cast(E, replace(event, error_message=""))
-    return event
 
 
 @dataclass(slots=True)

@@ -26,6 +26,11 @@ class Recorded:
     # Where the request that appended it came from (ip, userAgent, requestId, userId), kept
     # beside the payload; None for events written outside a request, and for older events.
     meta: dict[str, str] | None = None
+    # The data key its personal content is encrypted with (None: stored in the clear, as
+    # events written before data keys were), and whether that key is destroyed: the event
+    # is then what is left of it without that content (domain/personal.py).
+    data_key: str | None = None
+    erased: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,19 @@
 Events are stored as JSON under their catalogue name; the timestamp travels inside the
 stored state, since the recorder's table has no column for it. The same adapter runs on
 the PostgreSQL recorder in production and on the in-memory (POPO) one in unit tests.
+
+With data keys (infrastructure/data_keys.py), an event holding personal content is stored
+as its redaction (`data`, domain/personal.py) beside the whole event encrypted with its
+conversation's or user's key (`secret`, `<key id>:<base64 AES-GCM>`). Reading it opens the
+secret while the key exists; once the key is destroyed the redaction is what is read, the
+same as an event an older main rewrote in place. The stored bytes never change.
 """
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Protocol
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -19,8 +26,10 @@ from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
 from domain.events import Recorded, Unreadable, event_type, name_of
 from domain.ids import is_uuid
+from domain.personal import data_key_of, key_owner, redacted, reply_conversation
 from domain.timestamps import iso_millis
 from infrastructure import metrics, request_metadata
+from infrastructure.data_keys import cipher_of
 
 # Replay finds event classes by their stored name, so every module defining one is loaded.
 assert EVENT_MODULES
@@ -49,22 +58,46 @@ class Cipher(Protocol):
     def decrypt(self, ciphertext: bytes) -> bytes: ...
 
 
+class DataKeys(Protocol):
+    def key(self, key_id: str) -> bytes | None:
+        """The key to read with; None if destroyed or never made."""
+        ...
+
+    def key_to_write(self, key_id: str, owner: Callable[[], str]) -> bytes | None:
+        """The key to encrypt with, made (for `owner()`) if missing; None if destroyed."""
+        ...
+
+
 class StoredState(msgspec.Struct):
     timestamp: str
     data: msgspec.Raw
     # Added later with a default, so events stored before it still decode.
     meta: dict[str, str] | None = None
+    # Added with data keys: the whole event under its data key (see above).
+    secret: str | None = None
+
+
+# Reply streams whose conversation this process has learnt, kept up to this many.
+KEPT_REPLIES = 10_000
 
 
 class RecorderEventStore:
     def __init__(
-        self, recorder: ApplicationRecorder, clock: Clock, cipher: Cipher | None = None
+        self,
+        recorder: ApplicationRecorder,
+        clock: Clock,
+        cipher: Cipher | None = None,
+        keys: DataKeys | None = None,
     ) -> None:
         self.recorder = recorder
         self.clock = clock
         self.cipher = cipher
+        self.keys = keys
         self.encoder = msgspec.json.Encoder()
         self.state_decoder = msgspec.json.Decoder(StoredState)
+        self.whole_decoder = msgspec.json.Decoder(WholeEvent)
+        self.ciphers: dict[bytes, Any] = {}
+        self.reply_keys: dict[str, str] = {}
 
     def append(self, events: Sequence[PendingEvent]) -> list[int]:
         timestamp = iso_millis(self.clock.now())
@@ -118,6 +151,8 @@ class RecorderEventStore:
             envelope["meta"] = meta
         if not is_uuid(pending.stream_id):
             raise UnstorableEvent(pending.event, "an id that is not a canonical UUID")
+        if self.keys is not None:
+            self.encrypt_personal(pending, envelope)
         state = self.checked_encoding(pending.event, envelope)
         if self.cipher is not None:
             state = self.cipher.encrypt(state)
@@ -127,6 +162,54 @@ class RecorderEventStore:
             topic=name_of(pending.event),
             state=state,
         )
+
+    def encrypt_personal(self, pending: PendingEvent, envelope: dict[str, object]) -> None:
+        """Personal content goes under its data key: `data` keeps the redaction."""
+        assert self.keys is not None
+        event = pending.event
+        if (session_id := reply_conversation(event)) is not None:
+            self.learn_reply(pending.stream_id, session_id)
+        erased = redacted(event)
+        if erased == event:
+            return
+        key_id = data_key_of(event) or self.reply_key(pending.stream_id)
+        if key_id is None:
+            return  # a reply's text on a stream that was never opened: nothing names it
+        key = self.keys.key_to_write(key_id, lambda: key_owner(event) or self.owner_of(key_id))
+        envelope["data"] = erased
+        if key is not None:  # a destroyed key: what would go under it is erased already
+            whole = self.checked_encoding(event, {"data": event})
+            sealed = self.data_cipher(key).encrypt(whole)
+            envelope["secret"] = f"{key_id}:{b64encode(sealed).decode()}"
+
+    def data_cipher(self, key: bytes) -> Any:
+        cipher = self.ciphers.get(key)
+        if cipher is None:
+            cipher = self.ciphers[key] = cipher_of(key)
+        return cipher
+
+    def learn_reply(self, stream_id: str, session_id: str) -> None:
+        if len(self.reply_keys) >= KEPT_REPLIES:
+            self.reply_keys.clear()
+        self.reply_keys[stream_id] = session_id
+
+    def first_event(self, stream_id: str) -> object | None:
+        stored = self.recorder.select_events(UUID(stream_id), limit=1)
+        return self.to_recorded(stored[0], 0).event if stored else None
+
+    def reply_key(self, stream_id: str) -> str | None:
+        """The conversation of a reply stream, from its opening (read once per process)."""
+        session_id = self.reply_keys.get(stream_id)
+        if session_id is None:
+            session_id = reply_conversation(self.first_event(stream_id))
+            if session_id is not None:
+                self.learn_reply(stream_id, session_id)
+        return session_id
+
+    def owner_of(self, key_id: str) -> str:
+        """Whose a key made after its stream began is: its first event says (a conversation
+        from before data keys); a user's, or a service account's, is its own."""
+        return key_owner(self.first_event(key_id)) or key_id
 
     def checked_encoding(self, event: object, envelope: dict[str, object]) -> bytes:
         try:
@@ -138,7 +221,8 @@ class RecorderEventStore:
         return state
 
     def restate(self, recorded: Recorded, event: object) -> bytes:
-        """The stored state for `event` in place of `recorded`'s, keeping when and whence."""
+        """The stored state for `event` in place of `recorded`'s, keeping when and whence
+        (only for events stored in the clear before data keys, see infrastructure/retention.py)."""
         envelope: dict[str, object] = {"timestamp": recorded.timestamp, "data": event}
         if recorded.meta:
             envelope["meta"] = recorded.meta
@@ -164,7 +248,19 @@ class RecorderEventStore:
         if self.cipher is not None:
             state = self.cipher.decrypt(state)
         envelope = self.state_decoder.decode(state)
-        event = msgspec.json.decode(envelope.data, type=event_type(stored.topic))
+        kind = event_type(stored.topic)
+        key_id, erased, data = None, False, bytes(envelope.data)
+        if envelope.secret is not None:
+            key_id, _, sealed = envelope.secret.partition(":")
+            key = self.keys.key(key_id) if self.keys is not None else None
+            if key is None:
+                erased = True
+            else:
+                whole = self.data_cipher(key).decrypt(b64decode(sealed))
+                data = bytes(self.whole_decoder.decode(whole).data)
+        event = msgspec.json.decode(data, type=kind)
+        if key_id is None and (session_id := reply_conversation(event)) is not None:
+            self.learn_reply(str(stored.originator_id), session_id)
         return Recorded(
             stream_id=str(stored.originator_id),
             version=stored.originator_version,
@@ -172,4 +268,10 @@ class RecorderEventStore:
             timestamp=envelope.timestamp,
             event=event,
             meta=envelope.meta,
+            data_key=key_id,
+            erased=erased,
         )
+
+
+class WholeEvent(msgspec.Struct):
+    data: msgspec.Raw

@@ -91,15 +91,35 @@ WRITE_SIDE_TABLES = (
 )
 
 OWN_TABLES = (
-    # Retention still rewrites the text out of stored events in place, and records each
-    # rewrite here (the new state's hash) in the same transaction, so that `audit verify`
-    # tells it from a forgery and names it. A table of the write side: retention writes it
-    # whether or not a sealer ever ran. It goes once erasure destroys keys instead.
+    # Text stored in the clear by an older main (no data key to destroy) is rewritten in
+    # place by retention and erasure, each rewrite recorded here (the new state's hash) in
+    # the same transaction, so that `audit verify` tells it from a forgery and names it
+    # (only at positions up to llmchat_keys_since, below).
     """CREATE TABLE IF NOT EXISTS llmchat_event_rewrites (
         position bigint PRIMARY KEY,
         state_hash text NOT NULL,
         rewritten_at timestamptz NOT NULL DEFAULT now()
     )""",
+    # Data keys (infrastructure/data_keys.py). The first creation notes the log's head
+    # then (llmchat_keys_since): events up to it were stored in the clear by an older
+    # main, and only those may ever be rewritten in place (retention and erasure of text
+    # written before data keys, recorded in llmchat_event_rewrites); `audit verify` takes
+    # no rewrite of an event after it.
+    f"""DO $$ BEGIN
+    IF to_regclass('llmchat_data_keys') IS NULL THEN
+        CREATE TABLE llmchat_data_keys (
+            key_id uuid PRIMARY KEY,
+            owner_id uuid NOT NULL,
+            wrapped bytea,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            destroyed_at timestamptz
+        );
+        CREATE INDEX llmchat_data_keys_by_owner ON llmchat_data_keys (owner_id);
+        CREATE TABLE llmchat_keys_since (position bigint NOT NULL);
+        INSERT INTO llmchat_keys_since
+            SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE};
+    END IF;
+    END $$""",
     """CREATE TABLE IF NOT EXISTS llmchat_revocations (
         id text PRIMARY KEY,
         until timestamptz NOT NULL

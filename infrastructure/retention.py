@@ -12,7 +12,7 @@ from eventsourcing.postgres import PostgresDatastore
 from application.errors import StreamConflict
 from application.expire_conversations import expire_conversations
 from application.ports import Clock, PendingEvent
-from domain.conversation import redacted
+from domain.personal import redacted
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.group_commit import APPEND
 from infrastructure.postgres import EVENTS_TABLE

@@ -5,6 +5,7 @@ import json
 import uuid
 
 import httpx
+import psycopg
 import pytest
 from eventsourcing.cipher import AESCipher
 from eventsourcing.utils import Environment
@@ -48,11 +49,29 @@ def test_payloads_are_ciphertext_in_the_table_and_plain_through_the_api(encrypte
     assert states
     for needle in (email.encode(), SECRET_TEXT.encode(), b'"timestamp"'):
         assert not any(needle in state for state in states), needle
-    # It is the cipher's work, not data gone missing: the key opens every payload.
+    # It is the ciphers' work, not data gone missing: the key opens every payload, and the
+    # personal content in it opens with its data key, which the key unwraps.
     cipher = AESCipher(Environment(env={"CIPHER_KEY": KEY}))
     opened = [json.loads(cipher.decrypt(state)) for state in states]
-    texts = json.dumps(opened)
-    assert email in texts and SECRET_TEXT in texts
+    assert email not in json.dumps(opened) and SECRET_TEXT not in json.dumps(opened)
+    keys = data_keys(database)
+    assert keys and not any(email.encode() in k or SECRET_TEXT.encode() in k for k in keys.values())
+    secrets = [payload["secret"].split(":") for payload in opened if payload.get("secret")]
+    texts = [opened_secret(keys[key_id], sealed) for key_id, sealed in secrets]
+    assert any(email in text for text in texts) and any(SECRET_TEXT in text for text in texts)
+
+
+def data_keys(database: str) -> dict[str, bytes]:
+    with psycopg.connect(database) as conn:
+        rows = conn.execute("SELECT key_id, wrapped FROM llmchat_data_keys").fetchall()
+    return {str(key_id): bytes(wrapped) for key_id, wrapped in rows}
+
+
+def opened_secret(wrapped: bytes, sealed: str) -> str:
+    master = AESCipher(Environment(env={"CIPHER_KEY": KEY}))
+    key = base64.b64encode(master.decrypt(wrapped)).decode()
+    data_key = AESCipher(Environment(env={"CIPHER_KEY": key}))
+    return data_key.decrypt(base64.b64decode(sealed)).decode()
 
 
 def test_a_bad_key_stops_the_start_naming_the_variable(server_env, tmp_path):

@@ -114,8 +114,8 @@ def test_redaction_removes_the_words_and_keeps_the_facts():
         MessagesImported,
         ReplyStarted,
         UserMessagePosted,
-        redacted,
     )
+    from domain.personal import redacted
     from domain.reply_stream import ChunksAppended
 
     posted = UserMessagePosted(session_id="s", message_id="m", content="secret")

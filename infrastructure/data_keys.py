@@ -1,0 +1,140 @@
+"""Data keys in PostgreSQL (llmchat_data_keys): one per conversation and one per user, each
+wrapped by LLMCHAT_ENCRYPTION_KEY when it is set, destroyed to erase what it encrypted.
+
+A row is `key_id` (the conversation's session id or the user's id), `owner_id` (the user
+whose erasure destroys it), `wrapped` (the key, AES-GCM under the master key, or the key
+itself without one) and `destroyed_at`. Destroying a key sets `wrapped` to NULL: the
+events it encrypted stay byte for byte as they were sealed and can no longer be read.
+
+One more row, LOG_KEY_ID, holds the key that encrypts whole event payloads at rest
+(infrastructure/encryption.py) when a master key is set: it is the master key the table
+was created under, so events written before the table existed still open, and
+`llmchat keys rotate` re-wraps it with the rest instead of rewriting the log.
+
+Each process keeps the keys it used for KEEP_SECONDS: a key destroyed by another process
+may still be used here for that long (a destroyed key is known as destroyed for good).
+"""
+
+import os
+import threading
+import time
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from eventsourcing.cipher import AESCipher
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.utils import Environment
+
+KEY_TABLE = "llmchat_data_keys"
+LOG_KEY_ID = "00000000-0000-0000-0000-000000000000"
+KEEP_SECONDS = 60.0
+KEY_BYTES = 32
+
+DESTROYED = b""
+
+
+class MasterKeyMismatch(Exception):
+    """The key table's keys are wrapped under another master key than the one given."""
+
+
+def cipher_of(key: bytes) -> AESCipher:
+    return AESCipher(Environment(env={AESCipher.CIPHER_KEY: b64encode(key).decode()}))
+
+
+def wrap(key: bytes, master: str | None) -> bytes:
+    return key if master is None else cipher_of(b64decode(master)).encrypt(key)
+
+
+def unwrap(wrapped: bytes, master: str | None) -> bytes:
+    if master is None:
+        return wrapped
+    try:
+        return cipher_of(b64decode(master)).decrypt(wrapped)
+    except ValueError as error:  # the GCM tag does not hold: another master key
+        raise MasterKeyMismatch(str(error)) from None
+
+
+class PostgresDataKeys:
+    def __init__(self, datastore: PostgresDatastore, master: str | None) -> None:
+        self.datastore = datastore
+        self.master = master
+        self.kept: dict[str, tuple[bytes, float]] = {}
+        self.lock = threading.Lock()
+
+    def key(self, key_id: str) -> bytes | None:
+        """The key to read with: None if it was destroyed, or never made."""
+        found = self.looked_up(key_id)
+        return found or None
+
+    def key_to_write(self, key_id: str, owner: Callable[[], str]) -> bytes | None:
+        """The key to encrypt with, made now (owned by `owner()`) if there is none yet;
+        None if it was destroyed: what would go under it is erased already."""
+        found = self.looked_up(key_id)
+        if found is not None:
+            return found or None
+        made = os.urandom(KEY_BYTES)
+        with self.datastore.transaction(commit=True) as cursor:
+            # Two processes making the first key at once: one row wins, both use it.
+            cursor.execute(
+                f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
+                " ON CONFLICT (key_id) DO NOTHING",
+                (key_id, owner(), wrap(made, self.master)),
+            )
+        self.kept.pop(key_id, None)
+        return self.looked_up(key_id) or None
+
+    def looked_up(self, key_id: str) -> bytes | None:
+        """The key (DESTROYED if destroyed), from what this process keeps or the table;
+        None if there is no such key."""
+        kept = self.kept.get(key_id)
+        if kept is not None and (kept[0] == DESTROYED or kept[1] > time.monotonic()):
+            return kept[0]
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT wrapped FROM {KEY_TABLE} WHERE key_id = %s", (key_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        key = DESTROYED if row["wrapped"] is None else unwrap(bytes(row["wrapped"]), self.master)
+        self.kept[key_id] = (key, time.monotonic() + KEEP_SECONDS)
+        return key
+
+    def forget(self, key_ids: Iterable[str]) -> None:
+        """Keys this process destroyed: known as destroyed at once."""
+        for key_id in key_ids:
+            self.kept[key_id] = (DESTROYED, 0.0)
+
+    def owned_by(self, owner_id: str) -> list[str]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT key_id FROM {KEY_TABLE} WHERE owner_id = %s", (owner_id,)
+            ).fetchall()
+        return [str(row["key_id"]) for row in rows]
+
+    def log_key(self) -> bytes | None:
+        """The key of whole payloads (None without a master key): the row's, or the master
+        key itself where no start has made the row yet (read-only commands write nothing)."""
+        if self.master is None:
+            return None
+        return self.looked_up(LOG_KEY_ID) or b64decode(self.master)
+
+    def make_log_key(self) -> None:
+        """At start: the payload key's row, the master key itself wrapped under itself."""
+        if self.master is None:
+            return
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
+                " ON CONFLICT (key_id) DO NOTHING",
+                (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(self.master), self.master)),
+            )
+
+
+def destroy_keys(cursor: Any, key_ids: Iterable[str]) -> None:
+    """In the caller's transaction: the keys are gone once it commits."""
+    cursor.execute(
+        f"UPDATE {KEY_TABLE} SET wrapped = NULL, destroyed_at = now()"
+        " WHERE key_id = ANY(%s) AND wrapped IS NOT NULL",
+        (list(key_ids),),
+    )

@@ -1,0 +1,112 @@
+"""Personal content is stored under data keys: readable while the key lives, erased (and
+the stored bytes unchanged) once it is destroyed, on real PostgreSQL."""
+
+import uuid
+
+import pytest
+from eventsourcing.cipher import AESCipher
+
+from application.ports import PendingEvent
+from domain.conversation import ConversationStarted, ReplyFinished, UserMessagePosted
+from domain.reply_stream import ChunksAppended, ReplyOpened
+from domain.user import UserRegistered
+from infrastructure.data_keys import PostgresDataKeys, destroy_keys
+from infrastructure.encryption import PayloadCipher
+from infrastructure.event_store import RecorderEventStore
+from infrastructure.postgres import create_schema, open_datastore
+from tests.unit.fakes import FixedClock
+
+MASTER = AESCipher.create_key(32)
+
+
+@pytest.fixture(scope="module")
+def datastore(make_database):
+    store = open_datastore(make_database("data_keys"), pool_size=2)
+    yield store
+    store.close()
+
+
+def keyed_store(datastore, master: str | None) -> tuple[RecorderEventStore, PostgresDataKeys]:
+    keys = PostgresDataKeys(datastore, master)
+    keys.make_log_key()
+    cipher = PayloadCipher(keys) if master else None
+    return RecorderEventStore(create_schema(datastore), FixedClock(), cipher, keys), keys
+
+
+def raw_states(datastore, stream_ids: list[str]) -> list[bytes]:
+    with datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT state FROM llmchat_events WHERE originator_id = ANY(%s::uuid[])"
+            " ORDER BY notification_id",
+            (stream_ids,),
+        ).fetchall()
+    return [bytes(row["state"]) for row in rows]
+
+
+def a_conversation(store: RecorderEventStore, owner: str) -> tuple[str, str]:
+    session, reply = str(uuid.uuid4()), str(uuid.uuid4())
+    started = ConversationStarted(
+        session_id=session, owner_id=owner, agent_id="demo", title="zebra-title-7"
+    )
+    posted = UserMessagePosted(session_id=session, message_id="m1", content="zebra-question-7")
+    opened = ReplyOpened(message_id=reply, session_id=session, owner_id=owner, instance_id="i")
+    store.append([PendingEvent(session, 1, started), PendingEvent(session, 2, posted)])
+    store.append([PendingEvent(reply, 1, opened)])
+    store.append([PendingEvent(reply, 2, ChunksAppended(text="zebra-answer-7", deltas=1))])
+    finished = ReplyFinished(
+        session_id=session,
+        message_id=reply,
+        outcome="completed",
+        content="zebra-answer-7",
+        finish_reason="stop",
+    )
+    store.append([PendingEvent(session, 3, finished)])
+    return session, reply
+
+
+@pytest.mark.parametrize("master", [None, MASTER], ids=["unwrapped", "wrapped"])
+def test_text_is_ciphertext_in_the_table_and_erased_once_its_key_is_destroyed(datastore, master):
+    store, keys = keyed_store(datastore, master)
+    owner = str(uuid.uuid4())
+    session, reply = a_conversation(store, owner)
+    before = raw_states(datastore, [session, reply])
+    assert not any(b"zebra" in state for state in before)
+
+    read = [r.event for r in store.read(session)] + [r.event for r in store.read(reply)]
+    assert read[0].title == "zebra-title-7" and read[1].content == "zebra-question-7"
+    assert read[-1].text == "zebra-answer-7" and read[2].content == "zebra-answer-7"
+    assert {r.data_key for r in store.read(session)} == {session}
+    assert keys.owned_by(owner) == [session]
+
+    with datastore.transaction(commit=True) as cursor:
+        destroy_keys(cursor, [session])
+    # Another process (a fresh key ring) reads it after the destruction.
+    later, _ = keyed_store(datastore, master)
+    again = later.read(session) + later.read(reply)
+    assert all(r.erased for r in again if r.data_key)
+    assert [r.event.title for r in again[:1]] == [""]
+    assert again[1].event.content == "" and again[-1].event.text == ""
+    assert again[1].event.message_id == "m1"  # what, when and who stay
+    # Not a byte of the log changed: the seal chain over it still holds.
+    assert raw_states(datastore, [session, reply]) == before
+
+
+def test_a_user_key_is_the_users_own_and_a_destroyed_key_takes_no_new_text(datastore):
+    store, keys = keyed_store(datastore, None)
+    user = str(uuid.uuid4())
+    registered = UserRegistered(
+        user_id=user, email="zebra@x.io", name="Zebra", role="user", password_hash="h"
+    )
+    store.append([PendingEvent(user, 1, registered)])
+    assert store.read(user)[0].event.email == "zebra@x.io"
+    assert keys.owned_by(user) == [user]
+    session, _ = a_conversation(store, user)
+    assert sorted(keys.owned_by(user)) == sorted([user, session])
+
+    with datastore.transaction(commit=True) as cursor:
+        destroy_keys(cursor, keys.owned_by(user))
+    keys.forget(keys.owned_by(user))
+    posted = UserMessagePosted(session_id=session, message_id="m2", content="zebra-late")
+    store.append([PendingEvent(session, 4, posted)])
+    assert not any(b"zebra" in state for state in raw_states(datastore, [session, user]))
+    assert store.read(session)[-1].event.content == ""
