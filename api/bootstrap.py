@@ -201,6 +201,7 @@ class Container:
         return keep_sweeping(
             self.store,
             self.datastore,
+            self.keys,
             SystemClock(),
             self.settings.retention_days,
             self.stop_workers,

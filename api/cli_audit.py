@@ -175,9 +175,9 @@ def print_event_chain(verified: LogVerification) -> None:
         )
     if chain.rewritten:
         print(
-            f"rewritten in place by retention: {len(chain.rewritten)} events (positions"
-            f" {listed(chain.rewritten)}): their text was taken out, each rewrite recorded"
-            " in llmchat_event_rewrites"
+            f"rewritten in place: {len(chain.rewritten)} events stored in the clear before"
+            f" data keys (positions {listed(chain.rewritten)}): retention or erasure took"
+            " their text out, each rewrite recorded in llmchat_event_rewrites"
         )
     for broken in chain.breaks[:SHOWN]:
         event = broken.event

@@ -49,7 +49,7 @@ def run_command(args: argparse.Namespace, container: Container) -> int:
         return 0
     if args.command == "retention":
         days = args.days if args.days is not None else container.settings.retention_days
-        expired = sweep(container.store, container.datastore, SystemClock(), days)
+        expired = sweep(container.store, container.datastore, container.keys, SystemClock(), days)
         print(f"{expired} conversations expired (idle more than {days:g} days)")
         return 0
     return replay(container, args.session_id, args.at, args.json)

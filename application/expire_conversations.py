@@ -1,11 +1,13 @@
-"""ExpireConversations: conversations idle past the retention period lose their text.
+"""ExpireConversations: conversations idle past the retention period lose their text (their
+data key is destroyed).
 
 A table of the write side, kept with every append, nominates: what it calls idle may have
 moved by the time its stream is read.
 The conversation's own stream decides (its newest event older than the cutoff, no reply
 open), and the expiry is appended under that stream's version check together with the
-erasure of its text, all or nothing. A conversation that moved after the decision keeps its
-text and stays; a sweep cut short has erased only what it recorded as expired.
+erasure of its text, all or nothing: the stored events stay as they are. A conversation
+that moved after the decision keeps its text and stays; a sweep cut short has erased only
+what it recorded as expired.
 """
 
 from collections.abc import Sequence
@@ -25,10 +27,10 @@ class IdleConversations(Protocol):
 
 
 class Expiry(Protocol):
-    def record(self, expired: PendingEvent, erase: Sequence[str]) -> None:
-        """Append `expired` and rewrite the stored events of the `erase` streams without
-        their text, in one transaction: StreamConflict (and nothing erased) if the
-        expiry's version is taken."""
+    def record(self, expired: PendingEvent, keys: Sequence[str], streams: Sequence[str]) -> None:
+        """Append `expired`, destroy the data `keys` and erase what `streams` hold in the
+        clear (written before data keys), in one transaction: StreamConflict (and nothing
+        erased) if the expiry's version is taken."""
         ...
 
 
@@ -45,7 +47,7 @@ def expire_conversations(
         replies = [m.id for m in conversation.messages if m.role == "assistant" and m.status]
         [expiry_event] = conversation.collect()
         try:
-            expiry.record(expiry_event, (session_id, *replies))
+            expiry.record(expiry_event, (session_id,), (session_id, *replies))
         except StreamConflict:
             continue  # it moved since it was read: no longer idle, or another sweep got there
         expired += 1

@@ -1,9 +1,11 @@
-"""Retention in PostgreSQL: candidates for expiry, and recording one with its text erased."""
+"""Retention in PostgreSQL: candidates for expiry, and recording one with its text erased
+(its data key destroyed)."""
 
 import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -13,6 +15,7 @@ from application.errors import StreamConflict
 from application.expire_conversations import expire_conversations
 from application.ports import Clock, PendingEvent
 from domain.personal import redacted
+from infrastructure.data_keys import PostgresDataKeys, destroy_keys
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.group_commit import APPEND
 from infrastructure.postgres import EVENTS_TABLE
@@ -43,43 +46,26 @@ class PostgresIdleConversations:
 
 
 class PostgresExpiry:
-    """Appends an expiry and rewrites the streams it covers without their text, in one
-    transaction: if the expiry's version is taken, nothing is erased.
+    """Appends an expiry and erases the text of the streams it covers, in one transaction:
+    if the expiry's version is taken, nothing is erased.
 
-    The one place that changes stored history, and only to take words out: ids, versions,
-    positions, timestamps and request origins stay, so projections and the audit trail built
-    from the erased events come out the same apart from the text.
+    The conversation's data key is destroyed: its events stay byte for byte as sealed.
+    Text an older main stored in the clear (no key to destroy) is rewritten out of those
+    events in place, the one rewrite the log allows (see `erase_text`).
     """
 
-    def __init__(self, datastore: PostgresDatastore, store: RecorderEventStore) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, store: RecorderEventStore, keys: PostgresDataKeys
+    ) -> None:
         self.datastore = datastore
         self.store = store
+        self.keys = keys
 
-    def record(self, expired: PendingEvent, erase: Sequence[str]) -> None:
+    def record(self, expired: PendingEvent, keys: Sequence[str], streams: Sequence[str]) -> None:
         stored = self.store.stamped(expired)
-        changed = [
-            (self.store.restate(recorded, erased), UUID(stream_id), recorded.version)
-            for stream_id in erase
-            for recorded in self.store.read(stream_id)
-            if (erased := redacted(recorded.event)) != recorded.event
-        ]
         try:
             with self.datastore.transaction(commit=True) as cursor:
-                # Appends lock the table before they write; these updates write before the
-                # append locks it, so two expiries at once would each wait for the other.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EXPIRY_LOCK,))
-                # Each rewrite is recorded for `audit verify`, which names these positions
-                # as retention's instead of as forgeries (projections/sealer.py).
-                cursor.executemany(
-                    f"WITH rewritten AS (UPDATE {EVENTS_TABLE} SET state = %s"
-                    " WHERE originator_id = %s AND originator_version = %s"
-                    " RETURNING notification_id, state)"
-                    " INSERT INTO llmchat_event_rewrites (position, state_hash)"
-                    " SELECT notification_id, encode(sha256(state), 'hex') FROM rewritten"
-                    " ON CONFLICT (position) DO UPDATE SET state_hash = excluded.state_hash,"
-                    " rewritten_at = now()",
-                    changed,
-                )
+                erase_text(cursor, self.store, keys, streams)
                 # Last, so the table's lock (which holds up every append) is held only
                 # until the commit that follows.
                 cursor.execute(
@@ -93,18 +79,61 @@ class PostgresExpiry:
                 )
         except IntegrityError:
             raise StreamConflict from None
+        self.keys.forget(keys)
+
+
+def erase_text(
+    cursor: Any, store: RecorderEventStore, keys: Sequence[str], streams: Sequence[str]
+) -> None:
+    """In the caller's transaction: the data keys destroyed, and the text of `streams`'
+    events stored in the clear before data keys rewritten out of them in place.
+
+    Only events up to llmchat_keys_since (the log's head when data keys came) are
+    rewritten, and each rewrite is recorded (the new state's hash) for `audit verify`,
+    which names them instead of calling them forgeries; it takes no rewrite after that
+    position. Ids, versions, positions, timestamps and request origins stay.
+    """
+    destroy_keys(cursor, keys)
+    changed = [
+        (store.restate(recorded, erased), UUID(stream_id), recorded.version)
+        for stream_id in streams
+        for recorded in store.read(stream_id)
+        if recorded.data_key is None and (erased := redacted(recorded.event)) != recorded.event
+    ]
+    if not changed:
+        return
+    # Appends lock the table before they write; these updates write before the append
+    # locks it, so two erasures at once would each wait for the other.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EXPIRY_LOCK,))
+    cursor.executemany(
+        f"WITH rewritten AS (UPDATE {EVENTS_TABLE} SET state = %s"
+        " WHERE originator_id = %s AND originator_version = %s"
+        " AND notification_id <= (SELECT position FROM llmchat_keys_since)"
+        " RETURNING notification_id, state)"
+        " INSERT INTO llmchat_event_rewrites (position, state_hash)"
+        " SELECT notification_id, encode(sha256(state), 'hex') FROM rewritten"
+        " ON CONFLICT (position) DO UPDATE SET state_hash = excluded.state_hash,"
+        " rewritten_at = now()",
+        changed,
+    )
 
 
 def sweep(
-    store: RecorderEventStore, datastore: PostgresDatastore, clock: Clock, days: float
+    store: RecorderEventStore,
+    datastore: PostgresDatastore,
+    keys: PostgresDataKeys,
+    clock: Clock,
+    days: float,
 ) -> int:
     idle = PostgresIdleConversations(datastore)
-    return expire_conversations(store, idle, PostgresExpiry(datastore, store), clock, days)
+    expiry = PostgresExpiry(datastore, store, keys)
+    return expire_conversations(store, idle, expiry, clock, days)
 
 
 def keep_sweeping(
     store: RecorderEventStore,
     datastore: PostgresDatastore,
+    keys: PostgresDataKeys,
     clock: Clock,
     days: float,
     stop: threading.Event,
@@ -114,7 +143,7 @@ def keep_sweeping(
     def run() -> None:
         while not stop.wait(SWEEP_SECONDS):
             try:
-                expired = sweep(store, datastore, clock, days)
+                expired = sweep(store, datastore, keys, clock, days)
                 if expired:
                     log.info("retention: %d conversations expired", expired)
             except Exception as error:  # the database may be down; the next sweep retries

@@ -60,9 +60,17 @@ def seal_page(conn: psycopg.Connection[Any], after: int) -> list[Seal]:
 
 
 def rewrites(conn: psycopg.Connection[Any], after: int, upto: int) -> dict[int, str]:
+    """The recorded rewrites the chain takes: only of events an older main stored in the
+    clear (up to llmchat_keys_since), whose text retention or erasure took out in place.
+    Since data keys, erasure destroys keys and a rewrite is a forgery like any other."""
+    if not table_exists(conn, "llmchat_event_rewrites"):
+        return {}
+    since = "(SELECT position FROM llmchat_keys_since)"
+    if not table_exists(conn, "llmchat_keys_since"):
+        since = "0"
     rows = conn.execute(
         "SELECT position, state_hash FROM llmchat_event_rewrites"
-        " WHERE position > %s AND position <= %s",
+        f" WHERE position > %s AND position <= %s AND position <= {since}",
         (after, upto),
     ).fetchall()
     return {int(p): str(h) for p, h in map(row_tuple, rows)}

@@ -100,6 +100,15 @@ def test_expired_text_is_unreadable_everywhere_and_its_audit_remains(retention_e
             assert {"chat.send", "chat.expire"} <= actions
         verified = run_cli(["audit", "verify"], retention_env)
         assert verified.returncode == 0, verified.stdout + verified.stderr
+        # The key was destroyed: no stored event was rewritten.
+        assert "rewritten in place" not in verified.stdout
+        with psycopg.connect(retention_env["LLMCHAT_DATABASE_URL"]) as conn:
+            assert conn.execute("SELECT count(*) FROM llmchat_event_rewrites").fetchone() == (0,)
+            destroyed = conn.execute(
+                "SELECT wrapped, destroyed_at FROM llmchat_data_keys WHERE key_id = %s",
+                (session_id,),
+            ).fetchone()
+        assert destroyed is not None and destroyed[0] is None and destroyed[1] is not None
         rebuilt = run_cli(["projections", "rebuild"], retention_env)
         assert rebuilt.returncode == 0, rebuilt.stderr
         assert run_cli(["audit", "verify"], retention_env).returncode == 0

@@ -8,6 +8,7 @@ import pytest
 
 from application.ports import PendingEvent
 from domain.conversation import ConversationExpired, ConversationStarted, UserMessagePosted
+from infrastructure.data_keys import PostgresDataKeys
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.postgres import create_schema, open_datastore
 from infrastructure.retention import sweep
@@ -45,7 +46,8 @@ def clock():
 
 @pytest.fixture
 def store(datastore, clock):
-    return MovingStore(create_schema(datastore, ConversationsProjection.schema), clock)
+    recorder = create_schema(datastore, ConversationsProjection.schema)
+    return MovingStore(recorder, clock, None, PostgresDataKeys(datastore, None))
 
 
 def posted(session_id, version, content):
@@ -87,7 +89,7 @@ def test_a_conversation_that_moves_after_the_decision_keeps_its_text(store, data
     clock.advance(2 * DAY)
     store.moving = session_id
 
-    assert sweep(store, datastore, clock, days=1) == 0
+    assert sweep(store, datastore, store.keys, clock, days=1) == 0
 
     assert store.moving is None  # the message did land between decision and erasure
     assert texts(store, session_id) == ["PLUGH", "Still here"]
@@ -100,7 +102,7 @@ def test_the_stream_not_the_read_model_says_whether_it_is_idle(store, datastore,
     # Posted now, and not yet projected: the read model still calls it idle for two days.
     store.append([posted(session_id, 3, "Back again")])
 
-    assert sweep(store, datastore, clock, days=1) == 0
+    assert sweep(store, datastore, store.keys, clock, days=1) == 0
 
     assert texts(store, session_id) == ["PLUGH", "Back again"]
     assert ConversationExpired not in kinds(store, session_id)
@@ -110,10 +112,23 @@ def test_an_idle_conversation_is_expired_and_its_text_erased(store, datastore, c
     session_id = conversation(store, datastore)
     clock.advance(2 * DAY)
 
-    assert sweep(store, datastore, clock, days=1) == 1
+    before = stored_states(datastore, session_id)
+    assert sweep(store, datastore, store.keys, clock, days=1) == 1
 
     assert texts(store, session_id) == [""]
     assert kinds(store, session_id)[-1] is ConversationExpired
+    # Its key was destroyed; its stored events are the bytes that were sealed.
+    assert stored_states(datastore, session_id)[:-1] == before
+    assert not any(b"PLUGH" in state for state in before)
+
+
+def stored_states(datastore, session_id):
+    with datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT state FROM llmchat_events WHERE originator_id = %s ORDER BY notification_id",
+            (session_id,),
+        ).fetchall()
+    return [bytes(row["state"]) for row in rows]
 
 
 def test_an_idle_conversation_the_read_model_never_reached_is_expired(store, datastore, clock):
@@ -124,7 +139,7 @@ def test_an_idle_conversation_the_read_model_never_reached_is_expired(store, dat
     store.append([PendingEvent(session_id, 1, started), posted(session_id, 2, "XYZZY")])
     clock.advance(2 * DAY)
 
-    assert sweep(store, datastore, clock, days=1) >= 1
+    assert sweep(store, datastore, store.keys, clock, days=1) >= 1
 
     assert texts(store, session_id) == [""]
     assert kinds(store, session_id)[-1] is ConversationExpired
