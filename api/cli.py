@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from api import cli_audit
+from api import cli_audit, cli_keys
 from api.bootstrap import Container, build_container
 from api.cli_read_models import COMMANDS as READ_MODEL_COMMANDS
 from api.cli_read_models import add_commands as add_read_model_commands
@@ -66,8 +66,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command == "keys":  # no settings, no database: a key is made here, offline
-        return cli_audit.new_key()
+    if args.command == "keys" and args.keys_command == "new-signing-key":
+        return cli_audit.new_key()  # no settings, no database: a key is made here, offline
     try:
         settings = read_settings()
     except SettingsError as error:
@@ -167,6 +167,8 @@ def run(
         return cli_audit.run_audit(args, container)
     if args.command == "admin":
         return promote(container, args.email)
+    if args.command == "keys":
+        return cli_keys.rotate(container, args.old_key)
     return export_events(container, args.since, args.stream, args.with_meta)
 
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from api import cli_keys
 from api.bootstrap import Container
 from infrastructure.clock import SystemClock
 from infrastructure.signing import BadKey, key_bytes, new_signing_key, public_key_of
@@ -54,6 +55,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "new-signing-key",
         help="print a new Ed25519 private key (LLMCHAT_SIGNING_KEY), then its public key",
     )
+    cli_keys.add_rotate(key_actions)
 
 
 def new_key() -> int:

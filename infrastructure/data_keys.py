@@ -138,3 +138,37 @@ def destroy_keys(cursor: Any, key_ids: Iterable[str]) -> None:
         " WHERE key_id = ANY(%s) AND wrapped IS NOT NULL",
         (list(key_ids),),
     )
+
+
+def rotate_master(datastore: PostgresDatastore, old: str, new: str) -> int:
+    """Every live key re-wrapped from `old` to `new` in one transaction (all or none), the
+    events untouched; keys already under `new` are left, and a run that finds every key
+    under `new` (repeated, or the keys swapped) changes nothing and says so. The payload key's
+    row is made first where no start made it: it is `old` itself, which payloads at rest
+    were encrypted with. Returns how many were re-wrapped; MasterKeyMismatch names a key
+    neither opens."""
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(
+            f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key_id) DO NOTHING",
+            (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(old), old)),
+        )
+        cursor.execute(
+            f"SELECT key_id, wrapped FROM {KEY_TABLE} WHERE wrapped IS NOT NULL FOR UPDATE"
+        )
+        rows = [(str(row["key_id"]), bytes(row["wrapped"])) for row in cursor.fetchall()]
+        rewrapped = []
+        for key_id, wrapped in rows:
+            try:
+                key = unwrap(wrapped, old)
+            except MasterKeyMismatch:
+                try:
+                    unwrap(wrapped, new)
+                except MasterKeyMismatch:
+                    raise MasterKeyMismatch(f"neither key opens data key {key_id}") from None
+                continue
+            rewrapped.append((wrap(key, new), key_id))
+        if rows and not rewrapped:
+            raise MasterKeyMismatch("every key is under the new key already")
+        cursor.executemany(f"UPDATE {KEY_TABLE} SET wrapped = %s WHERE key_id = %s", rewrapped)
+    return len(rewrapped)

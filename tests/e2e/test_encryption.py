@@ -12,7 +12,7 @@ from eventsourcing.utils import Environment
 
 from tests.support.builders import login, register
 from tests.support.event_log import raw_states
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, run_cli
 
 KEY = AESCipher.create_key(32)
 SECRET_TEXT = f"the launch code is {uuid.uuid4().hex}"
@@ -80,3 +80,51 @@ def test_a_bad_key_stops_the_start_naming_the_variable(server_env, tmp_path):
     process = ServerProcess(env)
     with pytest.raises(RuntimeError, match="LLMCHAT_ENCRYPTION_KEY"):
         process.start(timeout=15)
+
+
+def test_rotation_rewraps_the_keys_under_the_new_key_and_rewrites_no_event(
+    server_env, make_database
+):
+    database = make_database("rotated")
+    old, new = AESCipher.create_key(32), AESCipher.create_key(32)
+    env = {**server_env, "LLMCHAT_DATABASE_URL": database, "LLMCHAT_DB_POOL_SIZE": "4"}
+    email = f"rotate-{uuid.uuid4().hex[:8]}@example.com"
+    process = ServerProcess({**env, "LLMCHAT_ENCRYPTION_KEY": old})
+    process.start()
+    try:
+        with httpx.Client(base_url=process.base_url, timeout=30) as client:
+            register(client, email)
+            auth = {"Authorization": f"Bearer {login(client, email)['token']}"}
+            body = {"agentId": "demo", "stream": False}
+            body["messages"] = [{"role": "user", "content": SECRET_TEXT}]
+            session = client.post("/api/chat/completions", headers=auth, json=body).json()
+    finally:
+        process.stop()
+    states, wrapped = raw_states(database), data_keys(database)
+
+    refused = run_cli(["keys", "rotate", "--old-key", new], {**env, "LLMCHAT_ENCRYPTION_KEY": old})
+    assert refused.returncode == 1 and "nothing was changed" in refused.stderr
+    assert data_keys(database) == wrapped
+    rotated = run_cli(["keys", "rotate", "--old-key", old], {**env, "LLMCHAT_ENCRYPTION_KEY": new})
+    assert rotated.returncode == 0, rotated.stderr
+    assert "no event was rewritten" in rotated.stdout
+    assert raw_states(database) == states
+    now = data_keys(database)
+    assert now.keys() == wrapped.keys() and not set(now.values()) & set(wrapped.values())
+    # The old key opens nothing in the table any more; the new one opens every key.
+    for key in now.values():
+        with pytest.raises(ValueError):
+            AESCipher(Environment(env={"CIPHER_KEY": old})).decrypt(key)
+        AESCipher(Environment(env={"CIPHER_KEY": new})).decrypt(key)
+
+    exported = run_cli(["events", "export"], {**env, "LLMCHAT_ENCRYPTION_KEY": new})
+    assert exported.returncode == 0, exported.stderr
+    assert SECRET_TEXT in exported.stdout and email in exported.stdout
+    process = ServerProcess({**env, "LLMCHAT_ENCRYPTION_KEY": new})
+    process.start()
+    try:
+        with httpx.Client(base_url=process.base_url, timeout=30) as client:
+            assert login(client, email)["user"]["email"] == email
+    finally:
+        process.stop()
+    assert session["data"]["sessionId"] in exported.stdout
