@@ -103,10 +103,8 @@ async def stream_into(
             if progress.first_chunk is None:
                 progress.first_chunk = time.perf_counter() - progress.started
             if recorder.others_waiting:
-                # The rest of a burst already received waits for the turn's commit: parsing
-                # it meanwhile held the loop when that commit answered, and so the first
-                # frame (it goes in the next batch). Then one loop turn, for the frame to go.
-                await recorder.turn_settled.wait()
+                # A burst already received is parsed without a pause: let the storing and
+                # sending of what came before it have the loop in between.
                 await asyncio.sleep(0)
         progress.usage = chunk.usage or progress.usage
         progress.finish_reason = chunk.finish_reason or progress.finish_reason
