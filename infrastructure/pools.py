@@ -63,8 +63,11 @@ def closed_by_server(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any
     the server ended it (end-of-file, often after a last FATAL message)."""
     if conn.closed:
         return True
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return bool(readable)
+    # poll, not select: select() refuses a descriptor above 1023, which a server holding a
+    # thousand open streams hands out to its database connections.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class RecoveringPool(ConnectionPool[Any]):

@@ -1,16 +1,19 @@
 """Waiting for a connection: the turn comes while the database is up; a pool that stays
 full says the server is busy, and a database that is away is said to be within seconds."""
 
+import os
+import resource
 import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from psycopg_pool import PoolTimeout
 
 from api.envelope import on_failure as on_unexpected
-from infrastructure.pools import DOWN_WAIT, PoolBusy, RecoveringPool
+from infrastructure.pools import DOWN_WAIT, PoolBusy, RecoveringPool, closed_by_server
 from tests.conftest import PG_ADMIN_URL
 from tests.support.tcp_proxy import TcpProxy
 
@@ -77,3 +80,19 @@ def test_busy_is_answered_as_busy_not_as_the_database_down():
     assert answer.content["message"] == "Server busy"
     down = on_unexpected(request, PoolTimeout("couldn't get a connection after 2.00 sec"))
     assert down.content["message"] == "Database unavailable"
+
+
+def test_a_connection_on_a_descriptor_above_1023_is_checked_too():
+    # A server holding a thousand open streams hands its database connections descriptors
+    # above 1023, which select() refuses ("filedescriptor out of range"): every checkout failed.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with psycopg.connect(PG_ADMIN_URL) as conn:
+            assert conn.fileno() > 1023
+            assert not closed_by_server(conn)
+    finally:
+        for descriptor in fillers:
+            os.close(descriptor)
