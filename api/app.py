@@ -62,6 +62,7 @@ def services(container: Container) -> dict[str, Provide]:
         "stats_views": container.stats_views,
         "audit_views": container.audit_views,
         "user_views": container.user_views,
+        "erasing": container.erasing,
         "system": container.system_info,
         "clock": container.accounts.clock,
         "usage_views": container.usage_views,

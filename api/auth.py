@@ -5,12 +5,14 @@ from typing import Any, TypeVar
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, post
+from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
-from api.dependencies import AccountsDep, CallerDep, RequestContextDep
+from api.dependencies import AccountsDep, CallerDep, ErasingDep, RequestContextDep
 from api.envelope import success
+from api.users import erasure_view
 from application.accounts import Accounts
+from application.erase_user import EraseUser, erase_user
 from application.errors import Unauthorized
 from application.refresh_tokens import RefreshTokens, refresh_tokens
 from application.register_user import RegisterUser, register_user
@@ -32,6 +34,10 @@ class RegisterBody(Wire):
 
 class LoginBody(Wire):
     email: str
+    password: str
+
+
+class ErasureBody(Wire, forbid_unknown_fields=True):
     password: str
 
 
@@ -91,6 +97,16 @@ class AuthController(Controller):
             raise Unauthorized("Refresh token required", "send it as refreshToken or as bearer")
         command = RefreshTokens(token, origin.address, origin.user_agent)
         return await issued(refresh_tokens, accounts, command, "Refreshed")
+
+    @delete("/me", status_code=200)
+    async def erase_me(
+        self, data: JSONBody[ErasureBody], erasing: ErasingDep, principal: CallerDep
+    ) -> dict[str, Any]:
+        """Erase your own account (with its password): every conversation, file and
+        personal field of yours made unreadable, the account closed."""
+        command = EraseUser(principal.user_id, principal.user_id, data.password)
+        erased = await to_thread.run_sync(erase_user, erasing, command)
+        return success(erasure_view(erased), "Account erased")
 
     @post("/logout", status_code=200)
     async def logout(

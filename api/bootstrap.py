@@ -32,6 +32,7 @@ from application.api_keys import ApiKeys
 from application.attach_files import FileAttachments
 from application.budget_gate import Budgets
 from application.chat import Chat
+from application.erase_user import Erasing
 from application.files import BlobStore, Files
 from application.jobs import JobWork
 from application.live_replies import LiveReplies
@@ -53,6 +54,7 @@ from infrastructure.data_keys import PostgresDataKeys
 from infrastructure.drawing_results import PostgresDrawingResults
 from infrastructure.embedded_postgres import EmbeddedPostgres
 from infrastructure.encryption import event_cipher
+from infrastructure.erasure import PostgresErasure
 from infrastructure.event_store import RecorderEventStore
 from infrastructure.files.inspector import ContentChecks
 from infrastructure.group_commit import GroupCommitWriter
@@ -171,6 +173,7 @@ class Container:
     usage_views: UsageViews
     audit_views: AuditViews
     user_views: UserViews
+    erasing: Erasing
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -405,6 +408,9 @@ def build_container(
         usage_views=UsageViews(datastore),
         audit_views=AuditViews(datastore),
         user_views=UserViews(datastore),
+        erasing=Erasing(
+            accounts, files, PostgresErasure(datastore, store, keys), UserViews(datastore)
+        ),
         embedded=database.embedded,
     )
 

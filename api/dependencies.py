@@ -23,6 +23,7 @@ from application.agents import AgentCatalogue, AgentSource
 from application.api_keys import ApiKeys
 from application.budget_gate import Budgets
 from application.chat import Chat
+from application.erase_user import Erasing
 from application.files import Files
 from application.jobs import Jobs
 from application.ports import AccessClaims, Clock, EventStore
@@ -43,6 +44,7 @@ AgentsDep = NamedDependency[SkipValidation[AgentCatalogue]]
 StatsViewsDep = NamedDependency[SkipValidation[StatsViews]]
 AuditViewsDep = NamedDependency[SkipValidation[AuditViews]]
 UserViewsDep = NamedDependency[SkipValidation[UserViews]]
+ErasingDep = NamedDependency[SkipValidation[Erasing]]
 SystemDep = NamedDependency[SkipValidation[SystemInfo]]
 ClockDep = NamedDependency[SkipValidation[Clock]]
 AgentHealthDep = NamedDependency[SkipValidation[AgentHealth]]

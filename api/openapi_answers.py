@@ -258,6 +258,15 @@ ADMINISTERED_USER = shape(
         "createdAt": TIME,
     }
 )
+ERASED_USER = shape(
+    {
+        "id": STRING,
+        "status": {"enum": ["deactivated"]},
+        "erased": {"enum": [True]},
+        "keysDestroyed": NUMBER,
+        "filesDeleted": NUMBER,
+    }
+)
 
 # Each route's `data` in its 200 answer.
 DATA: dict[tuple[str, str], Schema] = {
@@ -308,6 +317,8 @@ DATA: dict[tuple[str, str], Schema] = {
     ("delete", BUDGET_PATH): NOTHING,
     ("get", "/api/admin/users"): page_of(ADMINISTERED_USER),
     ("patch", "/api/admin/users/{user_id}"): ADMINISTERED_USER,
+    ("post", "/api/admin/users/{user_id}/erase"): ERASED_USER,
+    ("delete", "/api/auth/me"): ERASED_USER,
 }
 # Other successes than 200, and their `data`.
 OTHER_DATA: dict[tuple[str, str], dict[int, tuple[str, Schema]]] = {

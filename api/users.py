@@ -1,4 +1,4 @@
-"""/api/admin/users: administrators list users and change a user's role and status.
+"""/api/admin/users: administrators list users, change a user's role and status, erase one.
 
 The list reads the users read model (projections/users.py), so it trails the log by the
 projection's lag; a change is decided on the user's own stream. A change's body names
@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Controller, get, patch
+from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from api.dependencies import AccountsDep, CallerDep, UserViewsDep, WrittenId
+from api.dependencies import AccountsDep, CallerDep, ErasingDep, UserViewsDep, WrittenId
 from api.envelope import paginated, success
 from application.change_user import ChangeUser, change_user
+from application.erase_user import Erased, EraseUser, erase_user
 from application.errors import ValidationFailed
 from application.user_list import user_query
 from domain.user import User
@@ -31,6 +32,16 @@ class UserChangeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def given(value: str | msgspec.UnsetType) -> str | None:
     return None if isinstance(value, msgspec.UnsetType) else value
+
+
+def erasure_view(erased: Erased) -> dict[str, Any]:
+    return {
+        "id": erased.user.id,
+        "status": erased.user.status,
+        "erased": True,
+        "keysDestroyed": erased.keys_destroyed,
+        "filesDeleted": erased.files_deleted,
+    }
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -79,3 +90,13 @@ class UsersController(Controller):
         command = ChangeUser(user_id, role, status, admin.user_id)
         user = await to_thread.run_sync(change_user, accounts, user_views, command)
         return success(user_view(user), "User changed")
+
+    @post("/{user_id:str}/erase", status_code=200)
+    async def erase(
+        self, user_id: WrittenId, erasing: ErasingDep, admin: CallerDep
+    ) -> dict[str, Any]:
+        """Erase a user: every conversation, file and personal field of theirs made
+        unreadable (their data keys destroyed, file bytes deleted), the account closed."""
+        command = EraseUser(user_id, admin.user_id)
+        erased = await to_thread.run_sync(erase_user, erasing, command)
+        return success(erasure_view(erased), "User erased")

@@ -106,6 +106,22 @@ class UserReactivated:
     by: str
 
 
+@stored_as("UserErased")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserErased:
+    """The account is closed for good and its personal content erased: every data key the
+    user owned was destroyed with this event (their conversations, files' descriptions,
+    e-mail and name can no longer be read), their files' bytes deleted. `by` is who asked:
+    an administrator's id, or the user's own."""
+
+    user_id: str
+    by: str
+
+
+class AlreadyErased(Exception):
+    pass
+
+
 @stored_as("AdministratorLeft")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdministratorLeft:
@@ -121,7 +137,7 @@ class EmailClaimed:
     user_id: str
 
 
-UserEvent = UserRegistered | UserRoleChanged | UserDeactivated | UserReactivated
+UserEvent = UserRegistered | UserRoleChanged | UserDeactivated | UserReactivated | UserErased
 
 
 @dataclass(slots=True, kw_only=True)
@@ -141,6 +157,8 @@ class User(Aggregate):
     # the user's sign-ins (their events' times), if ever: tokens issued before stay refused.
     deactivated_at: str | None = None
     demoted_at: str | None = None
+    # Erased (UserErased): closed for good, its personal content unreadable.
+    erased: bool = False
 
     @classmethod
     def register(
@@ -188,6 +206,9 @@ class User(Aggregate):
             self.deactivated_at = timestamp
         elif isinstance(event, UserReactivated):
             self.status = ACTIVE
+        elif isinstance(event, UserErased):
+            self.status, self.erased = DEACTIVATED, True
+            self.deactivated_at = timestamp
 
     @property
     def deactivated(self) -> bool:
@@ -215,11 +236,19 @@ class User(Aggregate):
         """Deactivate or reactivate (None: it already is so)."""
         if status not in STATUSES:
             raise ValueError(f"status: must be one of {', '.join(STATUSES)}")
+        if self.erased:
+            raise ValueError("status: the account was erased; it stays closed")
         if status == self.status:
             return None
         if status == DEACTIVATED:
             return self.trigger(UserDeactivated(user_id=self.id, by=by))
         return self.trigger(UserReactivated(user_id=self.id, by=by))
+
+    def erase(self, by: str) -> UserErased:
+        """Close the account for good; its data keys go with the event (see UserErased)."""
+        if self.erased:
+            raise AlreadyErased(self.id)
+        return self.trigger(UserErased(user_id=self.id, by=by))
 
     def appoint_admin(self) -> UserRoleChanged | None:
         """The operator's explicit choice of this account as administrator (None: made)."""

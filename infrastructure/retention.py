@@ -3,7 +3,8 @@
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -45,6 +46,7 @@ class PostgresIdleConversations:
         return [str(row["session_id"]) for row in rows]
 
 
+@dataclass
 class PostgresExpiry:
     """Appends an expiry and erases the text of the streams it covers, in one transaction:
     if the expiry's version is taken, nothing is erased.
@@ -54,32 +56,44 @@ class PostgresExpiry:
     events in place, the one rewrite the log allows (see `erase_text`).
     """
 
-    def __init__(
-        self, datastore: PostgresDatastore, store: RecorderEventStore, keys: PostgresDataKeys
-    ) -> None:
-        self.datastore = datastore
-        self.store = store
-        self.keys = keys
+    datastore: PostgresDatastore
+    store: RecorderEventStore
+    keys: PostgresDataKeys
 
     def record(self, expired: PendingEvent, keys: Sequence[str], streams: Sequence[str]) -> None:
-        stored = self.store.stamped(expired)
-        try:
-            with self.datastore.transaction(commit=True) as cursor:
-                erase_text(cursor, self.store, keys, streams)
-                # Last, so the table's lock (which holds up every append) is held only
-                # until the commit that follows.
-                cursor.execute(
-                    APPEND,
-                    (
-                        [stored.originator_id],
-                        [stored.originator_version],
-                        [stored.topic],
-                        [stored.state],
-                    ),
-                )
-        except IntegrityError:
-            raise StreamConflict from None
+        erase_and_append(self.datastore, self.store, [expired], streams, lambda _: list(keys))
         self.keys.forget(keys)
+
+
+def erase_and_append(
+    datastore: PostgresDatastore,
+    store: RecorderEventStore,
+    events: Sequence[PendingEvent],
+    streams: Sequence[str],
+    keys_of: Callable[[Any], list[str]],
+) -> list[str]:
+    """One transaction: the keys `keys_of(cursor)` names destroyed, the clear text of
+    `streams` erased (`erase_text`), then `events` appended (StreamConflict: none of it).
+    Returns the keys destroyed."""
+    stored = [store.stamped(pending) for pending in events]
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            keys = keys_of(cursor)
+            erase_text(cursor, store, keys, streams)
+            # Last, so the table's lock (which holds up every append) is held only
+            # until the commit that follows.
+            cursor.execute(
+                APPEND,
+                (
+                    [s.originator_id for s in stored],
+                    [s.originator_version for s in stored],
+                    [s.topic for s in stored],
+                    [s.state for s in stored],
+                ),
+            )
+    except IntegrityError:
+        raise StreamConflict from None
+    return keys
 
 
 def erase_text(

@@ -30,6 +30,7 @@ from domain.token_family import RefreshReuseDetected, SignedIn, SignedOut, Token
 from domain.user import (
     OPERATOR,
     UserDeactivated,
+    UserErased,
     UserReactivated,
     UserRegistered,
     UserRoleChanged,
@@ -82,6 +83,7 @@ AUDITED = frozenset(
         "TokenRefreshed",
         "UserMessagePosted",
         "UserDeactivated",
+        "UserErased",
         "UserReactivated",
         "UserRegistered",
         "UserRoleChanged",
@@ -153,6 +155,9 @@ def account_fact(event: object) -> Fact | None:
             return Fact("user.deactivate", f"users/{user_id}", user_id=by, details=details)
         case UserReactivated(user_id=user_id, by=by):
             return Fact("user.reactivate", f"users/{user_id}", user_id=by)
+        case UserErased(user_id=user_id, by=by):
+            details = "conversations, files and personal fields erased (their keys destroyed)"
+            return Fact("user.erase", f"users/{user_id}", user_id=by, details=details)
         case SignedIn(family_id=family, user_id=user_id, ip=ip, user_agent=agent):
             return Fact("auth.login", f"sign-ins/{family}", SUCCESS, user_id, None, ip, agent)
         case SignInFailed(email=email, user_id=user_id, reason=reason, ip=ip, user_agent=agent):

@@ -17,6 +17,7 @@ from domain.conversation import (
 )
 from domain.events import Recorded
 from domain.reply_stream import ChunksAppended
+from domain.user import UserErased
 from projections.projection import EventByEvent
 
 # Several messages can come from one event (an import), so a message's place in its
@@ -98,6 +99,15 @@ class ConversationsProjection(EventByEvent):
                     cursor.execute(
                         f"DELETE FROM {table} WHERE session_id = %s", (event.session_id,)
                     )
+            case UserErased():  # every conversation of theirs, as if each were deleted
+                cursor.execute(
+                    "DELETE FROM llmchat_messages WHERE session_id IN (SELECT session_id"
+                    " FROM llmchat_conversations WHERE owner_id = %s)",
+                    (event.user_id,),
+                )
+                cursor.execute(
+                    "DELETE FROM llmchat_conversations WHERE owner_id = %s", (event.user_id,)
+                )
 
     @staticmethod
     def add(

@@ -11,6 +11,7 @@ from psycopg import Cursor
 
 from domain.events import Recorded
 from domain.file import CadParsed, FileDeleted, FileUploaded
+from domain.user import UserErased
 from projections.projection import EventByEvent
 
 
@@ -63,6 +64,11 @@ class FilesProjection(EventByEvent):
                     "UPDATE llmchat_files SET cad_entity_count = %s, cad_parsed_at = %s"
                     " WHERE file_id = %s",
                     (event.entity_count, at, event.file_id),
+                )
+            case UserErased():  # their descriptions, as a rebuild reads them now
+                cursor.execute(
+                    "UPDATE llmchat_files SET description = '' WHERE owner_id = %s",
+                    (event.user_id,),
                 )
             case FileDeleted():
                 cursor.execute(

@@ -15,6 +15,7 @@ from domain.user import (
     ACTIVE,
     DEACTIVATED,
     UserDeactivated,
+    UserErased,
     UserReactivated,
     UserRegistered,
     UserRoleChanged,
@@ -51,6 +52,12 @@ class UsersProjection(EventByEvent):
                 cursor.execute(
                     "UPDATE llmchat_users SET role = %s WHERE user_id = %s",
                     (event.role, event.user_id),
+                )
+            case UserErased():  # what is left of them once their key is gone
+                cursor.execute(
+                    "UPDATE llmchat_users SET email = '', name = '', status = %s"
+                    " WHERE user_id = %s",
+                    (DEACTIVATED, event.user_id),
                 )
             case UserDeactivated() | UserReactivated():
                 status = DEACTIVATED if isinstance(event, UserDeactivated) else ACTIVE

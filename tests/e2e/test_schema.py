@@ -23,7 +23,7 @@ from schemathesis.core.result import Err
 from api.openapi_answers import BODIES, DATA, OTHER_DATA
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.admin_fixtures import eventually
-from tests.support.builders import PASSWORD, login, register, unique_email
+from tests.support.builders import PASSWORD, login, register, signed_in, unique_email
 from tests.support.server import ServerProcess
 from tests.support.sse import events
 from tests.unit.test_cad import rich_drawing, to_bytes
@@ -367,6 +367,9 @@ def test_every_json_success_is_answered_as_documented(http, schema_server):
     change = {"role": "enterprise", "status": "deactivated"}
     api.call("PATCH", "/api/admin/users/{user_id}", headers=admin, path=administered, json=change)
     assert listed("GET", "/api/admin/users", headers=admin, params={"status": "deactivated"})
+    api.call("POST", "/api/admin/users/{user_id}/erase", headers=admin, path=administered)
+    _, leaving = signed_in(http)
+    api.call("DELETE", "/api/auth/me", headers=leaving, json={"password": PASSWORD})
     api.call("POST", "/api/auth/logout", headers=user)
 
     missing = sorted(json_successes(api.document) - api.seen)
