@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "sdk" / "python" / "src"))
 from llmchat import (  # type: ignore[import-not-found, unused-ignore]
     AsyncLLMChatClient,
     ChatChunk,
+    ConflictError,
     ForbiddenError,
     LLMChatClient,
     NotFoundError,
@@ -495,6 +496,40 @@ def test_users_are_listed_and_changed_and_a_deactivated_one_is_signed_out(api_ur
             assert time.monotonic() < deadline, "the users read model did not catch up"
             time.sleep(0.1)
         assert [(u.id, u.email, u.role) for u in listed] == [(user_id, email, "enterprise")]
+
+
+def test_a_user_is_erased_by_an_administrator_or_by_themselves(api_url, admin):
+    with LLMChatClient(base_url=api_url) as client:
+        email = unique_email("sdk-erased")
+        user_id = client.auth.register(email, PASSWORD, "Erased").user.id
+        client.login(email, PASSWORD)
+        erased = admin.admin.users.erase(user_id)
+        assert (erased.id, erased.status, erased.erased) == (user_id, "deactivated", True)
+        with pytest.raises(ConflictError):
+            admin.admin.users.erase(user_id)
+        with pytest.raises(UnauthorizedError):
+            client.agents.list()
+    with LLMChatClient(base_url=api_url) as client:
+        email = unique_email("sdk-leaving")
+        user_id = client.auth.register(email, PASSWORD, "Leaving").user.id
+        client.login(email, PASSWORD)
+        with pytest.raises(UnauthorizedError):
+            client.auth.erase_me("not-my-password")
+        assert client.auth.erase_me(PASSWORD).id == user_id
+        with pytest.raises((UnauthorizedError, ForbiddenError)):
+            client.login(email, PASSWORD)
+
+
+async def test_the_async_client_erases_users(api_url):
+    async with AsyncLLMChatClient(base_url=api_url) as admin:
+        await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        user_id = (await admin.auth.register(unique_email("sdk-erase"), PASSWORD, "E")).user.id
+        assert (await admin.admin.users.erase(user_id)).erased
+    async with AsyncLLMChatClient(base_url=api_url) as client:
+        email = unique_email("sdk-self")
+        await client.auth.register(email, PASSWORD, "S")
+        await client.login(email, PASSWORD)
+        assert (await client.auth.erase_me(PASSWORD)).status == "deactivated"
 
 
 async def test_the_async_client_changes_users(api_url):

@@ -44,6 +44,12 @@ export const refresh = (refreshToken: string): ApiCall => ({
 
 export const logout = (): ApiCall => ({ method: "POST", path: "auth/logout" });
 
+export const eraseMe = (password: string): ApiCall => ({
+  method: "DELETE",
+  path: "auth/me",
+  json: { password },
+});
+
 // Agents
 
 export const listAgents = (query: AgentQuery = {}): ApiCall => ({
@@ -220,6 +226,11 @@ export const changeUser = (userId: string, change: UserChange): ApiCall => ({
   method: "PATCH",
   path: `admin/users/${segment(userId)}`,
   json: change,
+});
+
+export const eraseUser = (userId: string): ApiCall => ({
+  method: "POST",
+  path: `admin/users/${segment(userId)}/erase`,
 });
 
 const budgetPath = (scope: BudgetScope, id: string): string =>

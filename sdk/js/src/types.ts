@@ -341,6 +341,17 @@ export interface ManagedUser {
   createdAt?: string;
 }
 
+/** An erased account: closed for good, its content unreadable. */
+export interface ErasedUser {
+  id: string;
+  status: "deactivated";
+  erased: true;
+  /** Data keys destroyed (their conversations' and their own). */
+  keysDestroyed: number;
+  /** Files whose bytes were deleted. */
+  filesDeleted: number;
+}
+
 export interface UserQuery extends PageQuery {
   role?: Role;
   status?: UserStatus;

@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 
 import {
   type ChatChunk,
+  ConflictError,
   ForbiddenError,
   LLMChatClient,
   NotFoundError,
@@ -412,6 +413,28 @@ test("budgets are set, read and removed, and a spent one refuses", async () => {
   assert.ok((await administrator.admin.budgets.get("user", user.id)).used.tokens > 0);
   await administrator.admin.budgets.remove("user", user.id);
   await assert.rejects(administrator.admin.budgets.get("user", user.id), NotFoundError);
+});
+
+test("a user is erased by an administrator or by themselves", async () => {
+  const administrator = await admin();
+  const erasedEmail = uniqueEmail();
+  const erasedClient = new LLMChatClient({ baseURL: server.apiURL });
+  const { user } = await erasedClient.auth.register(erasedEmail, PASSWORD, "Erased");
+  await erasedClient.login(erasedEmail, PASSWORD);
+  const erased = await administrator.admin.users.erase(user.id);
+  assert.deepEqual([erased.id, erased.status, erased.erased], [user.id, "deactivated", true]);
+  await assert.rejects(administrator.admin.users.erase(user.id), ConflictError);
+  await assert.rejects(erasedClient.agents.list(), UnauthorizedError);
+
+  const email = uniqueEmail();
+  const client = new LLMChatClient({ baseURL: server.apiURL });
+  const leaving = await client.auth.register(email, PASSWORD, "Leaving");
+  await client.login(email, PASSWORD);
+  await assert.rejects(client.auth.eraseMe("not-my-password"), UnauthorizedError);
+  assert.equal((await client.auth.eraseMe(PASSWORD)).id, leaving.user.id);
+  await assert.rejects(client.login(email, PASSWORD), (error) => {
+    return error instanceof UnauthorizedError || error instanceof ForbiddenError;
+  });
 });
 
 test("users are listed and changed, and a deactivated one is signed out", async () => {

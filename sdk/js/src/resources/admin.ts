@@ -11,6 +11,7 @@ import type {
   Budget,
   BudgetScope,
   CreatedApiKey,
+  ErasedUser,
   ManagedUser,
   NewApiKey,
   NewBudget,
@@ -31,6 +32,14 @@ export class Users {
   /** Change the role, the status ("deactivated" ends every sign-in and API key), or both. */
   update(userId: string, change: UserChange): Promise<ManagedUser> {
     return this.transport.data(routes.changeUser(userId, change));
+  }
+
+  /**
+   * Erase the user for good: their conversations, files and personal fields become
+   * unreadable (their data keys destroyed, file bytes deleted), the account closed.
+   */
+  erase(userId: string): Promise<ErasedUser> {
+    return this.transport.data(routes.eraseUser(userId));
   }
 }
 

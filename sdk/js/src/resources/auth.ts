@@ -1,8 +1,11 @@
-/** `client.auth`: register, login (keeps the tokens), refresh, logout (forgets them). */
+/**
+ * `client.auth`: register, login (keeps the tokens), refresh, logout (forgets them), and
+ * erasing your own account.
+ */
 
 import * as routes from "../routes.js";
 import type { Transport } from "../transport.js";
-import type { Registered, TokenPair } from "../types.js";
+import type { ErasedUser, Registered, TokenPair } from "../types.js";
 
 export class Auth {
   constructor(private readonly transport: Transport) {}
@@ -31,5 +34,15 @@ export class Auth {
   async logout(): Promise<void> {
     await this.transport.data<null>(routes.logout());
     this.transport.credentials.clear();
+  }
+
+  /**
+   * Erase your own account for good (its conversations, files and personal fields become
+   * unreadable; every sign-in ends) and forget the tokens.
+   */
+  async eraseMe(password: string): Promise<ErasedUser> {
+    const erased = await this.transport.data<ErasedUser>(routes.eraseMe(password));
+    this.transport.credentials.clear();
+    return erased;
   }
 }

@@ -31,6 +31,7 @@ from llmchat.models import (
     Completion,
     CreatedApiKey,
     DetailedHealth,
+    ErasedUser,
     FileInfo,
     Health,
     HistoryMessage,
@@ -71,6 +72,10 @@ def refresh(refresh_token: str) -> ApiCall[TokenPair]:
 
 def logout() -> ApiCall[None]:
     return ApiCall("POST", "auth/logout", envelope(type(None)))
+
+
+def erase_me(password: str) -> ApiCall[ErasedUser]:
+    return ApiCall("DELETE", "auth/me", envelope(ErasedUser), json={"password": password})
 
 
 # Agents
@@ -295,6 +300,10 @@ def list_users(
 def change_user(user_id: str, role: str | None, status: str | None) -> ApiCall[ManagedUser]:
     body = {name: value for name, value in (("role", role), ("status", status)) if value}
     return ApiCall("PATCH", f"admin/users/{segment(user_id)}", envelope(ManagedUser), json=body)
+
+
+def erase_user(user_id: str) -> ApiCall[ErasedUser]:
+    return ApiCall("POST", f"admin/users/{segment(user_id)}/erase", envelope(ErasedUser))
 
 
 def budget_path(scope: str, subject_id: str) -> str:

@@ -113,6 +113,18 @@ class ManagedUser(Model):
     created_at: str | None = None
 
 
+class ErasedUser(Model):
+    """An erased account: closed for good (`status` "deactivated"), its conversations,
+    files and personal fields unreadable (`keys_destroyed` data keys destroyed,
+    `files_deleted` files' bytes deleted)."""
+
+    id: str
+    status: str
+    erased: bool
+    keys_destroyed: int
+    files_deleted: int
+
+
 class ApiKey(Model):
     id: str
     name: str

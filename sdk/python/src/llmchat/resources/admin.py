@@ -14,6 +14,7 @@ from llmchat.models import (
     AuditVerification,
     Budget,
     CreatedApiKey,
+    ErasedUser,
     ManagedUser,
     Page,
 )
@@ -57,6 +58,11 @@ class Users:
         """Change the role, the status ("deactivated" ends every sign-in and API key of
         the user), or both."""
         return self._transport.call(routes.change_user(user_id, role, status))
+
+    def erase(self, user_id: str) -> ErasedUser:
+        """Erase the user for good: their conversations, files and personal fields become
+        unreadable (their data keys destroyed, file bytes deleted), the account closed."""
+        return self._transport.call(routes.erase_user(user_id))
 
 
 class Budgets:
@@ -152,6 +158,11 @@ class AsyncUsers:
         """Change the role, the status ("deactivated" ends every sign-in and API key of
         the user), or both."""
         return await self._transport.call(routes.change_user(user_id, role, status))
+
+    async def erase(self, user_id: str) -> ErasedUser:
+        """Erase the user for good: their conversations, files and personal fields become
+        unreadable (their data keys destroyed, file bytes deleted), the account closed."""
+        return await self._transport.call(routes.erase_user(user_id))
 
 
 class AsyncBudgets:

@@ -1,10 +1,11 @@
-"""`client.auth`: register, login (keeps the tokens), refresh, logout (forgets them)."""
+"""`client.auth`: register, login (keeps the tokens), refresh, logout (forgets them), and
+erasing your own account."""
 
 from __future__ import annotations
 
 from llmchat import routes
 from llmchat.async_transport import AsyncTransport
-from llmchat.models import Registered, TokenPair
+from llmchat.models import ErasedUser, Registered, TokenPair
 from llmchat.sync_transport import SyncTransport
 
 
@@ -35,6 +36,13 @@ class Auth:
         self._transport.call(routes.logout())
         self._transport.credentials.clear()
 
+    def erase_me(self, password: str) -> ErasedUser:
+        """Erase your own account for good (its conversations, files and personal fields
+        become unreadable; every sign-in ends) and forget the tokens."""
+        erased = self._transport.call(routes.erase_me(password))
+        self._transport.credentials.clear()
+        return erased
+
 
 class AsyncAuth:
     def __init__(self, transport: AsyncTransport) -> None:
@@ -62,3 +70,10 @@ class AsyncAuth:
         """End this sign-in on the server (its tokens stop working) and forget the tokens."""
         await self._transport.call(routes.logout())
         self._transport.credentials.clear()
+
+    async def erase_me(self, password: str) -> ErasedUser:
+        """Erase your own account for good (its conversations, files and personal fields
+        become unreadable; every sign-in ends) and forget the tokens."""
+        erased = await self._transport.call(routes.erase_me(password))
+        self._transport.credentials.clear()
+        return erased
