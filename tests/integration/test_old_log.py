@@ -13,11 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psycopg
 import pytest
 
 from domain.events import known_names
+from tests.e2e.admin_fixtures import eventually
 from tests.support import old_log
-from tests.support.server import run_cli
+from tests.support.builders import login
+from tests.support.erasure import (
+    audit_answers,
+    found_in_answers,
+    found_in_tables,
+    read_models,
+    verified,
+)
+from tests.support.server import ServerProcess, run_cli
 
 JWT_SECRET = "old-log-secret-" + "o" * 40
 
@@ -130,3 +141,72 @@ def test_every_stored_event_name_is_still_known(rows: list[dict[str, Any]]) -> N
 def test_the_fixture_is_small_enough_to_keep_in_the_repository() -> None:
     kept = [old_log.EVENTS, old_log.READ_MODELS, old_log.AGGREGATES, old_log.PRICES]
     assert sum(Path(path).stat().st_size for path in kept) < 1024 * 1024
+
+
+# Ada's words in the old log: her messages, a title, a reply's echo and a file description.
+ADA = "ada@old-log.test"
+ADAS_WORDS = ["你好, who are you?", "And again?", "welcome back", "my notes"]
+OLD_ADMIN = {"email": "root@old-log.test", "password": "root-password-1"}
+
+
+def test_erasure_and_retention_on_the_old_log_keep_the_guarantees(
+    rows: list[dict[str, Any]],
+    make_database: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The old main stored text in the clear: there is no key to destroy, so erasure and
+    retention rewrite it out of those events in place (recorded); `audit verify` takes those
+    rewrites (and only of events up to the position where data keys began), and nothing of
+    the erased text is left anywhere."""
+    db_url = make_database("old_log_erased")
+    old_log.create_tables(db_url)
+    old_log.insert_rows(db_url, rows)
+    # The old main had no key table: the first start after it makes one at the log's head.
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DROP TABLE llmchat_data_keys, llmchat_keys_since")
+    env = {
+        "LLMCHAT_DATABASE_URL": db_url,
+        "LLMCHAT_DATA_DIR": str(tmp_path_factory.mktemp("old_log_erased")),
+        "LLMCHAT_JWT_SECRET": JWT_SECRET,
+        "LLMCHAT_PRICES_FILE": str(old_log.PRICES),
+        "LLMCHAT_ADMIN_EMAIL": OLD_ADMIN["email"],
+        "LLMCHAT_ADMIN_PASSWORD": OLD_ADMIN["password"],
+    }
+    assert run_cli(["projections", "rebuild"], env, timeout=300).returncode == 0
+    assert {hit.split(": ", 1)[1] for hit in found_in_tables(db_url, ADAS_WORDS)} == set(ADAS_WORDS)
+    server = ServerProcess(env, args=())
+    server.start()
+    try:
+        # Everything the old main wrote is sealed first: its rewrites are then recorded.
+        assert eventually(lambda: "not yet sealed" not in verified(env), timeout=30)
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            admin = {"Authorization": f"Bearer {login(http, **OLD_ADMIN)['token']}"}
+            listed = http.get("/api/admin/users", headers=admin, params={"email": ADA}).json()
+            [ada] = listed["data"]["items"]
+            answer = http.post(f"/api/admin/users/{ada['id']}/erase", headers=admin)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["data"]["filesDeleted"] == 3  # of 4: one was deleted then
+            left = eventually(lambda: not found_in_tables(db_url, ADAS_WORDS))
+            assert left, found_in_tables(db_url, ADAS_WORDS)
+            assert eventually(lambda: "user.erase" in audit_answers(http, admin))
+            assert not found_in_answers({"audit": audit_answers(http, admin)}, ADAS_WORDS)
+        assert eventually(lambda: "not yet sealed" not in verified(env), timeout=30)
+    finally:
+        server.stop()
+
+    said = verified(env)
+    assert "rewritten in place" in said and "events stored in the clear before data keys" in said
+    exported = run_cli(["events", "export"], env)
+    assert exported.returncode == 0, exported.stderr
+    assert not found_in_answers({"export": exported.stdout}, ADAS_WORDS)
+    before = read_models(db_url)
+    assert run_cli(["projections", "rebuild"], env, timeout=300).returncode == 0
+    assert read_models(db_url) == before
+
+    # Retention on what is left of the old log: every conversation's text goes the same way.
+    others = ["Hello anthropic", "tell me slowly", "through the door"]
+    assert found_in_tables(db_url, others)
+    swept = run_cli(["retention", "sweep", "--days", "0"], env)
+    assert swept.returncode == 0, swept.stderr
+    assert not [hit for hit in found_in_tables(db_url, others) if "llmchat_events" in hit]
+    verified(env)
