@@ -151,6 +151,15 @@ def logout(draw: Draw, world: World) -> Request:
     return json_request(draw, world, "POST", "/api/auth/logout", typed, auth)
 
 
+def erase_me(draw: Draw, world: World) -> Request:
+    """A fresh user's own erasure: the real password now and then (which erases them)."""
+    token = world.fresh_tokens()["token"]
+    passwords = st.one_of(hs.hostile_text(), st.just(PASSWORD))
+    typed = hs.objects({"password": hs.Field(passwords, hs.json_values())})
+    auth = {"Authorization": f"Bearer {token}"}
+    return json_request(draw, world, "DELETE", "/api/auth/me", typed, auth)
+
+
 # /api/chat ---------------------------------------------------------------------------------
 
 
@@ -423,6 +432,14 @@ def user_change(draw: Draw, world: World) -> Request:
     return json_request(draw, world, "PATCH", path, typed, world.admin)
 
 
+def user_erase(draw: Draw, world: World) -> Request:
+    kind = draw(st.sampled_from(("real", "real", "any")))
+    user_id = draw(hs.real_id(world.fresh_user()) if kind == "real" else hs.any_id(in_url=True))
+    auth = caller(draw, world, world.admin)
+    path = "/api/admin/users/" + segment(user_id) + "/erase"
+    return Request("POST", path, b"", hostile_headers(draw, world, auth))
+
+
 def agent_update(draw: Draw, world: World) -> Request:
     others = st.one_of(hs.id_forms(EDITABLE_AGENT), hs.url_text())
     agent = draw(hs.either(hs.Field(st.just(EDITABLE_AGENT), others)))
@@ -456,6 +473,7 @@ WRITE_ROUTES: dict[str, tuple[Builder, int]] = {
     "POST /api/auth/login": (login, 30),
     "POST /api/auth/refresh": (refresh, 25),
     "POST /api/auth/logout": (logout, 15),
+    "DELETE /api/auth/me": (erase_me, 15),
     "POST /api/chat/completions": (completions, 50),
     "POST /api/chat/sessions/save": (sessions_save, 40),
     "DELETE /api/chat/sessions/{sessionId}": (session_delete, 25),
@@ -467,6 +485,7 @@ WRITE_ROUTES: dict[str, tuple[Builder, int]] = {
     "POST /api/admin/api-keys": (api_key_create, 25),
     "DELETE /api/admin/api-keys/{keyId}": (api_key_revoke, 25),
     "PATCH /api/admin/users/{userId}": (user_change, 25),
+    "POST /api/admin/users/{userId}/erase": (user_erase, 20),
     "PUT /api/agents/{agentId}": (agent_update, 30),
     "POST /api/agents/reload": (agents_reload, 10),
 }
