@@ -11,12 +11,13 @@ One more row, LOG_KEY_ID, holds the key that encrypts whole event payloads at re
 was created under, so events written before the table existed still open, and
 `llmchat keys rotate` re-wraps it with the rest instead of rewriting the log.
 
-Each process keeps the keys it used for KEEP_SECONDS: a key destroyed by another process
-may still be used here for that long (a destroyed key is known as destroyed for good).
+Each process keeps the keys it used: to read with for KEEP_SECONDS (a key destroyed by
+another process may still open events here for that long), to write with for as long as
+it runs (what it writes under a key destroyed elsewhere is lost, never readable). A key
+destroyed here is known as destroyed at once, for good.
 """
 
 import os
-import threading
 import time
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from eventsourcing.utils import Environment
 KEY_TABLE = "llmchat_data_keys"
 LOG_KEY_ID = "00000000-0000-0000-0000-000000000000"
 KEEP_SECONDS = 60.0
+KEPT_KEYS = 100_000
 KEY_BYTES = 32
 
 DESTROYED = b""
@@ -60,7 +62,6 @@ class PostgresDataKeys:
         self.datastore = datastore
         self.master = master
         self.kept: dict[str, tuple[bytes, float]] = {}
-        self.lock = threading.Lock()
 
     def key(self, key_id: str) -> bytes | None:
         """The key to read with: None if it was destroyed, or never made."""
@@ -70,7 +71,10 @@ class PostgresDataKeys:
     def key_to_write(self, key_id: str, owner: Callable[[], str]) -> bytes | None:
         """The key to encrypt with, made now (owned by `owner()`) if there is none yet;
         None if it was destroyed: what would go under it is erased already."""
-        found = self.looked_up(key_id)
+        # However long ago it was read: text written under a key destroyed meanwhile is only
+        # lost, never kept, and a reply's every batch must not wait for the table.
+        kept = self.kept.get(key_id)
+        found = kept[0] if kept is not None else self.looked_up(key_id)
         if found is not None:
             return found or None
         made = os.urandom(KEY_BYTES)
@@ -97,6 +101,8 @@ class PostgresDataKeys:
         if row is None:
             return None
         key = DESTROYED if row["wrapped"] is None else unwrap(bytes(row["wrapped"]), self.master)
+        if len(self.kept) >= KEPT_KEYS:
+            self.kept.clear()
         self.kept[key_id] = (key, time.monotonic() + KEEP_SECONDS)
         return key
 
