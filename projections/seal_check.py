@@ -67,7 +67,7 @@ def rewrites(conn: psycopg.Connection[Any], after: int, upto: int) -> dict[int, 
         return {}
     since = "(SELECT position FROM llmchat_keys_since)"
     if not table_exists(conn, "llmchat_keys_since"):
-        since = "0"
+        since = "position"  # no start of this version yet: every event is in the clear
     rows = conn.execute(
         "SELECT position, state_hash FROM llmchat_event_rewrites"
         f" WHERE position > %s AND position <= %s AND position <= {since}",

@@ -6,6 +6,7 @@ same read models. The same on a log written by an older main: tests/integration/
 import uuid
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.admin_fixtures import eventually
@@ -125,3 +126,23 @@ def test_an_erased_user_leaves_nothing_readable_and_the_log_still_verifies(erasu
     assert not found_in_tables(db_url, needles)
     said = verified(erasure_env)
     assert "rewritten in place" not in said
+
+    # Since data keys, a rewrite is a forgery, recorded as retention's or not.
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT max(notification_id) FROM llmchat_events WHERE originator_id = %s",
+            (session_id,),
+        ).fetchone()
+        assert row is not None
+        conn.execute(
+            "UPDATE llmchat_events SET state = state || '\\x20'::bytea WHERE notification_id = %s",
+            (row[0],),
+        )
+        conn.execute(
+            "INSERT INTO llmchat_event_rewrites (position, state_hash) SELECT notification_id,"
+            " encode(sha256(state), 'hex') FROM llmchat_events WHERE notification_id = %s",
+            (row[0],),
+        )
+    forged = run_cli(["audit", "verify"], erasure_env)
+    assert forged.returncode == 1
+    assert f"event chain broken at position {row[0]}" in forged.stderr
