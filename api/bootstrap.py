@@ -334,7 +334,7 @@ def build_container(
     agents = AgentCatalogue(store)
     live = LiveReplies()
     signals = reply_signals(settings, live)
-    writer = GroupCommitWriter(url, store.stamped)
+    writer = GroupCommitWriter(url, store.stamped, keys)
     timeouts = ProviderTimeouts(
         first_byte=settings.provider_first_byte_seconds, read=settings.provider_idle_seconds
     )

@@ -15,12 +15,19 @@ Each process keeps the keys it used: to read with for KEEP_SECONDS (a key destro
 another process may still open events here for that long), to write with for as long as
 it runs (what it writes under a key destroyed elsewhere is lost, never readable). A key
 destroyed here is known as destroyed at once, for good.
+
+A conversation's key is made where its first events are written, not asked of the table:
+the chat path (the group-commit writer) saves it in the same transaction as those events
+(`fresh`, then `saved` or `dropped`), so a new chat's first commit waits for no round trip
+of its own and no key exists without its stream (nor a stream without its key).
 """
 
 import os
+import threading
 import time
 from base64 import b64decode, b64encode
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.cipher import AESCipher
@@ -34,6 +41,15 @@ KEPT_KEYS = 100_000
 KEY_BYTES = 32
 
 DESTROYED = b""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """A key made for a new stream, to be saved with the stream's first events."""
+
+    key_id: str
+    owner_id: str
+    wrapped: bytes
 
 
 class MasterKeyMismatch(Exception):
@@ -62,6 +78,45 @@ class PostgresDataKeys:
         self.datastore = datastore
         self.master = master
         self.kept: dict[str, tuple[bytes, float]] = {}
+        self.unsaved: dict[str, KeyRow] = {}
+        self.not_fresh: set[str] = set()
+        self.lock = threading.Lock()
+
+    def fresh(self, key_id: str, owner_id: str) -> tuple[bytes, KeyRow] | None:
+        """The key of a stream being started, made here; the caller saves the row with the
+        stream's first events and says `saved` or `dropped`. A retry of the same first
+        append is given the same key; None once such an append failed on its own (a key
+        of that id may be in the table: ask it)."""
+        with self.lock:
+            if key_id in self.not_fresh:
+                return None
+            row = self.unsaved.get(key_id)
+            if row is not None:
+                return self.kept[key_id][0], row
+            made = os.urandom(KEY_BYTES)
+            row = KeyRow(key_id, owner_id, wrap(made, self.master))
+            self.unsaved[key_id] = row
+            self.kept[key_id] = (made, float("inf"))  # nobody else can have it yet
+            return made, row
+
+    def saved(self, rows: Sequence[KeyRow]) -> None:
+        with self.lock:
+            for row in rows:
+                if self.unsaved.pop(row.key_id, None) is not None:
+                    key = self.kept[row.key_id][0]
+                    self.kept[row.key_id] = (key, time.monotonic() + KEEP_SECONDS)
+
+    def dropped(self, rows: Sequence[KeyRow], suspect: bool = False) -> None:
+        """Their append failed: the keys never existed. `suspect`: it failed on its own
+        (a key of that id may be in the table), so the next try asks the table."""
+        with self.lock:
+            if len(self.not_fresh) > 10_000:
+                self.not_fresh.clear()
+            for row in rows:
+                if suspect:
+                    self.not_fresh.add(row.key_id)
+                if self.unsaved.pop(row.key_id, None) is not None:
+                    self.kept.pop(row.key_id, None)
 
     def key(self, key_id: str) -> bytes | None:
         """The key to read with: None if it was destroyed, or never made."""
@@ -102,7 +157,8 @@ class PostgresDataKeys:
             return None
         key = DESTROYED if row["wrapped"] is None else unwrap(bytes(row["wrapped"]), self.master)
         if len(self.kept) >= KEPT_KEYS:
-            self.kept.clear()
+            with self.lock:  # not the keys of appends still in flight
+                self.kept = {k: self.kept[k] for k in self.unsaved if k in self.kept}
         self.kept[key_id] = (key, time.monotonic() + KEEP_SECONDS)
         return key
 

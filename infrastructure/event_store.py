@@ -24,12 +24,13 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Store
 from application.errors import StreamConflict, ValidationFailed
 from application.ports import Clock, PendingEvent
 from domain.catalogue import EVENT_MODULES
+from domain.conversation import ConversationStarted
 from domain.events import Recorded, Unreadable, event_type, name_of
 from domain.ids import is_uuid
 from domain.personal import data_key_of, key_owner, redacted, reply_conversation
 from domain.timestamps import iso_millis
 from infrastructure import metrics, request_metadata
-from infrastructure.data_keys import cipher_of
+from infrastructure.data_keys import KeyRow, cipher_of
 
 # Replay finds event classes by their stored name, so every module defining one is loaded.
 assert EVENT_MODULES
@@ -65,6 +66,11 @@ class DataKeys(Protocol):
 
     def key_to_write(self, key_id: str, owner: Callable[[], str]) -> bytes | None:
         """The key to encrypt with, made (for `owner()`) if missing; None if destroyed."""
+        ...
+
+    def fresh(self, key_id: str, owner_id: str) -> tuple[bytes, KeyRow] | None:
+        """A new stream's key, made here, for its row to be saved with the stream; None
+        when the table must be asked instead."""
         ...
 
 
@@ -140,11 +146,14 @@ class RecorderEventStore:
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def stamped(self, pending: PendingEvent) -> StoredEvent:
-        """The stored form of an event appended now."""
-        return self.to_stored(pending, iso_millis(self.clock.now()))
+    def stamped(self, pending: PendingEvent, made: list[KeyRow] | None = None) -> StoredEvent:
+        """The stored form of an event appended now; with `made`, a new conversation's key
+        is made here and its row added to `made`, for the append to save."""
+        return self.to_stored(pending, iso_millis(self.clock.now()), made)
 
-    def to_stored(self, pending: PendingEvent, timestamp: str) -> StoredEvent:
+    def to_stored(
+        self, pending: PendingEvent, timestamp: str, made: list[KeyRow] | None = None
+    ) -> StoredEvent:
         envelope: dict[str, object] = {"timestamp": timestamp, "data": pending.event}
         meta = request_metadata.current()
         if meta:
@@ -152,7 +161,7 @@ class RecorderEventStore:
         if not is_uuid(pending.stream_id):
             raise UnstorableEvent(pending.event, "an id that is not a canonical UUID")
         if self.keys is not None:
-            self.encrypt_personal(pending, envelope)
+            self.encrypt_personal(pending, envelope, made)
         state = self.checked_encoding(pending.event, envelope)
         if self.cipher is not None:
             state = self.cipher.encrypt(state)
@@ -163,7 +172,9 @@ class RecorderEventStore:
             state=state,
         )
 
-    def encrypt_personal(self, pending: PendingEvent, envelope: dict[str, object]) -> None:
+    def encrypt_personal(
+        self, pending: PendingEvent, envelope: dict[str, object], made: list[KeyRow] | None
+    ) -> None:
         """Personal content goes under its data key: `data` keeps the redaction."""
         assert self.keys is not None
         event = pending.event
@@ -175,12 +186,24 @@ class RecorderEventStore:
         key_id = data_key_of(event) or self.reply_key(pending.stream_id)
         if key_id is None:
             return  # a reply's text on a stream that was never opened: nothing names it
-        key = self.keys.key_to_write(key_id, lambda: key_owner(event) or self.owner_of(key_id))
+        key = self.key_to_write(pending, key_id, made)
         envelope["data"] = erased
         if key is not None:  # a destroyed key: what would go under it is erased already
             whole = self.checked_encoding(event, {"data": event})
             sealed = self.data_cipher(key).encrypt(whole)
             envelope["secret"] = f"{key_id}:{b64encode(sealed).decode()}"
+
+    def key_to_write(
+        self, pending: PendingEvent, key_id: str, made: list[KeyRow] | None
+    ) -> bytes | None:
+        assert self.keys is not None
+        event = pending.event
+        if made is not None and isinstance(event, ConversationStarted) and pending.version == 1:
+            fresh = self.keys.fresh(key_id, event.owner_id)
+            if fresh is not None:
+                made.append(fresh[1])
+                return fresh[0]
+        return self.keys.key_to_write(key_id, lambda: key_owner(event) or self.owner_of(key_id))
 
     def data_cipher(self, key: bytes) -> Any:
         cipher = self.ciphers.get(key)

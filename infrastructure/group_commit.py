@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -20,6 +22,7 @@ from eventsourcing.persistence import StoredEvent
 from application.errors import StreamConflict
 from application.ports import PendingEvent
 from infrastructure import metrics, request_metadata
+from infrastructure.data_keys import KeyRow
 from infrastructure.pools import async_pool
 
 log = logging.getLogger("llmchat.writer")
@@ -27,6 +30,27 @@ log = logging.getLogger("llmchat.writer")
 # llmchat_append (infrastructure/postgres.py) locks the table, notifies and inserts in one
 # statement, so a commit is one round trip.
 APPEND = "SELECT * FROM llmchat_append(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+# With the data keys of the conversations it starts (infrastructure/data_keys.py).
+APPEND_KEYED = (
+    "SELECT * FROM llmchat_append_keyed(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
+    " %s::uuid[], %s::uuid[], %s::bytea[])"
+)
+
+
+class FreshKeys(Protocol):
+    """The data keys made for the streams an append starts: saved with it, or not."""
+
+    def saved(self, rows: Sequence[KeyRow]) -> None: ...
+
+    def dropped(self, rows: Sequence[KeyRow], suspect: bool = False) -> None: ...
+
+
+class NoFreshKeys:
+    def saved(self, rows: Sequence[KeyRow]) -> None:
+        return None
+
+    def dropped(self, rows: Sequence[KeyRow], suspect: bool = False) -> None:
+        return None
 
 
 @dataclass
@@ -37,9 +61,15 @@ class Submission:
 
 
 class GroupCommitWriter:
-    def __init__(self, conninfo: str, to_stored: Callable[[PendingEvent], StoredEvent]) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        to_stored: Callable[[PendingEvent, list[KeyRow]], StoredEvent],
+        keys: FreshKeys | None = None,
+    ) -> None:
         self.pool = async_pool(conninfo, min_size=1, max_size=2, name="writer")
         self.to_stored = to_stored
+        self.keys = keys or NoFreshKeys()
         self.pending: asyncio.Queue[Submission] | None = None
         self.committer: asyncio.Task[None] | None = None
 
@@ -73,17 +103,21 @@ class GroupCommitWriter:
             await self.commit(group)
 
     async def commit(self, group: list[Submission]) -> None:
+        made: list[KeyRow] = []
         try:
-            positions = await self.append([e for s in group for e in self.stored(s)])
+            positions = await self.append([e for s in group for e in self.stored(s, made)], made)
         except StreamConflict:
             # One submission's versions are stale; commit each alone so only it fails.
+            self.keys.dropped(made)
             for submission in group:
                 await self.commit_alone(submission)
             return
         except Exception as error:
+            self.keys.dropped(made)
             for submission in group:
                 settle(submission, error=error)
             return
+        self.keys.saved(made)
         start = 0
         for submission in group:
             end = start + len(submission.events)
@@ -91,26 +125,40 @@ class GroupCommitWriter:
             start = end
 
     async def commit_alone(self, submission: Submission) -> None:
+        made: list[KeyRow] = []
         try:
-            settle(submission, await self.append(self.stored(submission)))
+            positions = await self.append(self.stored(submission, made), made)
         except Exception as error:
+            # Its own failure: a key of that id may be in the table after all.
+            self.keys.dropped(made, suspect=True)
             settle(submission, error=error)
+            return
+        self.keys.saved(made)
+        settle(submission, positions)
 
-    def stored(self, submission: Submission) -> list[StoredEvent]:
+    def stored(self, submission: Submission, made: list[KeyRow]) -> list[StoredEvent]:
         with request_metadata.attached(submission.origin or {}):
-            return [self.to_stored(e) for e in submission.events]
+            return [self.to_stored(e, made) for e in submission.events]
 
-    async def append(self, stored: Sequence[StoredEvent]) -> list[int]:
-        columns = (
+    async def append(self, stored: Sequence[StoredEvent], made: Sequence[KeyRow] = ()) -> list[int]:
+        columns: tuple[list[Any], ...] = (
             [s.originator_id for s in stored],
             [s.originator_version for s in stored],
             [s.topic for s in stored],
             [s.state for s in stored],
         )
+        statement = APPEND
+        if made:
+            statement = APPEND_KEYED
+            columns += (
+                [UUID(row.key_id) for row in made],
+                [UUID(row.owner_id) for row in made],
+                [row.wrapped for row in made],
+            )
         started = time.perf_counter()
         try:
             async with self.pool.connection() as conn:
-                cursor = await conn.execute(APPEND, columns, prepare=True)
+                cursor = await conn.execute(statement, columns, prepare=True)
                 rows = await cursor.fetchall()
         except psycopg.errors.UniqueViolation:
             raise StreamConflict from None

@@ -173,6 +173,17 @@ OWN_TABLES = (
             SELECT * FROM unnest(ids, versions, topics, states)
             RETURNING notification_id;
     END $$""",
+    # The same append with the data keys of the streams it starts, saved in its
+    # transaction (a key that is there already fails it, as a stream that is there does).
+    """CREATE OR REPLACE FUNCTION llmchat_append_keyed(
+        ids uuid[], versions bigint[], topics text[], states bytea[],
+        key_ids uuid[], key_owners uuid[], keys bytea[]
+    ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO llmchat_data_keys (key_id, owner_id, wrapped)
+            SELECT * FROM unnest(key_ids, key_owners, keys);
+        RETURN QUERY SELECT * FROM llmchat_append(ids, versions, topics, states);
+    END $$""",
     """CREATE TABLE IF NOT EXISTS llmchat_instances (
         instance_id uuid PRIMARY KEY,
         seen_at timestamptz NOT NULL
