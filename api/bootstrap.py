@@ -183,7 +183,7 @@ class Container:
     take_over: TakeOver = field(init=False)
 
     def __post_init__(self) -> None:
-        self.take_over = TakeOver(self.chat)
+        self.take_over = TakeOver(self.chat, quiet_for=self.settings.instance_dead_after_seconds)
 
     @property
     def system_info(self) -> SystemInfo:

@@ -15,6 +15,7 @@ loop like any other, so cancel, shutdown and followers treat it alike.
 import asyncio
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from application.chat import Attached, Caller, Chat, load_conversation
 from application.errors import StreamConflict
@@ -35,6 +36,7 @@ from domain.reply_stream import (
     ReplyOpened,
     running_instance,
 )
+from domain.timestamps import parse_stored
 
 log = logging.getLogger("llmchat.takeover")
 
@@ -51,13 +53,19 @@ class Claimed:
     attempts: list[ReplyAttemptFailed]
 
 
-def claim(chat: Chat, message_id: str) -> Claimed | None:
+def claim(chat: Chat, message_id: str, quiet_for: float = 0.0) -> Claimed | None:
     """Claim an abandoned reply for this instance; None if another instance has it (or it
-    is closed). Runs in a thread: it reads and appends synchronously."""
+    is closed). Runs in a thread: it reads and appends synchronously.
+
+    A stream written within `quiet_for` seconds is left alone: the sweep that called the
+    reply abandoned read it earlier, and another instance may have claimed it since (the
+    claim would otherwise be taken from that live instance, found as `previous`)."""
     history = chat.store.read(message_id)
     if not history or not isinstance(opened := history[0].event, ReplyOpened):
         return None
     if isinstance(history[-1].event, ReplyClosed):
+        return None
+    if moved_within(history[-1].timestamp, quiet_for):
         return None
     previous = running_instance(r.event for r in history)
     if previous is None or previous == chat.instance_id:
@@ -83,21 +91,30 @@ def claim(chat: Chat, message_id: str) -> Claimed | None:
     return Claimed(opened, conversation, version, text, attempts)
 
 
+def moved_within(timestamp: str, seconds: float) -> bool:
+    if seconds <= 0:
+        return False
+    return datetime.now(UTC) - parse_stored(timestamp) < timedelta(seconds=seconds)
+
+
 class TakeOver:
     """What the heartbeat does with an abandoned reply: claims it and runs it on `loop`
     (set once the server's loop runs), or interrupts it when it cannot be continued here
     (its agent gone, or continued as often as allowed)."""
 
-    def __init__(self, chat: Chat, stream: bool = True) -> None:
+    def __init__(self, chat: Chat, stream: bool = True, quiet_for: float = 0.0) -> None:
         self.chat = chat
         self.stream = stream
+        self.quiet_for = quiet_for
+        """How long a reply's stream must have been still to be claimed: the time after which
+        a silent instance is taken for dead."""
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, message_id: str) -> bool:
         loop = self.loop
         if loop is None or loop.is_closed() or self.chat.live.stopping:
             return False  # not serving (yet, or any more): another instance will
-        claimed = claim(self.chat, message_id)
+        claimed = claim(self.chat, message_id, self.quiet_for)
         if claimed is None:
             return False
         log.warning(
