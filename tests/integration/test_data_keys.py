@@ -2,11 +2,13 @@
 the stored bytes unchanged) once it is destroyed, on real PostgreSQL."""
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from eventsourcing.cipher import AESCipher
 
+from application.errors import StreamConflict
 from application.ports import PendingEvent
 from domain.conversation import ConversationStarted, ReplyFinished, UserMessagePosted
 from domain.reply_stream import ChunksAppended, ReplyOpened
@@ -14,6 +16,7 @@ from domain.user import UserRegistered
 from infrastructure.data_keys import PostgresDataKeys, destroy_keys
 from infrastructure.encryption import PayloadCipher
 from infrastructure.event_store import RecorderEventStore
+from infrastructure.group_commit import GroupCommitWriter
 from infrastructure.postgres import create_schema, open_datastore
 from tests.unit.fakes import FixedClock
 
@@ -114,3 +117,51 @@ def test_a_user_key_is_the_users_own_and_a_destroyed_key_takes_no_new_text(datas
     assert not any(b"zebra" in state for state in raw_states(datastore, [session, user]))
     late = store.read(session)[-1].event
     assert isinstance(late, UserMessagePosted) and late.content == ""
+
+
+async def test_the_writer_saves_a_new_conversations_key_with_its_first_events(datastore):
+    # The chat path makes the key in the process and saves its row in the append that
+    # starts the conversation (no key round trip of its own on the event loop).
+    store, keys = keyed_store(datastore, MASTER)
+    url = datastore_url(datastore)
+    writer = GroupCommitWriter(url, store.stamped, keys)
+    await writer.start()
+    try:
+        owner, session = str(uuid.uuid4()), str(uuid.uuid4())
+        started = ConversationStarted(
+            session_id=session, owner_id=owner, agent_id="demo", title="yak-title-8"
+        )
+        posted = UserMessagePosted(session_id=session, message_id="m1", content="yak-words-8")
+        asked: list[str] = []
+        looked_up = keys.looked_up
+        keys.looked_up = lambda key_id: asked.append(key_id) or looked_up(key_id)  # type: ignore[method-assign]
+        await writer.write([PendingEvent(session, 1, started), PendingEvent(session, 2, posted)])
+        assert session not in asked, "the key table was asked on the event loop"
+        assert key_rows(datastore, session) == 1
+        fresh = PostgresDataKeys(datastore, MASTER)  # another process: only the table
+        other = RecorderEventStore(
+            create_schema(datastore), FixedClock(), PayloadCipher(fresh), fresh
+        )
+        assert [r.event for r in other.read(session)] == [started, posted]
+        # Starting it again fails as a whole: the first key stays the only one.
+        again = replace(started, title="yak-title-9")
+        with pytest.raises(StreamConflict):
+            await writer.write([PendingEvent(session, 1, again)])
+        assert key_rows(datastore, session) == 1
+        assert [r.event for r in other.read(session)] == [started, posted]
+    finally:
+        await writer.stop()
+
+
+def datastore_url(datastore) -> str:
+    with datastore.get_connection() as conn:
+        info = conn.info
+        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+def key_rows(datastore, key_id: str) -> int:
+    with datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM llmchat_data_keys WHERE key_id = %s", (key_id,)
+        ).fetchone()
+    return int(row["n"])

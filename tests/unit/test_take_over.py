@@ -24,7 +24,12 @@ def claimed_reply(clock: FixedClock) -> tuple[Any, str]:
     opened = ReplyOpened(
         message_id=reply, session_id=session, owner_id=str(uuid.uuid4()), instance_id="dead"
     )
-    store.append([PendingEvent(reply, 1, opened), PendingEvent(reply, 2, ChunksAppended(text="Hi", deltas=1))])
+    store.append(
+        [
+            PendingEvent(reply, 1, opened),
+            PendingEvent(reply, 2, ChunksAppended(text="Hi", deltas=1)),
+        ]
+    )
     taken = ReplyClaimed(
         session_id=session, instance_id="B", previous_instance_id="dead", stored_chars=2
     )
