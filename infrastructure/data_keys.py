@@ -162,6 +162,25 @@ class PostgresDataKeys:
         self.kept[key_id] = (key, time.monotonic() + KEEP_SECONDS)
         return key
 
+    def prefetch(self, key_ids: Iterable[str]) -> None:
+        """Keys about to be read, those not kept asked in one query."""
+        now = time.monotonic()
+        wanted = [k for k in key_ids if (kept := self.kept.get(k)) is None or kept[1] <= now]
+        if not wanted:
+            return
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT key_id, wrapped FROM {KEY_TABLE} WHERE key_id = ANY(%s::uuid[])",
+                (wanted,),
+            ).fetchall()
+        if len(self.kept) + len(rows) >= KEPT_KEYS:
+            with self.lock:
+                self.kept = {k: self.kept[k] for k in self.unsaved if k in self.kept}
+        for row in rows:
+            wrapped = row["wrapped"]
+            key = DESTROYED if wrapped is None else unwrap(bytes(wrapped), self.master)
+            self.kept[str(row["key_id"])] = (key, now + KEEP_SECONDS)
+
     def forget(self, key_ids: Iterable[str]) -> None:
         """Keys this process destroyed: known as destroyed at once."""
         for key_id in key_ids:

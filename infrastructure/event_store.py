@@ -42,6 +42,10 @@ log = logging.getLogger("llmchat.events")
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
+# The key id at the head of a stored event's `secret`, found without decoding it.
+_SECRET_KEY = re.compile(rb'"secret":"([0-9a-f-]{36}):')
+
+
 class UnstorableEvent(ValidationFailed):
     """An event holding what no read model can apply. The edge refuses such input and
     cleans what comes from elsewhere (domain/text.py); this is the last line, so that a
@@ -141,7 +145,19 @@ class RecorderEventStore:
         """The log in order; an event that cannot be decoded comes as `Unreadable` (with no
         timestamp), so one corrupt row cannot stop a projection, an export or a rebuild."""
         notifications = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        self.prefetch_keys(notifications)
         return [self.to_recorded_or_unreadable(n, n.id) for n in notifications]
+
+    def prefetch_keys(self, stored: Sequence[StoredEvent]) -> None:
+        """The data keys a page of the log names, asked in one query, not one per key (a
+        rebuild of a thousand conversations asked a thousand times). Payloads encrypted at
+        rest name theirs only once decrypted: those are asked one by one."""
+        prefetch = getattr(self.keys, "prefetch", None)
+        if prefetch is None or self.cipher is not None:
+            return
+        named = {m.group(1).decode() for e in stored if (m := _SECRET_KEY.search(e.state))}
+        if named:
+            prefetch(named)
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -134,7 +134,12 @@ async def test_the_writer_saves_a_new_conversations_key_with_its_first_events(da
         posted = UserMessagePosted(session_id=session, message_id="m1", content="yak-words-8")
         asked: list[str] = []
         looked_up = keys.looked_up
-        keys.looked_up = lambda key_id: asked.append(key_id) or looked_up(key_id)  # type: ignore[method-assign]
+
+        def counted(key_id: str) -> bytes | None:
+            asked.append(key_id)
+            return looked_up(key_id)
+
+        keys.looked_up = counted  # type: ignore[method-assign]
         await writer.write([PendingEvent(session, 1, started), PendingEvent(session, 2, posted)])
         assert session not in asked, "the key table was asked on the event loop"
         assert key_rows(datastore, session) == 1
