@@ -1,15 +1,14 @@
 """Encryption at rest of stored event payloads (AES-GCM), when LLMCHAT_ENCRYPTION_KEY is set.
 
-The cipher is eventsourcing's own; it covers each event's state (the payload and its
-timestamp), not the stream ids, versions or event names the log needs in the clear. Its
-key is the payload key of the key table (infrastructure/data_keys.py): the master key the
-table was first made under, wrapped by the current one, so that rotating the master key
-(`llmchat keys rotate`) re-wraps one row instead of rewriting every event.
+The cipher is AES-GCM in eventsourcing's format (data_keys.GcmCipher); it covers each
+event's state (the payload and its timestamp), not the stream ids, versions or event names
+the log needs in the clear. Its key is the payload key of the key table
+(infrastructure/data_keys.py): the master key the table was first made under, wrapped by
+the current one, so that rotating the master key (`llmchat keys rotate`) re-wraps one row
+instead of rewriting every event.
 """
 
-from eventsourcing.cipher import AESCipher
-
-from infrastructure.data_keys import PostgresDataKeys, cipher_of
+from infrastructure.data_keys import GcmCipher, PostgresDataKeys, cipher_of
 from infrastructure.settings import Settings
 
 
@@ -18,9 +17,9 @@ class PayloadCipher:
 
     def __init__(self, keys: PostgresDataKeys) -> None:
         self.keys = keys
-        self.opened: AESCipher | None = None
+        self.opened: GcmCipher | None = None
 
-    def cipher(self) -> AESCipher:
+    def cipher(self) -> GcmCipher:
         if self.opened is None:
             key = self.keys.log_key()
             assert key is not None  # made only with a master key
