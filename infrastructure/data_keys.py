@@ -43,6 +43,12 @@ KEY_BYTES = 32
 
 DESTROYED = b""
 
+# A key's first row; a second of the same id (two processes making it at once) is dropped.
+INSERT_KEY = (
+    f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
+    " ON CONFLICT (key_id) DO NOTHING"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRow:
@@ -162,11 +168,7 @@ class PostgresDataKeys:
         made = os.urandom(KEY_BYTES)
         with self.datastore.transaction(commit=True) as cursor:
             # Two processes making the first key at once: one row wins, both use it.
-            cursor.execute(
-                f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
-                " ON CONFLICT (key_id) DO NOTHING",
-                (key_id, owner(), wrap(made, self.master)),
-            )
+            cursor.execute(INSERT_KEY, (key_id, owner(), wrap(made, self.master)))
         self.kept.pop(key_id, None)
         return self.looked_up(key_id) or None
 
@@ -182,12 +184,7 @@ class PostgresDataKeys:
             ).fetchone()
         if row is None:
             return None
-        key = DESTROYED if row["wrapped"] is None else unwrap(bytes(row["wrapped"]), self.master)
-        if len(self.kept) >= KEPT_KEYS:
-            with self.lock:  # not the keys of appends still in flight
-                self.kept = {k: self.kept[k] for k in self.unsaved if k in self.kept}
-        self.kept[key_id] = (key, time.monotonic() + KEEP_SECONDS)
-        return key
+        return self.keep(key_id, row["wrapped"], time.monotonic())
 
     def prefetch(self, key_ids: Iterable[str]) -> None:
         """Keys about to be read, those not kept asked in one query."""
@@ -200,13 +197,17 @@ class PostgresDataKeys:
                 f"SELECT key_id, wrapped FROM {KEY_TABLE} WHERE key_id = ANY(%s::uuid[])",
                 (wanted,),
             ).fetchall()
-        if len(self.kept) + len(rows) >= KEPT_KEYS:
-            with self.lock:
-                self.kept = {k: self.kept[k] for k in self.unsaved if k in self.kept}
         for row in rows:
-            wrapped = row["wrapped"]
-            key = DESTROYED if wrapped is None else unwrap(bytes(wrapped), self.master)
-            self.kept[str(row["key_id"])] = (key, now + KEEP_SECONDS)
+            self.keep(str(row["key_id"]), row["wrapped"], now)
+
+    def keep(self, key_id: str, wrapped: bytes | None, now: float) -> bytes:
+        """A key as the table holds it (None: destroyed), kept for KEEP_SECONDS."""
+        key = DESTROYED if wrapped is None else unwrap(bytes(wrapped), self.master)
+        if len(self.kept) >= KEPT_KEYS:
+            with self.lock:  # not the keys of appends still in flight
+                self.kept = {k: self.kept[k] for k in self.unsaved if k in self.kept}
+        self.kept[key_id] = (key, now + KEEP_SECONDS)
+        return key
 
     def forget(self, key_ids: Iterable[str]) -> None:
         """Keys this process destroyed: known as destroyed at once."""
@@ -232,11 +233,8 @@ class PostgresDataKeys:
         if self.master is None:
             return
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
-                " ON CONFLICT (key_id) DO NOTHING",
-                (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(self.master), self.master)),
-            )
+            master = self.master
+            cursor.execute(INSERT_KEY, (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(master), master)))
 
 
 def destroy_keys(cursor: Any, key_ids: Iterable[str]) -> None:
@@ -256,11 +254,7 @@ def rotate_master(datastore: PostgresDatastore, old: str, new: str) -> int:
     were encrypted with. Returns how many were re-wrapped; MasterKeyMismatch names a key
     neither opens."""
     with datastore.transaction(commit=True) as cursor:
-        cursor.execute(
-            f"INSERT INTO {KEY_TABLE} (key_id, owner_id, wrapped) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key_id) DO NOTHING",
-            (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(old), old)),
-        )
+        cursor.execute(INSERT_KEY, (LOG_KEY_ID, LOG_KEY_ID, wrap(b64decode(old), old)))
         cursor.execute(
             f"SELECT key_id, wrapped FROM {KEY_TABLE} WHERE wrapped IS NOT NULL FOR UPDATE"
         )

@@ -14,7 +14,7 @@ same as an event an older main rewrote in place. The stored bytes never change.
 import logging
 import re
 from base64 import b64decode, b64encode
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -75,6 +75,10 @@ class DataKeys(Protocol):
     def fresh(self, key_id: str, owner_id: str) -> tuple[bytes, KeyRow] | None:
         """A new stream's key, made here, for its row to be saved with the stream; None
         when the table must be asked instead."""
+        ...
+
+    def prefetch(self, key_ids: Iterable[str]) -> None:
+        """Keys about to be read, asked at once."""
         ...
 
 
@@ -152,12 +156,11 @@ class RecorderEventStore:
         """The data keys a page of the log names, asked in one query, not one per key (a
         rebuild of a thousand conversations asked a thousand times). Payloads encrypted at
         rest name theirs only once decrypted: those are asked one by one."""
-        prefetch = getattr(self.keys, "prefetch", None)
-        if prefetch is None or self.cipher is not None:
+        if self.keys is None or self.cipher is not None:
             return
         named = {m.group(1).decode() for e in stored if (m := _SECRET_KEY.search(e.state))}
         if named:
-            prefetch(named)
+            self.keys.prefetch(named)
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0
