@@ -23,8 +23,7 @@ def delete_file(files: Files, command: DeleteFile) -> None:
     # The event is the deletion: from here on every route answers 404. The bytes go after
     # it, so a failure here leaves unreachable bytes behind, never a file without bytes.
     try:
-        files.blobs.delete(file.id)
-        files.drawing_results.delete(file.id)
+        files.remove_contents(file.id)
     except Exception:
         log.exception("file %s deleted, but its bytes could not be removed", file.id)
 

@@ -79,8 +79,7 @@ def erase_user(erasing: Erasing, command: EraseUser) -> Erased:
     erased, file_ids = decide(accounts, erasing.erasure, erasing.admins, command)
     for file_id in file_ids:
         try:
-            files.blobs.delete(file_id)
-            files.drawing_results.delete(file_id)
+            files.remove_contents(file_id)
         except Exception:  # the keys are gone; bytes left behind are named to be removed
             log.exception("user %s erased; file %s's bytes not removed", command.user_id, file_id)
     stored = load_user(accounts.store, command.user_id)

@@ -120,6 +120,11 @@ class Files:
     def repository(self) -> Repository:
         return Repository(self.store)
 
+    def remove_contents(self, file_id: str) -> None:
+        """A deleted file's bytes and parse result (after its FileDeleted is stored)."""
+        self.blobs.delete(file_id)
+        self.drawing_results.delete(file_id)
+
 
 def load_file(store: EventStore, file_id: str) -> File | None:
     # Any stream id can be sent here; only a file's stream starts with FileUploaded.
