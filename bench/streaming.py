@@ -1,21 +1,30 @@
 """Streaming overhead: the same streamed chats straight to the fake provider and through LLMChat.
 
-Run: .venv/bin/python -m bench.streaming [--rounds 3]
+Run: .venv/bin/python -m bench.streaming [--rounds 3] [--root TREE]
 Both paths are measured in one run, alternating, so the shared machine's noise hits both.
+(`--root`: serve another checkout of this repository, to measure it before a change with the
+same load generator.)
 LLMChat runs as deployed for load: `llmchat serve --no-workers` plus one `llmchat worker`
 applying the projections, on the same two cores (the worker's CPU still competes; its GIL
 does not hold up the API's event loop, as projection threads inside the server would).
+
+Each concurrent stream has a keep-alive connection of its own, as that many clients would.
+One shared httpx pool of that many connections measured the pool, not the server: a request
+could wait there 1.5 s before its first byte was sent (httpcore's trace), which made most of
+the p99 at concurrency 50, and a connection left idle there past the server's keep-alive
+timeout was now and then reused as the server closed it (httpx.ReadError).
 """
 
 import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import Stack, median, percentile, stack
+from bench.harness import ROOT, Stack, median, percentile, stack
 from bench.report import record
 
 BODY = {"messages": [{"role": "user", "content": "benchmark me"}], "stream": True}
@@ -68,21 +77,24 @@ async def load(target: str, stack_: Stack, concurrency: int, streams: int) -> Ru
         headers = stack_.auth
         marker = "event: chunk"
     run = Run()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for n in range(streams):
-            queue.put_nowait(n)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(streams):
+        queue.put_nowait(n)
+    warm = asyncio.Barrier(concurrency + 1)
 
-        async def worker() -> None:
+    async def worker() -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            await one_stream(client, url, body, headers, marker, Run())  # its connection
+            await warm.wait()
             while not queue.empty():
                 queue.get_nowait()
                 await one_stream(client, url, body, headers, marker, run)
 
-        await one_stream(client, url, body, headers, marker, Run())  # warm the connection
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        run.wall = time.perf_counter() - started
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    await warm.wait()
+    started = time.perf_counter()
+    await asyncio.gather(*workers)
+    run.wall = time.perf_counter() - started
     return run
 
 
@@ -90,9 +102,9 @@ def ms(value: float) -> str:
     return f"{value * 1000:.2f}"
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, root: Path) -> None:
     rows = []
-    with stack(worker=True) as stack_:
+    with stack(worker=True, root=root) as stack_:
         for concurrency, streams in ((1, 200), (50, 1000)):
             runs: dict[str, list[Run]] = {"direct": [], "llmchat": []}
             for _ in range(rounds):
@@ -125,10 +137,13 @@ async def main(rounds: int) -> None:
     lines.append(f"Streams/s through LLMChat at concurrency 50: **{rate:.1f}** (target ≥ 100).")
     table = "\n".join(lines)
     print(table)
-    record("Streaming overhead", f"python -m bench.streaming --rounds {rounds}", table)
+    command = f"python -m bench.streaming --rounds {rounds}"
+    record("Streaming overhead", command + ("" if root == ROOT else f" --root {root}"), table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--root", type=Path, default=ROOT)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.root))
