@@ -1,5 +1,6 @@
 """What the benchmarks share: a fake provider, a database, a server, a signed-in user."""
 
+import argparse
 import json
 import os
 import statistics
@@ -19,6 +20,19 @@ from tests.support.server import LLMCHAT, ServerProcess
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree_option(parser: argparse.ArgumentParser) -> None:
+    """`--root TREE`: serve another checkout of this repository under this tree's bench, so a
+    tree before a change meets the same load generator."""
+    parser.add_argument("--root", type=lambda tree: Path(tree).resolve(), default=ROOT)
+
+
+def run_by(command: str, title: str, root: Path) -> tuple[str, str]:
+    """The command line and section title a run records: its own, or marked with the tree."""
+    if root == ROOT:
+        return command, title
+    return f"{command} --root {root}", f"{title}, {root.name}"
 
 
 def percentile(values: list[float], q: float) -> float:

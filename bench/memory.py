@@ -7,11 +7,12 @@ The API process runs as deployed beside a worker (`serve --no-workers`); the wor
 
 import argparse
 import asyncio
+from pathlib import Path
 
 import httpx
 import psutil
 
-from bench.harness import stack
+from bench.harness import run_by, stack, tree_option
 from bench.report import record
 
 STALLED = "gpt;fault-stall;cut_after=2;delay=120"
@@ -26,9 +27,9 @@ async def subscribe(
                 ready.set()
 
 
-async def main(subscribers: int) -> None:
+async def main(subscribers: int, root: Path) -> None:
     # An API process as deployed beside `llmchat worker`: `serve --no-workers`.
-    with stack(model=STALLED, worker=True) as running:
+    with stack(model=STALLED, worker=True, root=root) as running:
         process = psutil.Process(running.server.process.pid if running.server.process else 0)
         base, auth = running.server.base_url, running.auth
         limits = httpx.Limits(max_connections=subscribers + 10, max_keepalive_connections=0)
@@ -70,10 +71,13 @@ async def main(subscribers: int) -> None:
         ]
     )
     print(table)
-    record("Memory", f"python -m bench.memory --subscribers {subscribers}", table)
+    command, title = run_by(f"python -m bench.memory --subscribers {subscribers}", "Memory", root)
+    record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
+    tree_option(parser)
     parser.add_argument("--subscribers", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().subscribers))
+    args = parser.parse_args()
+    asyncio.run(main(args.subscribers, args.root))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import ROOT, Stack, median, percentile, stack
+from bench.harness import Stack, median, percentile, run_by, stack, tree_option
 from bench.report import record
 
 MODEL = "gpt;chunks=64;interval=0.02"
@@ -184,15 +184,15 @@ async def main(levels: list[int], root: Path, title: str) -> None:
     )
     table = "\n".join(lines)
     print(table)
-    command = "python -m bench.paced" + ("" if root == ROOT else f" --root {root}")
+    command, title = run_by("python -m bench.paced", title, root)
     record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="32,64,128,192,256,384,512")
-    parser.add_argument("--root", type=Path, default=ROOT)
+    tree_option(parser)
     parser.add_argument("--title", default="Paced streams")
     arguments = parser.parse_args()
     levels = [int(n) for n in arguments.levels.split(",")]
-    asyncio.run(main(levels, arguments.root.resolve(), arguments.title))
+    asyncio.run(main(levels, arguments.root, arguments.title))

@@ -10,13 +10,16 @@ everything that load wrote, timed in-process once the server has stopped.
 
 import argparse
 import asyncio
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 
 from api.bootstrap import Database, build_container
-from bench.harness import percentile, stack
+from bench.harness import ROOT, percentile, run_by, stack, tree_option
 from bench.report import record
 from bench.streaming import load
 from infrastructure.settings import Settings
@@ -39,6 +42,15 @@ def sample_lag(url: str, stop: threading.Event, samples: dict[str, list[float]])
             time.sleep(0.005)
 
 
+def rebuild_in(root: Path, url: str) -> tuple[int, float]:
+    """The same rebuild by the code of the checkout at `root`, in a process of its own."""
+    script = "from bench.projections import rebuild_timed as r; import sys; print(*r(sys.argv[1]))"
+    printed = subprocess.run(
+        [sys.executable, "-c", script, url], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.split()
+    return int(printed[-2]), float(printed[-1])
+
+
 def rebuild_timed(url: str) -> tuple[int, float]:
     """Rebuild the conversations read model in this process, timing the rebuild alone."""
     container = build_container(Settings(database_url=url), Database(url))
@@ -51,8 +63,8 @@ def rebuild_timed(url: str) -> tuple[int, float]:
         container.close()
 
 
-async def main(streams: int) -> None:
-    with stack(worker=True) as running:
+async def main(streams: int, root: Path) -> None:
+    with stack(worker=True, root=root) as running:
         samples: dict[str, list[float]] = {}
         stop = threading.Event()
         sampler = threading.Thread(target=sample_lag, args=(running.database_url, stop, samples))
@@ -61,7 +73,9 @@ async def main(streams: int) -> None:
         stop.set()
         sampler.join()
         running.stop()  # the rebuild alone, not its wait for a live worker's lock
-        total, rebuild_seconds = rebuild_timed(running.database_url)
+        url = running.database_url
+        mine = root == ROOT
+        total, rebuild_seconds = rebuild_timed(url) if mine else rebuild_in(root, url)
     every = [lag for lags in samples.values() for lag in lags]
     table = "\n".join(
         [
@@ -81,10 +95,13 @@ async def main(streams: int) -> None:
         ]
     )
     print(table)
-    record("Projections", f"python -m bench.projections --streams {streams}", table)
+    command, title = run_by(f"python -m bench.projections --streams {streams}", "Projections", root)
+    record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
+    tree_option(parser)
     parser.add_argument("--streams", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().streams))
+    args = parser.parse_args()
+    asyncio.run(main(args.streams, args.root))

@@ -10,10 +10,11 @@ import argparse
 import asyncio
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
-from bench.harness import percentile, stack
+from bench.harness import percentile, run_by, stack, tree_option
 from bench.report import record
 
 
@@ -52,8 +53,8 @@ async def throughput(
     return done / seconds
 
 
-async def main(requests: int) -> None:
-    with stack(worker=True) as running:
+async def main(requests: int, root: Path) -> None:
+    with stack(worker=True, root=root) as running:
         base, auth = running.server.base_url, running.auth
         session_id = str(uuid.uuid4())
         messages = [
@@ -101,7 +102,8 @@ async def main(requests: int) -> None:
         ]
     )
     print(table)
-    record("Reads", f"python -m bench.reads --requests {requests}", table)
+    command, title = run_by(f"python -m bench.reads --requests {requests}", "Reads", root)
+    record(title, command, table)
 
 
 def ms(seconds: list[float], q: float) -> str:
@@ -110,5 +112,7 @@ def ms(seconds: list[float], q: float) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
+    tree_option(parser)
     parser.add_argument("--requests", type=int, default=500)
-    asyncio.run(main(parser.parse_args().requests))
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.root))

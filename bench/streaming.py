@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import ROOT, Stack, median, percentile, stack
+from bench.harness import Stack, median, percentile, run_by, stack, tree_option
 from bench.report import record
 
 BODY = {"messages": [{"role": "user", "content": "benchmark me"}], "stream": True}
@@ -137,13 +137,15 @@ async def main(rounds: int, root: Path) -> None:
     lines.append(f"Streams/s through LLMChat at concurrency 50: **{rate:.1f}** (target ≥ 100).")
     table = "\n".join(lines)
     print(table)
-    command = f"python -m bench.streaming --rounds {rounds}"
-    record("Streaming overhead", command + ("" if root == ROOT else f" --root {root}"), table)
+    command, title = run_by(
+        f"python -m bench.streaming --rounds {rounds}", "Streaming overhead", root
+    )
+    record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--root", type=Path, default=ROOT)
+    tree_option(parser)
     args = parser.parse_args()
     asyncio.run(main(args.rounds, args.root))
