@@ -1,4 +1,6 @@
-"""Ed25519 keys and signatures for checkpoints of the seal chain (RFC 8032, pycryptodome).
+"""Ed25519 keys and signatures for checkpoints of the seal chain (RFC 8032, on OpenSSL through
+`cryptography`, which the data keys' AES-GCM loads anyway; Ed25519 signatures are
+deterministic, so they are byte for byte what pycryptodome made before).
 
 A private key is written as the base64 of its 32-byte seed (the value of
 LLMCHAT_SIGNING_KEY), a public key as the base64 of its 32 raw bytes; its key id is the
@@ -9,8 +11,8 @@ import base64
 import binascii
 import hashlib
 
-from Crypto.PublicKey import ECC
-from Crypto.Signature import eddsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 
 class BadKey(ValueError):
@@ -29,14 +31,14 @@ def key_bytes(text: str, what: str) -> bytes:
 
 def new_signing_key() -> tuple[str, str]:
     """A new private key and its public key."""
-    seed = ECC.generate(curve="ed25519").seed
+    seed = Ed25519PrivateKey.generate().private_bytes_raw()
     private = base64.b64encode(seed).decode()
     return private, public_key_of(private)
 
 
 def public_key_of(private: str) -> str:
-    key = eddsa.import_private_key(key_bytes(private, "private key"))
-    return base64.b64encode(key.public_key().export_key(format="raw")).decode()
+    key = Ed25519PrivateKey.from_private_bytes(key_bytes(private, "private key"))
+    return base64.b64encode(key.public_key().public_bytes_raw()).decode()
 
 
 def key_id(public: str) -> str:
@@ -44,14 +46,14 @@ def key_id(public: str) -> str:
 
 
 def sign(private: str, message: bytes) -> str:
-    key = eddsa.import_private_key(key_bytes(private, "private key"))
-    return base64.b64encode(eddsa.new(key, "rfc8032").sign(message)).decode()
+    key = Ed25519PrivateKey.from_private_bytes(key_bytes(private, "private key"))
+    return base64.b64encode(key.sign(message)).decode()
 
 
 def signature_holds(public: str, message: bytes, signature: str) -> bool:
-    key = eddsa.import_public_key(key_bytes(public, "public key"))
+    key = Ed25519PublicKey.from_public_bytes(key_bytes(public, "public key"))
     try:
-        eddsa.new(key, "rfc8032").verify(message, base64.b64decode(signature, validate=True))
-    except (ValueError, binascii.Error):
+        key.verify(base64.b64decode(signature, validate=True), message)
+    except (InvalidSignature, binascii.Error):
         return False
     return True

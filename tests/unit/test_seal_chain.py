@@ -59,3 +59,25 @@ def test_a_checkpoint_holds_under_its_own_key_only():
     assert "another key" in (signature_problem(checkpoint, other) or "")
     forged = msgspec.structs.replace(checkpoint, position=8)
     assert "does not hold" in (signature_problem(forged, public) or "")
+
+
+def test_signatures_are_those_pycryptodome_made_and_it_checks_them():
+    """Checkpoints signed before the move to `cryptography` still verify, and the other way."""
+    import base64
+
+    from Crypto.Signature import eddsa
+
+    from infrastructure.signing import public_key_of, sign, signature_holds
+
+    private, public = new_signing_key()
+    theirs = eddsa.import_private_key(base64.b64decode(private))
+    assert base64.b64encode(theirs.public_key().export_key(format="raw")).decode() == public
+    message = b"checkpoint 7 " + bytes(range(32))
+    their_signature = base64.b64encode(eddsa.new(theirs, "rfc8032").sign(message)).decode()
+    assert sign(private, message) == their_signature
+    assert signature_holds(public, message, their_signature)
+    assert not signature_holds(public, message + b"!", their_signature)
+    eddsa.new(eddsa.import_public_key(base64.b64decode(public)), "rfc8032").verify(
+        message, base64.b64decode(sign(private, message))
+    )
+    assert public_key_of(private) == public
