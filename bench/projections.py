@@ -25,12 +25,30 @@ from bench.streaming import load
 from infrastructure.settings import Settings
 from projections.rebuild import rebuild
 
+CAUGHT_UP = """SELECT count(*) > 0 AND bool_and(position >= h.head)
+    FROM llmchat_projection_positions,
+    (SELECT COALESCE(MAX(notification_id), 0) AS head FROM llmchat_events) h"""
+
+
+def wait_caught_up(url: str) -> None:
+    """Until every projection holds the log so far: the sign-up and agents written before the
+    load are applied once the worker has started, seconds after they were stored, and that
+    batch's lag (the worker's start) is not the load's."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(2000):
+            if (row := conn.execute(CAUGHT_UP).fetchone()) and row[0]:
+                return
+            time.sleep(0.01)
+    raise TimeoutError("the worker did not catch up with the log in 20 s")
+
 
 def sample_lag(url: str, stop: threading.Event, samples: dict[str, list[float]]) -> None:
-    """Each projection's lag for every batch it applies (the runner records the batch's
-    oldest event: the one that waited longest)."""
+    """Each projection's lag for every batch it applies from now (the runner records the
+    batch's oldest event: the one that waited longest)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        last: dict[str, int] = {}
+        last = dict(
+            conn.execute("SELECT name, position FROM llmchat_projection_positions").fetchall()
+        )
         while not stop.is_set():
             rows = conn.execute(
                 "SELECT name, position, lag_ms FROM llmchat_projection_positions"
@@ -66,6 +84,7 @@ def rebuild_timed(url: str) -> tuple[int, float]:
 async def main(streams: int, root: Path) -> None:
     with stack(worker=True, root=root) as running:
         samples: dict[str, list[float]] = {}
+        wait_caught_up(running.database_url)
         stop = threading.Event()
         sampler = threading.Thread(target=sample_lag, args=(running.database_url, stop, samples))
         sampler.start()
