@@ -174,6 +174,8 @@ class Container:
     audit_views: AuditViews
     user_views: UserViews
     erasing: Erasing
+    clock: Clock
+    """The time every adapter here was given: the retention sweep and checkpoints take it too."""
     embedded: EmbeddedPostgres | None = None
     stop_workers: threading.Event = field(default_factory=threading.Event)
     version: str = field(default_factory=package_version)
@@ -192,7 +194,7 @@ class Container:
     def start_workers(self) -> list[threading.Thread]:
         """Projection runners and the sealer in this process, until close()."""
         threads = start_threads(self.runner, self.projections, self.stop_workers)
-        sealer = sealer_of(self.settings, self.runner.conninfo, self.runner.channel)
+        sealer = sealer_of(self.settings, self.runner.conninfo, self.runner.channel, self.clock)
         return [*threads, start_sealing(sealer, self.stop_workers)]
 
     def start_jobs(self) -> None:
@@ -205,7 +207,7 @@ class Container:
             self.store,
             self.datastore,
             self.keys,
-            SystemClock(),
+            self.clock,
             self.settings.retention_days,
             self.stop_workers,
         )
@@ -411,19 +413,18 @@ def build_container(
         erasing=Erasing(
             accounts, files, PostgresErasure(datastore, store, keys), UserViews(datastore)
         ),
+        clock=clock,
         embedded=database.embedded,
     )
 
 
-def sealer_of(settings: Settings, conninfo: str, channel: str) -> Sealer:
+def sealer_of(settings: Settings, conninfo: str, channel: str, clock: Clock) -> Sealer:
     """The sealer, writing checkpoints when a signing key is set."""
     if settings.signing_key is None:
         log.info("checkpoints off: LLMCHAT_SIGNING_KEY is not set")
         return Sealer(conninfo, channel)
     directory = Path(settings.checkpoint_dir or Path(settings.data_dir) / "checkpoints")
-    writer = CheckpointWriter(
-        settings.signing_key, directory, settings.checkpoint_minutes, SystemClock()
-    )
+    writer = CheckpointWriter(settings.signing_key, directory, settings.checkpoint_minutes, clock)
     return Sealer(conninfo, channel, writer)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from api import cli_keys
 from api.bootstrap import Container
-from infrastructure.clock import SystemClock
 from infrastructure.signing import BadKey, key_bytes, new_signing_key, public_key_of
 from projections.checkpoints import (
     Checkpoint,
@@ -88,7 +87,7 @@ def checkpoint(container: Container) -> int:
             file=sys.stderr,
         )
         return 1
-    print(encoded(new_checkpoint(position, seal, private, SystemClock())))
+    print(encoded(new_checkpoint(position, seal, private, container.clock)))
     return 0
 
 

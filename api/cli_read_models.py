@@ -12,7 +12,6 @@ from api.bootstrap import projections as read_models
 from application.errors import ValidationFailed
 from application.moments import parse_moment
 from application.replay_session import ReplayedSession, replay_session
-from infrastructure.clock import SystemClock
 from infrastructure.retention import sweep
 from projections.rebuild import rebuild
 from projections.status import status_report, status_table
@@ -49,7 +48,7 @@ def run_command(args: argparse.Namespace, container: Container) -> int:
         return 0
     if args.command == "retention":
         days = args.days if args.days is not None else container.settings.retention_days
-        expired = sweep(container.store, container.datastore, container.keys, SystemClock(), days)
+        expired = sweep(container.store, container.datastore, container.keys, container.clock, days)
         print(f"{expired} conversations expired (idle more than {days:g} days)")
         return 0
     return replay(container, args.session_id, args.at, args.json)
