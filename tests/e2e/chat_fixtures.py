@@ -81,12 +81,17 @@ def chat_env(fake, make_database, redis_namespace, tmp_path_factory, run_id) -> 
     return agents_env("chat", agents_document(fake), make_database, redis_namespace, folder)
 
 
-@pytest.fixture(scope="module")
-def chat_server(chat_env) -> Iterator[ServerProcess]:
-    process = ServerProcess(chat_env, args=())
+def served(env: dict[str, str]) -> Iterator[ServerProcess]:
+    """A server on `env` (workers in it) for a module's tests, stopped after them."""
+    process = ServerProcess(env, args=())
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def chat_server(chat_env) -> Iterator[ServerProcess]:
+    yield from served(chat_env)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from httpx_ws import connect_ws
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.chat_fixtures import agent, agents_env
+from tests.e2e.chat_fixtures import agent, agents_env, served
 from tests.e2e.test_chat_socket import collect
 from tests.e2e.test_fallbacks import ask, attempts, history, one_whole_reply, streamed
 from tests.fake_provider import REPLY_TEXT, FakeProviderThread
@@ -87,16 +87,8 @@ def env(fake, make_database, redis_namespace, tmp_path_factory) -> dict[str, str
 
 @pytest.fixture(scope="module")
 def server(env) -> Iterator[ServerProcess]:
-    process = ServerProcess(env, args=())
-    process.start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def http(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        yield client
+    """The module's server; the root conftest's `http` talks to it."""
+    yield from served(env)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.chat_fixtures import agent, agents_env
+from tests.e2e.chat_fixtures import agent, agents_env, served
 from tests.fake_provider import REPLY_TEXT, FakeProviderThread
 from tests.support.builders import login, signed_in
 from tests.support.event_log import stored_events
@@ -80,16 +80,8 @@ def env(fake, make_database, redis_namespace, tmp_path_factory) -> dict[str, str
 
 @pytest.fixture(scope="module")
 def server(env) -> Iterator[ServerProcess]:
-    process = ServerProcess(env, args=())
-    process.start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def http(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        yield client
+    """The module's server; the root conftest's `http` talks to it."""
+    yield from served(env)
 
 
 @pytest.fixture
