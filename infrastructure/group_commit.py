@@ -28,12 +28,14 @@ from infrastructure.pools import async_pool
 log = logging.getLogger("llmchat.writer")
 
 # llmchat_append (infrastructure/postgres.py) locks the table, notifies and inserts in one
-# statement, so a commit is one round trip.
-APPEND = "SELECT * FROM llmchat_append(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+# statement, so a commit is one round trip. The arrays go in binary (%b): psycopg dumps a
+# list as text in Python, 300 us for a group of 64 rows against 48 us in binary, on the
+# event loop (4% of the API's samples at 256 paced streams).
+APPEND = "SELECT * FROM llmchat_append(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
 # With the data keys of the conversations it starts (infrastructure/data_keys.py).
 APPEND_KEYED = (
-    "SELECT * FROM llmchat_append_keyed(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
-    " %s::uuid[], %s::uuid[], %s::bytea[])"
+    "SELECT * FROM llmchat_append_keyed(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+    " %b::uuid[], %b::uuid[], %b::bytea[])"
 )
 
 

@@ -76,7 +76,8 @@ def test_a_child_left_alone_stops_itself_at_its_cpu_limit():
     )
     assert child.stdin and child.stdout
     assert child.stdout.read(len(READY)) == READY
-    data = lines_drawing(20_000)
+    # Well past the limit on a fast machine too: 20,000 lines took under a second here once.
+    data = lines_drawing(80_000)
     child.stdin.write(frame(ChildRequest("parse", 1, max_result_bytes=MiB, data_bytes=len(data))))
     child.stdin.write(data)
     child.stdin.flush()
