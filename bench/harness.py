@@ -28,6 +28,13 @@ def tree_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=lambda tree: Path(tree).resolve(), default=ROOT)
 
 
+def installed_option(parser: argparse.ArgumentParser) -> None:
+    """`--llmchat PATH`: serve with an installed `llmchat` (a venv holding `pip install .`
+    alone, as a user deploys it) instead of this checkout under the bench's interpreter,
+    whose test extras load more (pydantic, through Litestar's plugin, for one)."""
+    parser.add_argument("--llmchat", type=lambda path: [str(Path(path).resolve())], default=None)
+
+
 def run_by(command: str, title: str, root: Path) -> tuple[str, str]:
     """The command line and section title a run records: its own, or marked with the tree."""
     if root == ROOT:
@@ -99,11 +106,16 @@ def bench_agent(
 
 @contextmanager
 def stack(
-    model: str = "gpt;chunks=32", redis: bool = True, worker: bool = False, root: Path = ROOT
+    model: str = "gpt;chunks=32",
+    redis: bool = True,
+    worker: bool = False,
+    root: Path = ROOT,
+    command: Sequence[str] = LLMCHAT,
 ) -> Iterator[Stack]:
     """A fake provider, a database and a server; with `worker`, the projections run in a
     `llmchat worker` process of their own instead of inside the server. The server and the
-    worker are the checkout at `root` (another tree of this repository, to compare)."""
+    worker are the checkout at `root` (another tree of this repository, to compare), run
+    by `command` (this interpreter, or an installed `llmchat`: see `installed_option`)."""
     with FakeProviderProcess() as fake, database() as url, tempfile.TemporaryDirectory() as tmp:
         agents = {"agents": [bench_agent(fake, "bench", model)]}
         agents_file = Path(tmp) / "agents.json"
@@ -121,10 +133,11 @@ def stack(
             "LLMCHAT_RATE_LIMIT_USER": "100000000",
             "PYTHONASYNCIODEBUG": os.environ.get("PYTHONASYNCIODEBUG"),
         }
-        server = ServerProcess(env, args=("--no-workers",) if worker else (), cwd=root)
+        args = ("--no-workers",) if worker else ()
+        server = ServerProcess(env, args=args, command=command, cwd=root)
         server.start()
         projector = (
-            subprocess.Popen([*LLMCHAT, "worker"], env=server.env, cwd=root) if worker else None
+            subprocess.Popen([*command, "worker"], env=server.env, cwd=root) if worker else None
         )
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as http:

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.harness import run_by, stack, tree_option
+from bench.harness import installed_option, run_by, stack, tree_option
 from bench.report import record
+from tests.support.server import LLMCHAT
 
 STALLED = "gpt;fault-stall;cut_after=2;delay=120"
 
@@ -27,9 +28,9 @@ async def subscribe(
                 ready.set()
 
 
-async def main(subscribers: int, root: Path) -> None:
+async def main(subscribers: int, root: Path, llmchat: list[str] | None) -> None:
     # An API process as deployed beside `llmchat worker`: `serve --no-workers`.
-    with stack(model=STALLED, worker=True, root=root) as running:
+    with stack(model=STALLED, worker=True, root=root, command=llmchat or LLMCHAT) as running:
         process = psutil.Process(running.server.process.pid if running.server.process else 0)
         base, auth = running.server.base_url, running.auth
         limits = httpx.Limits(max_connections=subscribers + 10, max_keepalive_connections=0)
@@ -71,13 +72,16 @@ async def main(subscribers: int, root: Path) -> None:
         ]
     )
     print(table)
-    command, title = run_by(f"python -m bench.memory --subscribers {subscribers}", "Memory", root)
+    line = f"python -m bench.memory --subscribers {subscribers}"
+    line += f" --llmchat {llmchat[0]}" if llmchat else ""
+    command, title = run_by(line, "Memory", root)
     record(title, command, table)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     tree_option(parser)
+    installed_option(parser)
     parser.add_argument("--subscribers", type=int, default=1000)
     args = parser.parse_args()
-    asyncio.run(main(args.subscribers, args.root))
+    asyncio.run(main(args.subscribers, args.root, args.llmchat))
