@@ -1,5 +1,6 @@
 """The composition root hands the clock it was given to what acts on the time: a test that
-moves time moves the retention sweep with it (the command and the worker's loop alike)."""
+moves time moves the retention sweep with it (here the command; the worker's loop is given
+the same `Container.clock`)."""
 
 import argparse
 import uuid

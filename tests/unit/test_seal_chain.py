@@ -1,12 +1,14 @@
 """The seal chain's formula and the check of one link, in memory; signing of checkpoints."""
 
+import base64
 import hashlib
 import json
 from datetime import UTC, datetime
 
 import msgspec
+from Crypto.Signature import eddsa
 
-from infrastructure.signing import key_id, new_signing_key
+from infrastructure.signing import key_id, new_signing_key, public_key_of, sign, signature_holds
 from projections.checkpoints import new_checkpoint, signature_problem
 from projections.seal_chain import GENESIS, RawEvent, Seal, check_link, seal_of, sealed
 from tests.unit.fakes import FixedClock
@@ -63,12 +65,6 @@ def test_a_checkpoint_holds_under_its_own_key_only():
 
 def test_signatures_are_those_pycryptodome_made_and_it_checks_them():
     """Checkpoints signed before the move to `cryptography` still verify, and the other way."""
-    import base64
-
-    from Crypto.Signature import eddsa
-
-    from infrastructure.signing import public_key_of, sign, signature_holds
-
     private, public = new_signing_key()
     theirs = eddsa.import_private_key(base64.b64decode(private))
     assert base64.b64encode(theirs.public_key().export_key(format="raw")).decode() == public
