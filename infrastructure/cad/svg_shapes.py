@@ -61,9 +61,18 @@ def draw(entity: DXFGraphic, canvas: Canvas) -> None:
             canvas.add("path", color, d=_path_data(path, canvas))
 
 
+NEAR_ZERO = 1e-9
+"""Below a nanometre in metres, a micrometre in millimetres: what a drawing means by 0."""
+
+
 def number(value: float) -> str:
     if not math.isfinite(value):
         raise CadInvalid(f"the drawing contains a non-finite number: {value}")
+    if abs(value) < NEAR_ZERO:
+        # What should be 0 comes out of the curve fits as 0 or as -1.85e-16, by which BLAS
+        # kernel ran (a child's one thread or this process's several): the same drawing
+        # then drew differently.
+        return "0"
     # Ten digits keep millimetres on survey coordinates in the millions.
     return f"{value + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
 

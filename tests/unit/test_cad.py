@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from infrastructure.cad.model import Bounds, CadDrawing, Layer, Point
 from infrastructure.cad.parse import CadInvalid, CadLimits, CadUnsupportedFormat, parse_dxf
 from infrastructure.cad.svg import render_svg
+from infrastructure.cad.svg_shapes import number
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -659,3 +660,10 @@ def test_svg_stays_well_formed_xml_whatever_the_text_holds():
     root = svg_tree(doc)
 
     assert [t.text for t in root.iter(f"{SVG}tspan")] == ["ab<c>"]
+
+
+def test_coordinates_a_hair_from_zero_are_written_as_zero():
+    """A curve fit's -1.85e-16 (or its 0, by the BLAS kernel) is one drawing, one SVG."""
+    assert [number(v) for v in (-1.850371708e-16, 0.0, -0.0, 4e-10)] == ["0"] * 4
+    assert number(2e-9) == "2e-09"
+    assert number(-1234567.891) == "-1234567.891"
