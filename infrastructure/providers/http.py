@@ -30,6 +30,7 @@ from application.provider import (
     ProviderUnavailable,
     Usage,
 )
+from infrastructure.providers.network import AsyncioBackend
 from infrastructure.providers.sse import SseEvent, SseParser
 
 T = TypeVar("T")
@@ -100,19 +101,41 @@ def new_http_client(timeouts: ProviderTimeouts, shards: int = SHARDS) -> Provide
     request past the limit waits for one. One TLS context for all (its CA store is ~1 MB; a
     context per client cost 15 MiB of the API's memory)."""
     tls = httpx2.create_ssl_context()
+    backend = AsyncioBackend()
     return ProviderClients(
         [
-            httpx2.AsyncClient(
-                verify=tls,
-                timeout=_httpx_timeout(timeouts),
-                limits=httpx2.Limits(
-                    max_connections=2048 // shards, max_keepalive_connections=256 // shards
+            on_asyncio_sockets(
+                httpx2.AsyncClient(
+                    verify=tls,
+                    timeout=_httpx_timeout(timeouts),
+                    limits=httpx2.Limits(
+                        max_connections=2048 // shards, max_keepalive_connections=256 // shards
+                    ),
+                    headers={"user-agent": "llmchat"},
                 ),
-                headers={"user-agent": "llmchat"},
+                backend,
             )
             for _ in range(shards)
         ]
     )
+
+
+def on_asyncio_sockets(client: httpx2.AsyncClient, backend: AsyncioBackend) -> httpx2.AsyncClient:
+    """`client`, its connections (and those through the proxies its environment names) made
+    by `backend` (infrastructure/providers/network.py).
+
+    httpx2 builds its transports' pools itself and takes no network backend, so the pools it
+    built get ours before their first connection; proxies from HTTP(S)_PROXY keep working,
+    which a transport of our own would lose."""
+    transports = [client._transport, *client._mounts.values()]
+    for transport in transports:
+        if transport is None:  # a host NO_PROXY exempts from the proxies is sent directly
+            continue
+        pool = getattr(transport, "_pool", None)
+        if not hasattr(pool, "_network_backend"):
+            raise RuntimeError(f"httpx2's transport {transport!r} has no pool to give a backend")
+        pool._network_backend = backend  # type: ignore[union-attr]
+    return client
 
 
 class ProviderHttp:

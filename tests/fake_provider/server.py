@@ -387,6 +387,10 @@ class FakeProvider(ABC):
         """The base URL an agent of ``provider`` would be configured with."""
         return self.url + ENDPOINT_PATHS[provider]
 
+    def reset(self) -> None:
+        """Forget every request, count and served fault."""
+        httpx.post(f"{self.url}/_fake/reset", trust_env=False).raise_for_status()
+
     @abstractmethod
     def last_request(self, path: str) -> RecordedRequest:
         """The last request to ``path``; KeyError if there was none."""

@@ -23,7 +23,8 @@ from application.provider import (
 )
 from domain.continuation import CONTINUE_INSTRUCTION, PARTIAL_OPEN, overlap
 from infrastructure.providers import build_providers, http, new_http_client
-from infrastructure.providers.http import ProviderTimeouts
+from infrastructure.providers.http import ProviderTimeouts, on_asyncio_sockets
+from infrastructure.providers.network import AsyncioBackend
 from tests.fake_provider import (
     REPLY_TEXT,
     STREAM_ERROR_CODE,
@@ -65,9 +66,17 @@ def fake() -> Iterator[FakeProviderThread]:
         yield server
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(trust_env=False) as shared:
+@pytest.fixture(params=["asyncio-sockets", "httpx2-default"])
+async def client(
+    request: pytest.FixtureRequest, fake: FakeProviderThread
+) -> AsyncIterator[httpx2.AsyncClient]:
+    """The client on the sockets the server uses (AsyncioBackend), and on httpx2's own.
+    Each starts with a fake that has served no fault yet (their scenarios' tags repeat)."""
+    fake.reset()
+    shared = httpx2.AsyncClient(trust_env=False)
+    if request.param == "asyncio-sockets":
+        on_asyncio_sockets(shared, AsyncioBackend())
+    async with shared:
         yield shared
 
 
