@@ -1,5 +1,6 @@
 """create_app: the fully wired Litestar application, the same for the server and the tests."""
 
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -123,10 +124,19 @@ def create_app(container: Container) -> Litestar:
         # Request ids, metrics, versions, allow-lists, rate limits: see api/edge.py.
         cors_config=cors_config(container.settings),
         request_max_body_size=container.settings.max_body_bytes,
-        on_startup=[container.start],
+        on_startup=[container.start, freeze_startup_objects],
         on_shutdown=[container.stop, container.close, forget_this_process],
         debug=False,
         # Logging is ours (see api/cli.py); Litestar's own config would replace its handlers.
         logging_config=None,
     )
     return wrap_router(app, container)
+
+
+def freeze_startup_objects() -> None:
+    """Leave what startup built (modules, routes, pools: ~100,000 objects) out of the
+    garbage collector's full passes, which walked all of it: 77-102 ms with the event loop
+    stopped, every stream's text held back meanwhile (the largest gap of all 128 paced
+    streams alike). Only what is made later is walked then (20 ms at 128 streams)."""
+    gc.collect()
+    gc.freeze()
