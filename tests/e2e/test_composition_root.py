@@ -73,9 +73,14 @@ def test_what_startup_built_is_left_out_of_the_collectors_passes(server_env, mon
     for key, value in server_env.items():
         monkeypatch.setenv(key, value)
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     app = create_app(started(read_settings()))
     assert gc.get_freeze_count() == 0
-    with TestClient(app, timeout=30) as client:
-        assert client.get("/health").status_code == 200
-        assert gc.get_freeze_count() > 10_000
-    gc.unfreeze()  # the test process's own heap is not the server's
+    try:
+        with TestClient(app, timeout=30) as client:
+            assert client.get("/health").status_code == 200
+            assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold()[0] == 50_000
+    finally:  # the test process's own heap is not the server's
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
