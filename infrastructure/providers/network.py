@@ -102,7 +102,8 @@ class AsyncioStream(AsyncNetworkStream):
         self._transport = transport
         self._inbox = inbox
         self._loop = asyncio.get_running_loop()
-        self._deadline = 0.0
+        self._deadline: float | None = None
+        """When the waiting read fails, if it has a timeout."""
         self._timer: asyncio.TimerHandle | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
@@ -117,21 +118,28 @@ class AsyncioStream(AsyncNetworkStream):
 
     async def _wait_for_data(self, silence: float | None) -> None:
         reader = self._inbox.reader = self._loop.create_future()
-        if silence is not None:
+        if silence is None:
+            self._deadline = None
+        else:
             self._deadline = self._loop.time() + silence
-            if self._timer is None:
+            # A timer set for a later deadline (a longer timeout before) would fire late.
+            if self._timer is None or self._deadline < self._timer.when():
+                if self._timer is not None:
+                    self._timer.cancel()
                 self._timer = self._loop.call_at(self._deadline, self._check_deadline)
         try:
             await reader
         finally:
-            self._inbox.reader = None
+            # A read cancelled as the next began unwinds after it: leave the next one's.
+            if self._inbox.reader is reader:
+                self._inbox.reader = None
 
     def _check_deadline(self) -> None:
         """The timer's turn: fail the waiting read if its deadline passed, else wait on."""
         self._timer = None
         reader = self._inbox.reader
-        if reader is None or reader.done():
-            return  # no read waits; the next one arms the timer again
+        if reader is None or reader.done() or self._deadline is None:
+            return  # no read waits with a timeout; the next one with one arms the timer
         if self._loop.time() >= self._deadline:
             reader.set_exception(httpcore2.ReadTimeout("no data within the read timeout"))
         else:

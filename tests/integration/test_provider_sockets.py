@@ -110,6 +110,37 @@ def test_the_timeout_counts_from_the_last_read_not_the_first(run: Any) -> None:
     assert run(scenario()) == b"x" * 10
 
 
+def test_each_read_keeps_its_own_timeout(run: Any) -> None:
+    """A read with no timeout after one with a timeout never times out; a shorter timeout
+    after a longer one fails at its own deadline, not the longer one's."""
+
+    async def late_then_silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"a")
+        await asyncio.sleep(0.4)
+        writer.write(b"b")
+        await asyncio.sleep(5)
+
+    async def scenario() -> tuple[bytes, bytes, float]:
+        server, port = await serving(late_then_silent)
+        async with server:
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=2)
+            first = await stream.read(1024, timeout=0.2)  # arms the timer for 0.2 s
+            second = await stream.read(1024, timeout=None)  # waits 0.4 s: past that timer
+            long_wait = asyncio.ensure_future(stream.read(1024, timeout=3.0))
+            await asyncio.sleep(0)
+            long_wait.cancel()
+            started = time.monotonic()
+            with pytest.raises(httpcore2.ReadTimeout):
+                await stream.read(1024, timeout=0.2)
+            waited = time.monotonic() - started
+            await stream.aclose()
+            return first, second, waited
+
+    first, second, waited = run(scenario())
+    assert (first, second) == (b"a", b"b")
+    assert 0.19 <= waited < 1.0
+
+
 def test_a_reset_connection_is_a_read_error(run: Any) -> None:
     async def reset(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"partial")
