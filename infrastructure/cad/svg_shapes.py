@@ -74,7 +74,7 @@ def number(value: float) -> str:
         # then drew differently.
         return "0"
     # Ten digits keep millimetres on survey coordinates in the millions.
-    return f"{value + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
+    return f"{value:.10g}"
 
 
 def _paths_of(entity: DXFGraphic) -> Iterator[Path]:
