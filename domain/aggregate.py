@@ -8,6 +8,7 @@ from that event (`started`, before the event is applied) and changes by one even
 pending, so the aggregate's state and version always include what it has decided.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, NamedTuple, Self, TypeVar
@@ -24,7 +25,7 @@ class PendingEvent(NamedTuple):
 
 
 @dataclass(slots=True, kw_only=True)
-class Aggregate:
+class Aggregate(ABC):
     starts_with: ClassVar[type[Any]] = object
 
     id: str
@@ -33,9 +34,9 @@ class Aggregate:
     pending: list[PendingEvent] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
+    @abstractmethod
     def started(cls, first: Any, timestamp: str) -> Self:
         """The aggregate as its first event makes it, before that event is applied."""
-        raise NotImplementedError
 
     @classmethod
     def from_first(cls, first: object, **more: Any) -> Self:
@@ -44,6 +45,7 @@ class Aggregate:
         names = {f.name for f in fields(cls) if f.init} - more.keys()
         return cls(**{n: getattr(first, n) for n in names if hasattr(first, n)}, **more)
 
+    @abstractmethod
     def apply(self, event: object, timestamp: str) -> None:
         """Change by one event (the version is counted by the caller)."""
 
@@ -98,6 +100,9 @@ class Stream(Aggregate):
     @classmethod
     def started(cls, first: Any, timestamp: str) -> Self:
         raise TypeError("a Stream is not replayed: ask the repository for its head")
+
+    def apply(self, event: object, timestamp: str) -> None:
+        """Nothing to change: only the version counts, and the caller counts it."""
 
     @classmethod
     def at(cls, stream_id: str, version: int) -> "Stream":

@@ -1,5 +1,6 @@
 """What a projection is: tables of its own and a function that applies a batch of events to them."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -30,15 +31,16 @@ class Projection(Protocol):
         ...
 
 
-class EventByEvent:
+class EventByEvent(ABC):
     """For projections whose events each stand alone: a batch is its events one by one."""
 
     def apply(self, cursor: Cursor[Any], batch: Sequence[Recorded]) -> None:
         for recorded in batch:
             self.apply_event(cursor, recorded)
 
+    @abstractmethod
     def apply_event(self, cursor: Cursor[Any], recorded: Recorded) -> None:
-        raise NotImplementedError
+        """Write the effect of one event."""
 
 
 def row_values(row: Any) -> tuple[Any, ...]:
