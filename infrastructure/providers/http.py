@@ -30,6 +30,7 @@ from application.provider import (
     ProviderUnavailable,
     Usage,
 )
+from infrastructure.providers.http11 import with_httptools
 from infrastructure.providers.network import AsyncioBackend
 from infrastructure.providers.sse import SseEvent, SseParser
 
@@ -122,7 +123,8 @@ def new_http_client(timeouts: ProviderTimeouts, shards: int = SHARDS) -> Provide
 
 def on_asyncio_sockets(client: httpx2.AsyncClient, backend: AsyncioBackend) -> httpx2.AsyncClient:
     """`client`, its connections (and those through the proxies its environment names) made
-    by `backend` (infrastructure/providers/network.py).
+    by `backend` (infrastructure/providers/network.py), and its direct connections' answers
+    parsed by httptools (infrastructure/providers/http11.py).
 
     httpx2 builds its transports' pools itself and takes no network backend, so the pools it
     built get ours before their first connection; proxies from HTTP(S)_PROXY keep working,
@@ -135,6 +137,7 @@ def on_asyncio_sockets(client: httpx2.AsyncClient, backend: AsyncioBackend) -> h
         if not hasattr(pool, "_network_backend"):
             raise RuntimeError(f"httpx2's transport {transport!r} has no pool to give a backend")
         pool._network_backend = backend  # type: ignore[union-attr]
+        with_httptools(pool)  # type: ignore[arg-type]
     return client
 
 
