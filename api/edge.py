@@ -4,12 +4,13 @@ Litestar runs its `middleware` only once a route has matched; these must also se
 requests that match none (a 404 flood is still counted and limited) and must rewrite
 the path before routing (versioning), so they wrap the app's router itself.
 
-  request id -> metrics -> security headers -> versioning -> request context
-    -> allow-lists -> rate limit
+  admission (chats only) -> request id -> metrics -> security headers -> versioning
+    -> request context -> allow-lists -> rate limit
 """
 
 from litestar import Litestar
 
+from api.admission import admission_middleware
 from api.bootstrap import Container
 from api.metrics import http_metrics_middleware
 from api.network_policy import NetworkPolicy, network_policy_middleware
@@ -23,6 +24,8 @@ from api.versioning import versioning_middleware
 def wrap_router(app: Litestar, container: Container) -> Litestar:
     policy = NetworkPolicy.of(container.settings)
     layers = [
+        # A chat's place among those starting at once covers the loop work below it too.
+        admission_middleware(container.chat.admission, container.settings.max_body_bytes),
         request_id_middleware,  # first: every answer below carries its id
         http_metrics_middleware,  # refusals below are counted and timed too
         security_headers_middleware,

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from application.admission import Admission
 from application.agents import AgentDirectory
 from application.budgets import BudgetGate, NoBudgets
 from application.errors import NotFound
@@ -55,6 +56,8 @@ class Chat:
     metrics: ReplyMetrics
     attachments: Attachments
     budgets: BudgetGate = field(default_factory=NoBudgets)
+    admission: Admission = field(default_factory=Admission)
+    """How many chats start at once (admission.py)."""
     max_continuations: int = 3
     """How many times a reply whose provider failed mid-answer is continued (fallbacks.py)."""
 
