@@ -4,16 +4,16 @@ parsed by httptools (llhttp, the C parser uvicorn serves with) instead of h11.
 h11 parses in Python: at 384 paced streams it was 11% of the API's event loop. Reading 256
 paced streams, the client's CPU per delta fell from 80.7 µs (h11 on the same sockets) to
 39.1 µs (bench/provider_reads.py, side by side). Requests are still written the way h11
-writes them (the head, then the body framed as its headers say), and anything this
-connection does not do itself is left to httpcore2's own: HTTP/2, proxies, HEAD, CONNECT and
-protocol upgrades.
+writes them (the head, then the body framed as its headers say, and as long as they say),
+and what this connection does not do is left to httpcore2's own: HTTP/2, proxies, and
+CONNECT or protocol upgrades (on a connection made for them; a kept one refuses them).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpcore2
@@ -30,38 +30,55 @@ _SPLITS = re.compile(rb"[\r\n\x00]")
 
 class _Answer:
     """httptools' callbacks: what the answer to one request parsed so far holds. An
-    informational (1xx) head before it is skipped; anything after it spoils the connection."""
+    informational (1xx) head before it is skipped; anything after it spoils the connection.
+    `bodiless`: the answer to a HEAD, whose head announces a body that never comes."""
 
-    def __init__(self) -> None:
+    def __init__(self, bodiless: bool = False) -> None:
         self.parser = httptools.HttpResponseParser(self)
+        self.bodiless = bodiless
+        self.status = 0
+        self.version = b""
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.head_size = 0
+        self.head_bytes = 0
         self.head_done = False
         self.body: list[bytes] = []
         self.done = False
         self.surplus = False
         self.keep_alive = False
 
+    def on_message_begin(self) -> None:
+        if self.done:
+            self.surplus = True
+        else:
+            self.reason = b""  # a 1xx head's reason is not the answer's
+
     def on_status(self, reason: bytes) -> None:
-        self.reason = reason
+        if not self.done:
+            self.reason += reason  # a status line split between reads comes in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_size += len(name) + len(value)
-        self.headers.append((name, value))
+        if not self.done:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.done or self.head_done:
             self.surplus = True
         elif self.parser.get_status_code() < 200:
-            self.headers, self.head_size = [], 0
+            self.headers = []
         else:
-            self.head_done = True
+            # Read now: what follows the answer (surplus bytes) would change them.
+            self.status = self.parser.get_status_code()
+            self.version = self.parser.get_http_version().encode()
             # Asked now: llhttp forgets the answer's keep-alive once the message completed.
             self.keep_alive = self.parser.should_keep_alive()
+            self.head_done = True
+            self.done = self.bodiless
 
     def on_body(self, body: bytes) -> None:
-        if not self.done:
+        if self.done:
+            self.surplus = True
+        else:
             self.body.append(body)
 
     def on_message_complete(self) -> None:
@@ -69,14 +86,25 @@ class _Answer:
             self.done = True
 
     def feed(self, data: bytes) -> None:
+        if self.done:
+            self.surplus = True  # a bodiless answer's parser is not fed past its head
+            return
+        reading_head = not self.head_done
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            raise httpcore2.RemoteProtocolError("an upgrade that was not asked for") from exc
-        except httptools.HttpParserError as exc:
+        except (httptools.HttpParserUpgrade, httptools.HttpParserError) as exc:
+            if self.done:  # the answer is whole: what came after it only spoils the connection
+                self.surplus = True
+                return
+            if isinstance(exc, httptools.HttpParserUpgrade):
+                raise httpcore2.RemoteProtocolError("an upgrade that was not asked for") from exc
             raise httpcore2.RemoteProtocolError(f"a malformed response: {exc}") from exc
-        if not self.head_done and self.head_size > _HEAD_LIMIT:
-            raise httpcore2.RemoteProtocolError("the response head is too large")
+        if reading_head:
+            # Counted by the bytes fed, not by the headers parsed: httptools holds a header
+            # that has not ended yet, and one that never ends would grow without limit.
+            self.head_bytes += len(data)
+            if not self.head_done and self.head_bytes > _HEAD_LIMIT:
+                raise httpcore2.RemoteProtocolError("the response head is too large")
 
 
 class Http11Connection:
@@ -98,49 +126,58 @@ class Http11Connection:
     async def handle_async_request(self, request: Request) -> Response:
         if self._state == _CLOSED or (self._requests and self._state != _IDLE):
             raise httpcore2.ConnectionNotAvailable()
+        if not _is_plain(request):
+            # Only a connection made for it does these (httpcore2's, see Http11Connecting).
+            raise httpcore2.LocalProtocolError("CONNECT and upgrades need a new connection")
         self._state, self._expire_at = _ACTIVE, None
         self._requests += 1
         timeouts = request.extensions.get("timeout", {})
         try:
             sent = await self._send(request, timeouts.get("write"))
-            answer = _Answer()
+            answer = _Answer(bodiless=request.method == b"HEAD")
             await self._receive_head(answer, timeouts.get("read"))
         except BaseException:
             await self.aclose()
             raise
+        reusable_after = sent and not _asks_to_close(request)
         return Response(
-            status=answer.parser.get_status_code(),
+            status=answer.status,
             headers=answer.headers,
-            content=ResponseBody(self, answer, sent, timeouts.get("read")),
+            content=ResponseBody(self, answer, reusable_after, timeouts.get("read")),
             extensions={
-                "http_version": b"HTTP/" + answer.parser.get_http_version().encode(),
+                "http_version": b"HTTP/" + answer.version,
                 "reason_phrase": answer.reason,
                 "network_stream": self._stream,
             },
         )
 
     async def _send(self, request: Request, write_within: float | None) -> bool:
-        """Write the request; False if the server stopped taking it (it may answer anyway)."""
+        """Write the request; False if the server stopped taking it (it may answer anyway).
+        The body is framed as its headers say, and must be as long as they say."""
         head = [b"%s %s HTTP/1.1\r\n" % (request.method, request.url.target)]
-        chunked = False
         for name, value in request.headers:
             _check_header(name, value)
             head.append(b"%s: %s\r\n" % (name, value))
-            chunked = chunked or (
-                name.lower() == b"transfer-encoding" and value.lower() == b"chunked"
-            )
         head.append(b"\r\n")
+        chunked, length = _framing(request.headers)
+        written = 0
         try:
             await self._stream.write(b"".join(head), timeout=write_within)
             async for piece in request.stream:  # type: ignore[union-attr]
-                if piece:
-                    framed = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
-                    await self._stream.write(framed, timeout=write_within)
+                if not piece:
+                    continue
+                written += len(piece)
+                if length is not None and written > length:
+                    raise httpcore2.LocalProtocolError("more body than its Content-Length")
+                framed = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+                await self._stream.write(framed, timeout=write_within)
             if chunked:
                 await self._stream.write(b"0\r\n\r\n", timeout=write_within)
         except httpcore2.WriteError:
             # As httpcore2 does: a server can close the request early and still answer it.
             return False
+        if length is not None and written < length:
+            raise httpcore2.LocalProtocolError("less body than its Content-Length")
         return True
 
     async def _receive_head(self, answer: _Answer, read_within: float | None) -> None:
@@ -205,12 +242,12 @@ class ResponseBody:
         self,
         connection: Http11Connection,
         answer: _Answer,
-        sent: bool,
+        reusable_after: bool,
         timeout: float | None,
     ) -> None:
         self._connection = connection
         self._answer = answer
-        self._sent = sent
+        self._reusable_after = reusable_after
         self._timeout = timeout
         self._closed = False
         framed = {name.lower() for name, _ in answer.headers} & {
@@ -248,7 +285,7 @@ class ResponseBody:
         answer = self._answer
         reusable = (
             answer.done
-            and self._sent
+            and self._reusable_after
             and not answer.surplus
             and not self._ends_at_eof
             and answer.keep_alive
@@ -316,10 +353,35 @@ class Http11Pool(httpcore2.AsyncConnectionPool):
 
 
 def _is_plain(request: Request) -> bool:
-    """A request whose answer is an ordinary message body (h11 handles the rest)."""
-    if request.method in (b"HEAD", b"CONNECT"):
+    """Not a CONNECT nor an upgrade, which only httpcore2's own connection does."""
+    if request.method == b"CONNECT":
         return False
     return not any(name.lower() == b"upgrade" for name, _ in request.headers)
+
+
+def _asks_to_close(request: Request) -> bool:
+    return any(
+        name.lower() == b"connection" and b"close" in value.lower()
+        for name, value in request.headers
+    )
+
+
+def _framing(headers: Sequence[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
+    """(chunked, length) of a request body, as its headers declare it."""
+    chunked, length = False, None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"transfer-encoding":
+            if value.lower().split(b",")[-1].strip() != b"chunked":
+                raise httpcore2.LocalProtocolError("a transfer coding other than chunked last")
+            chunked = True
+        elif lowered == b"content-length":
+            if not value.strip().isdigit():
+                raise httpcore2.LocalProtocolError("an invalid Content-Length")
+            length = int(value)
+    if chunked and length is not None:
+        raise httpcore2.LocalProtocolError("both Content-Length and Transfer-Encoding")
+    return chunked, length
 
 
 def _check_header(name: bytes, value: bytes) -> None:

@@ -146,11 +146,60 @@ async def test_connection_close_and_http_1_0_are_not_reused(client: httpx2.Async
         assert server.ports[3] == server.ports[2]
 
 
-async def test_bytes_after_the_answer_spoil_the_connection(client: httpx2.AsyncClient) -> None:
-    async with ScriptedServer([OK + b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nextra", OK]) as s:
-        assert (await client.get(s.url)).content == b"hi"
+@pytest.mark.parametrize(
+    "surplus",
+    [
+        pytest.param(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nextra", id="answer"),
+        pytest.param(b"HTTP/1.1 2", id="part-of-a-head"),
+        pytest.param(b"junk", id="junk"),
+    ],
+)
+async def test_bytes_after_the_answer_spoil_the_connection(
+    client: httpx2.AsyncClient, surplus: bytes
+) -> None:
+    async with ScriptedServer([OK + surplus, OK]) as s:
+        first = await client.get(s.url)
+        assert (first.status_code, first.content, first.reason_phrase) == (200, b"hi", "OK")
         assert (await client.get(s.url)).content == b"hi"
         assert len(set(s.ports)) == 2
+
+
+async def test_a_head_request_on_a_kept_connection_reads_no_body(
+    client: httpx2.AsyncClient,
+) -> None:
+    head_answer = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
+    async with ScriptedServer([OK, head_answer, OK]) as server:
+        assert (await client.get(server.url)).content == b"hi"
+        response = await asyncio.wait_for(client.head(server.url), 1)
+        assert (response.status_code, response.content) == (200, b"")
+        assert response.headers["content-length"] == "5"
+        assert (await client.get(server.url)).content == b"hi"
+        assert len(set(server.ports)) == 1
+
+
+async def test_a_request_that_asks_to_close_gets_a_new_connection_next(
+    client: httpx2.AsyncClient,
+) -> None:
+    async with ScriptedServer([OK]) as server:
+        await client.get(server.url, headers={"connection": "close"})
+        await client.get(server.url)
+        assert len(set(server.ports)) == 2
+
+
+@pytest.mark.parametrize("declared", [b"2", b"9"])
+async def test_a_body_not_as_long_as_its_content_length_is_not_sent_whole(
+    client: httpx2.AsyncClient, declared: bytes
+) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"1234"
+        yield b"GET /smuggled HTTP/1.1\r\n\r\n"
+
+    async with ScriptedServer([OK]) as server:
+        with pytest.raises(httpx2.LocalProtocolError):
+            await client.post(
+                server.url, content=body(), headers={"content-length": declared.decode()}
+            )
+        assert not any(b"/smuggled" in request for _, request in server.requests)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +212,11 @@ async def test_bytes_after_the_answer_spoil_the_connection(client: httpx2.AsyncC
         pytest.param(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", id="bad-size"),
         pytest.param(b"HTTP/1.1 abc\r\n\r\n", id="bad-status"),
         pytest.param(b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n", id="bad-header"),
-        pytest.param(b"HTTP/1.1 200 OK\r\nx: " + b"a" * 200_000, id="head-too-large"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nx: " + b"a" * 200_000, id="head-never-ends"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nx: " + b"a" * 300_000 + b"\r\ncontent-length: 0\r\n\r\n",
+            id="head-too-large",
+        ),
         pytest.param(b"", id="no-answer"),
         pytest.param(
             b"HTTP/1.1 101 Switching\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n", id="101"
