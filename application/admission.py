@@ -13,44 +13,65 @@ provider is asked, before it waits on the provider and the commit, which are no 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 ADMISSION_SLOTS = 16
 """Chats starting at once; docs/benchmarks.md weighs 8, 16 and no limit."""
 
-LetGo = Callable[[], None]
-
 
 class Admission:
+    """`slots` places, on each event loop that uses it (a semaphore belongs to one loop)."""
+
     def __init__(self, slots: int = ADMISSION_SLOTS) -> None:
-        self._slots = asyncio.Semaphore(slots)
+        self.slots = slots
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._semaphore = asyncio.Semaphore(slots)
 
-    async def place(self) -> LetGo:
-        """Wait for a place; the `let_go` returned gives it back (once, however often called)."""
-        await self._slots.acquire()
-        held = True
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._semaphore = loop, asyncio.Semaphore(self.slots)
+        return self._semaphore
 
-        def let_go() -> None:
-            nonlocal held
-            if held:
-                held = False
-                self._slots.release()
-
-        return let_go
+    async def place(self) -> Place:
+        """A place, once one is free."""
+        place = Place(self)
+        await place.take()
+        return place
 
     @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[LetGo]:
+    async def admitted(self) -> AsyncIterator[Place]:
         """Hold a place until `let_go()` is called or the block ends, whichever is first: the
         place the request took as it arrived (HELD_AT_THE_EDGE), or a new one."""
-        let_go = HELD_AT_THE_EDGE.get() or await self.place()
+        place = HELD_AT_THE_EDGE.get() or Place(self)
+        await place.take()
         try:
-            yield let_go
+            yield place
         finally:
-            let_go()
+            place.let_go()
 
 
-HELD_AT_THE_EDGE: ContextVar[LetGo | None] = ContextVar("held_at_the_edge", default=None)
-"""The place an HTTP request that starts a chat took before its middleware ran
-(api/admission.py), so the middleware's and the route's loop work count too."""
+class Place:
+    """One chat's place: taken (again, if it was let go) and let go, each at most once."""
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._held: asyncio.Semaphore | None = None
+
+    async def take(self) -> None:
+        if self._held is None:
+            semaphore = self._admission.semaphore()
+            await semaphore.acquire()
+            self._held = semaphore
+
+    def let_go(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.release()
+
+
+HELD_AT_THE_EDGE: ContextVar[Place | None] = ContextVar("held_at_the_edge", default=None)
+"""The place an HTTP request that starts a chat took before its route ran (api/admission.py),
+so the route's loop work counts too."""

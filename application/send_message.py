@@ -8,7 +8,7 @@ from functools import partial
 
 from anyio import to_thread
 
-from application.admission import LetGo
+from application.admission import Place
 from application.agents import AgentProfile
 from application.budgets import Reservation
 from application.chat import Attached, Caller, Chat, load_conversation
@@ -205,18 +205,20 @@ async def send_message(chat: Chat, command: SendMessage) -> StartedReply:
     """
     validate(command)
     agent = active_agent(chat, command.agent_id)
-    async with chat.admission.admitted() as let_go:
+    async with chat.admission.admitted() as place:
         attached = await attachments(chat, command, agent)
-        return await post_turn(chat, command, agent, attached, let_go)
+        return await post_turn(chat, command, agent, attached, place)
 
 
 @rerun_async_on_conflict_or(lambda: Conflict("Session is busy; try again"))
 async def post_turn(
-    chat: Chat, command: SendMessage, agent: AgentProfile, attached: Attached, let_go: LetGo
+    chat: Chat, command: SendMessage, agent: AgentProfile, attached: Attached, place: Place
 ) -> StartedReply:
     """Load, decide, save: safe to re-run, as nothing of a turn whose save conflicted is
     kept (its provider call is dropped with it). The chat's place in the admission is let
-    go once the turn is being stored: what follows waits on the provider and the commit."""
+    go once the turn is being stored: what follows waits on the provider and the commit;
+    a re-run takes it again."""
+    await place.take()
     # A new conversation has nothing to read: its id is ours and unused.
     conversation = (
         None
@@ -234,7 +236,7 @@ async def post_turn(
         raise
     # Here the request becomes events: the turn is written with the reply's first words.
     started.recorder.start(turn)
-    let_go()
+    place.let_go()
     stored = started.recorder.turn_stored
     try:
         await started.recorder.stored()

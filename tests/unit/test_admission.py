@@ -25,15 +25,15 @@ def test_places_are_limited_and_each_is_given_back_once() -> None:
         third = asyncio.create_task(admission.place())
         await settle()
         assert not third.done()
-        first()
-        first()  # a second let-go of the same place frees nothing more
-        let_go_third = await asyncio.wait_for(third, 1)
+        first.let_go()
+        first.let_go()  # a second let-go of the same place frees nothing more
+        third_place = await asyncio.wait_for(third, 1)
         fourth = asyncio.create_task(admission.place())
         await settle()
         assert not fourth.done()
-        second()
+        second.let_go()
         await asyncio.wait_for(fourth, 1)
-        let_go_third()
+        third_place.let_go()
 
     asyncio.run(scenario())
 
@@ -43,8 +43,8 @@ def test_admitted_takes_the_place_held_at_the_edge_and_gives_it_back() -> None:
         admission = Admission(1)
         edge = await admission.place()
         HELD_AT_THE_EDGE.set(edge)
-        async with admission.admitted() as let_go:
-            assert let_go is edge
+        async with admission.admitted() as place:
+            assert place is edge
         HELD_AT_THE_EDGE.set(None)
         async with admission.admitted():  # the edge's place is free again
             pass
@@ -148,23 +148,55 @@ def test_the_edge_gives_the_place_back_when_the_answer_starts_or_the_handler_fai
         failing = admission_middleware(admission, body_limit=1000)(RecordingApp(fail=True))
         with pytest.raises(RuntimeError):
             await failing(chat_request("/v1/chat/completions"), body_in(b"{}"), nowhere)
-        let_go = await asyncio.wait_for(admission.place(), 1)  # both places came back
-        let_go()
+        place = await asyncio.wait_for(admission.place(), 1)  # both places came back
+        place.let_go()
 
     asyncio.run(scenario())
 
 
-def test_the_edge_passes_other_requests_and_oversized_bodies_on_as_they_are() -> None:
+def test_the_edge_passes_other_requests_and_oversized_bodies_on_with_no_place() -> None:
     async def scenario() -> None:
         admission = Admission(1)
-        taken = await admission.place()  # no place is free
+        taken = await admission.place()  # no place is free: a request that needs one waits
         app = RecordingApp()
         gated = admission_middleware(admission, body_limit=1000)(app)
         await asyncio.wait_for(gated(chat_request("/api/files"), body_in(b"x"), nowhere), 1)
         assert app.bodies == [b"x"]
-        taken()
         big = [b"y" * 600, b"y" * 600, b"y" * 600]
         await asyncio.wait_for(gated(chat_request(), body_in(*big), nowhere), 1)
         assert app.bodies[-1] == b"y" * 1800  # read ahead past the limit, the rest after
+        declared: Any = {**chat_request(), "headers": [(b"content-length", b"5000")]}
+        await asyncio.wait_for(gated(declared, body_in(b"z"), nowhere), 1)
+        assert app.bodies[-1] == b"z"  # refused by the router, which reads nothing ahead
+        taken.let_go()
 
     asyncio.run(scenario())
+
+
+def test_a_re_run_after_a_conflict_takes_its_place_again() -> None:
+    async def scenario() -> None:
+        admission = Admission(1)
+        place = await admission.place()
+        place.let_go()
+        await place.take()  # what post_turn does first, on every run
+        waiting = asyncio.create_task(admission.place())
+        await settle()
+        assert not waiting.done(), "the re-run holds the only place"
+        place.let_go()
+        (await asyncio.wait_for(waiting, 1)).let_go()
+
+    asyncio.run(scenario())
+
+
+def test_one_admission_serves_one_event_loop_after_another() -> None:
+    admission = Admission(1)
+
+    async def contend() -> None:
+        first = await admission.place()
+        second = asyncio.create_task(admission.place())
+        await settle()
+        first.let_go()
+        (await asyncio.wait_for(second, 1)).let_go()
+
+    asyncio.run(contend())
+    asyncio.run(contend())  # a semaphore bound to the first loop would raise here
