@@ -4,8 +4,8 @@ Litestar runs its `middleware` only once a route has matched; these must also se
 requests that match none (a 404 flood is still counted and limited) and must rewrite
 the path before routing (versioning), so they wrap the app's router itself.
 
-  request id -> metrics -> security headers -> versioning -> request context
-    -> allow-lists -> rate limit -> admission (chats only)
+  admission (chats only) -> request id -> metrics -> security headers -> versioning
+    -> request context -> allow-lists -> rate limit
 """
 
 from litestar import Litestar
@@ -24,6 +24,8 @@ from api.versioning import versioning_middleware
 def wrap_router(app: Litestar, container: Container) -> Litestar:
     policy = NetworkPolicy.of(container.settings)
     layers = [
+        # A chat's place among those starting at once covers the loop work below it too.
+        admission_middleware(container.chat.admission, container.settings.max_body_bytes),
         request_id_middleware,  # first: every answer below carries its id
         http_metrics_middleware,  # refusals below are counted and timed too
         security_headers_middleware,
@@ -31,9 +33,7 @@ def wrap_router(app: Litestar, container: Container) -> Litestar:
         # Address, user agent and token, read once for everything below and the handlers.
         request_context_middleware(policy.trusted_proxies),
         network_policy_middleware(policy, container.security_log),
-        rate_limit_middleware(container.rate_limits),  # a refused address costs no Redis call
-        # Last: a refused request takes no place among the chats starting at once.
-        admission_middleware(container.chat.admission, container.settings.max_body_bytes),
+        rate_limit_middleware(container.rate_limits),  # last: a refused address costs no Redis call
     ]
     handler = app.asgi_handler
     for layer in reversed(layers):

@@ -127,7 +127,7 @@ def test_the_edge_lets_a_few_in_at_once_each_with_its_whole_body() -> None:
         app = RecordingApp(hold)
         gated = admission_middleware(Admission(2), body_limit=1000)(app)
         requests = [
-            asyncio.create_task(called(gated, chat_request(), body_in(b'{"a":', b"1}")))
+            asyncio.create_task(called(gated, chat_request(), body_in(b'{"a":1}')))
             for _ in range(5)
         ]
         await settle()
@@ -162,9 +162,11 @@ def test_the_edge_passes_other_requests_and_oversized_bodies_on_with_no_place() 
         gated = admission_middleware(admission, body_limit=1000)(app)
         await asyncio.wait_for(gated(chat_request("/api/files"), body_in(b"x"), nowhere), 1)
         assert app.bodies == [b"x"]
-        big = [b"y" * 600, b"y" * 600, b"y" * 600]
-        await asyncio.wait_for(gated(chat_request(), body_in(*big), nowhere), 1)
-        assert app.bodies[-1] == b"y" * 1800  # read ahead past the limit, the rest after
+        in_pieces = [b'{"a":', b"1}"]  # a body still coming when the head came
+        await asyncio.wait_for(gated(chat_request(), body_in(*in_pieces), nowhere), 1)
+        assert app.bodies[-1] == b'{"a":1}'
+        await asyncio.wait_for(gated(chat_request(), body_in(b"y" * 1001), nowhere), 1)
+        assert app.bodies[-1] == b"y" * 1001  # over the limit, for the router to refuse
         declared: Any = {**chat_request(), "headers": [(b"content-length", b"5000")]}
         await asyncio.wait_for(gated(declared, body_in(b"z"), nowhere), 1)
         assert app.bodies[-1] == b"z"  # refused by the router, which reads nothing ahead
