@@ -10,12 +10,14 @@ allow-lists and the rate limit but what the server had already received; such a 
 goes on as before, with no place.
 """
 
+import asyncio
+from collections import deque
 from collections.abc import Callable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from application.admission import HELD_AT_THE_EDGE, Admission
+from application.admission import HELD_AT_THE_EDGE, Admission, Place
 
 
 def admission_middleware(admission: Admission, body_limit: int) -> Callable[[ASGIApp], ASGIApp]:
@@ -28,7 +30,9 @@ def admission_middleware(admission: Admission, body_limit: int) -> Callable[[ASG
             if not whole:
                 await app(scope, replay, send)
                 return
-            place = await admission.place()
+            place = await place_unless_gone(admission, replay)
+            if place is None:
+                return  # the client left while it waited: no chat for nobody
             held = HELD_AT_THE_EDGE.set(place)
 
             async def sending(message: Message) -> None:
@@ -62,7 +66,22 @@ def declared_length(scope: Scope) -> int:
     return 0
 
 
-async def read_ahead(receive: Receive, limit: int) -> tuple[Receive, bool]:
+class Replay:
+    """`receive` with messages already read handed out again first, in order."""
+
+    def __init__(self, receive: Receive, read: list[ReceiveMessage]) -> None:
+        self._receive = receive
+        self.read = deque(read)
+
+    async def __call__(self) -> ReceiveMessage:
+        return self.read.popleft() if self.read else await self._receive()
+
+    async def fresh(self) -> ReceiveMessage:
+        """The next message the server gives, past those kept to hand out again."""
+        return await self._receive()
+
+
+async def read_ahead(receive: Receive, limit: int) -> tuple[Replay, bool]:
     """`receive` with the request's first message read already, and whether that message
     was the whole body, within `limit` (a chat's small body comes with its head)."""
     first = await receive()
@@ -71,13 +90,41 @@ async def read_ahead(receive: Receive, limit: int) -> tuple[Receive, bool]:
         and not first.get("more_body", False)
         and len(first.get("body", b"")) <= limit
     )
-    replayed = False
+    return Replay(receive, [first]), whole
 
-    async def replay() -> ReceiveMessage:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return first
-        return await receive()
 
-    return replay, whole
+async def place_unless_gone(admission: Admission, replay: Replay) -> Place | None:
+    """A place, or None if the client disconnected while it waited for one. A free place
+    is taken at once; only a wait listens for the client (what it hears is replayed)."""
+    if admission.has_room():
+        return await admission.place()
+    waiting = asyncio.ensure_future(admission.place())
+    listening = asyncio.ensure_future(replay.fresh())
+    try:
+        while not waiting.done():
+            await asyncio.wait({waiting, listening}, return_when=asyncio.FIRST_COMPLETED)
+            if listening.done() and not waiting.done():
+                message = listening.result()
+                if message["type"] == "http.disconnect":
+                    let_go_of(waiting)
+                    return None
+                replay.read.append(message)
+                listening = asyncio.ensure_future(replay.fresh())
+        place = waiting.result()
+    except BaseException:
+        let_go_of(waiting)
+        listening.cancel()
+        raise
+    if listening.done():
+        replay.read.append(listening.result())
+    else:
+        listening.cancel()
+    return place
+
+
+def let_go_of(waiting: "asyncio.Future[Place]") -> None:
+    """A place that was being waited for: no longer wanted, whether or not it came."""
+    if not waiting.done():
+        waiting.cancel()
+    elif not waiting.cancelled() and waiting.exception() is None:
+        waiting.result().let_go()

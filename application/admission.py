@@ -35,6 +35,10 @@ class Admission:
             self._loop, self._semaphore = loop, asyncio.Semaphore(self.slots)
         return self._semaphore
 
+    def has_room(self) -> bool:
+        """A place is free now: taking it will not wait."""
+        return not self.semaphore().locked()
+
     async def place(self) -> Place:
         """A place, once one is free."""
         place = Place(self)

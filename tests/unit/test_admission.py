@@ -108,7 +108,9 @@ def body_in(*pieces: bytes) -> Any:
     ]
 
     async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
+        if not messages:
+            await asyncio.Event().wait()  # as a server does: the client stays connected
+        return messages.pop(0)
 
     return receive
 
@@ -202,3 +204,46 @@ def test_one_admission_serves_one_event_loop_after_another() -> None:
 
     asyncio.run(contend())
     asyncio.run(contend())  # a semaphore bound to the first loop would raise here
+
+
+def test_a_client_that_leaves_while_it_waits_starts_no_chat() -> None:
+    async def scenario() -> None:
+        admission = Admission(1)
+        taken = await admission.place()
+        app = RecordingApp()
+        gated = admission_middleware(admission, body_limit=1000)(app)
+        left = asyncio.Event()
+        messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        waiting = asyncio.create_task(called(gated, chat_request(), receive))
+        await settle()
+        left.set()
+        await asyncio.wait_for(waiting, 1)
+        assert app.bodies == [], "nothing started for a client that is gone"
+        taken.let_go()
+        place = await asyncio.wait_for(admission.place(), 1)  # its wait left no place taken
+        place.let_go()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_still_there_when_its_place_comes_gets_its_whole_body() -> None:
+    async def scenario() -> None:
+        admission = Admission(1)
+        taken = await admission.place()
+        app = RecordingApp()
+        gated = admission_middleware(admission, body_limit=1000)(app)
+        waiting = asyncio.create_task(called(gated, chat_request(), body_in(b'{"a":1}')))
+        await settle()
+        assert app.bodies == []
+        taken.let_go()
+        await asyncio.wait_for(waiting, 1)
+        assert app.bodies == [b'{"a":1}']
+
+    asyncio.run(scenario())
