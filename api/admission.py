@@ -17,6 +17,7 @@ from collections.abc import Callable
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from api.scope import header
 from application.admission import HELD_AT_THE_EDGE, Admission, Place
 
 
@@ -60,10 +61,8 @@ def starts_chat(scope: Scope) -> bool:
 
 
 def declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
+    value = header(scope, b"content-length")
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 class Replay:

@@ -27,11 +27,12 @@ class Admission:
     def __init__(self, slots: int = ADMISSION_SLOTS) -> None:
         self.slots = slots
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._semaphore = asyncio.Semaphore(slots)
+        self._semaphore: asyncio.Semaphore | None = None
 
     def semaphore(self) -> asyncio.Semaphore:
+        """The running loop's semaphore, made on its first use there."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
+        if self._semaphore is None or self._loop is not loop:
             self._loop, self._semaphore = loop, asyncio.Semaphore(self.slots)
         return self._semaphore
 
