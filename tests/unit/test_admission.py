@@ -1,5 +1,6 @@
 """The admission: a few chats start at once, each lets go once its turn is being stored,
-and an HTTP request's place is taken at the edge, after its body, and always given back."""
+and an HTTP request whose body came with its head takes its place at the edge, always
+given back."""
 
 import asyncio
 import dataclasses
