@@ -295,7 +295,12 @@ class ResponseBody:
 
 class Http11Connecting(httpcore2.AsyncHTTPConnection):
     """httpcore2's connection set-up (TCP, TLS, ALPN, its retries) with an HTTP/1.1 that
-    parses with httptools; an HTTP/2 answer to ALPN keeps httpcore2's own."""
+    parses with httptools; an HTTP/2 answer to ALPN keeps httpcore2's own.
+
+    handle_async_request is httpcore2's AsyncHTTPConnection.handle_async_request (2.16)
+    with another HTTP/1.1 class: httpcore2 names its class as a module global and has no
+    seam for it, and patching the global would reach every httpcore2 user in the process.
+    Check this copy against httpcore2's when upgrading it."""
 
     async def handle_async_request(self, request: Request) -> Response:
         if self._connection is not None or not _is_plain(request):
